@@ -1,0 +1,3 @@
+from certgen.cli import main
+
+main()

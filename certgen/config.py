@@ -1,0 +1,96 @@
+"""Settings, each settled in one order: flag, then ``CERTGEN_*`` variable, then
+``certgen.toml`` (``--config``, else the current folder, else the app folder), then default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from certgen.errors import ConfigError
+
+DEFAULT_BASE_URL = "http://localhost:8000"
+CONFIG_FILE = "certgen.toml"
+_KEYS = {"ledger", "base_url", "designs_dir", "defaults"}
+
+
+def home() -> Path:
+    """The app folder: ``$CERTGEN_HOME``, else the platform's app-data folder."""
+    return Path(os.environ.get("CERTGEN_HOME") or click.get_app_dir("certgen"))
+
+
+@dataclass(frozen=True)
+class Config:
+    ledger: str
+    base_url: str
+    designs_dirs: list[Path]
+    defaults: Mapping[str, str] = field(default_factory=dict)
+    source: Path | None = None  # the certgen.toml that was read, if any
+
+    @property
+    def base_url_is_default(self) -> bool:
+        return self.base_url == DEFAULT_BASE_URL
+
+
+def _config_file(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        return explicit
+    for candidate in (Path.cwd() / CONFIG_FILE, home() / CONFIG_FILE):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read(path: Path | None) -> tuple[dict[str, object], dict[str, str]]:
+    """The file's settings, and its [defaults] table of field values."""
+    if path is None:
+        return {}, {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    for key in sorted(set(data) - _KEYS):
+        close = difflib.get_close_matches(key, sorted(_KEYS), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(_KEYS)}"
+        raise ConfigError(f"{path}: unknown key '{key}'{hint}")
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict) or not all(isinstance(v, str) for v in defaults.values()):
+        raise ConfigError(f'{path}: [defaults] holds text values, like business = "Acme"')
+    return data, defaults
+
+
+def _setting(flag: str | None, env: str, data: Mapping[str, object], key: str) -> str | None:
+    value = flag or os.environ.get(env) or data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{key} must be text, not {value!r}")
+    return value
+
+
+def load(
+    *,
+    config_file: Path | None = None,
+    ledger: str | None = None,
+    base_url: str | None = None,
+    designs_dir: Path | None = None,
+) -> Config:
+    path = _config_file(config_file)
+    data, defaults = _read(path)
+    relative_to = path.parent if path else Path.cwd()
+    url = _setting(ledger, "CERTGEN_LEDGER", data, "ledger")
+    url = url or f"sqlite:///{home() / 'ledger.db'}"
+    base = _setting(base_url, "CERTGEN_BASE_URL", data, "base_url") or DEFAULT_BASE_URL
+    if not base.startswith(("http://", "https://")):
+        raise ConfigError(f"base URL '{base}' must start with http:// or https://")
+    user_dir = _setting(
+        str(designs_dir) if designs_dir else None, "CERTGEN_DESIGNS", data, "designs_dir"
+    )
+    dirs = [relative_to / user_dir] if user_dir else []
+    return Config(url, base.rstrip("/"), [*dirs, home() / "designs"], defaults, path)

@@ -1,0 +1,445 @@
+"""Load a design folder: ``design.toml`` validated by pydantic, files kept inside the folder.
+
+Coordinates in the manifest are millimetres from the top-left corner of the page, which
+is how designers measure; ``render`` converts them once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from certgen import text as text_mod
+from certgen import units
+from certgen.errors import DesignError
+
+FORMAT_VERSION = 1
+MANIFEST = "design.toml"
+MAX_ASSET_BYTES = 20 * 1024 * 1024
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+FONT_SUFFIXES = {".ttf"}
+STYLES = ("regular", "bold", "italic", "bold_italic")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Model):
+    """A declared input. ``default`` is the design's value when neither row nor config has one;
+    for dates, ``+N`` means N days after the issue date."""
+
+    type: Literal["text", "money", "date", "int"] = "text"
+    label: str | None = None
+    required: bool = False
+    default: str | None = None
+    sample: str | None = None
+    max_length: int = Field(default=200, ge=1, le=5000)
+    aliases: tuple[str, ...] = ()
+
+
+class Page(_Model):
+    name: str
+    title: str
+    page: str | None = Field(default=None, description='Named size, e.g. "A4-landscape"')
+    width_mm: float | None = Field(default=None, gt=0, le=2000)
+    height_mm: float | None = Field(default=None, gt=0, le=2000)
+    background: str | None = Field(default=None, description="PNG or JPEG, stretched to the page")
+    background_color: str | None = None
+
+
+class FontFamily(_Model):
+    family: str
+    regular: str
+    bold: str | None = None
+    italic: str | None = None
+    bold_italic: str | None = None
+
+
+class _Box(_Model):
+    id: str
+    x: float = Field(description="mm from the left edge")
+    y: float = Field(description="mm from the top edge")
+    width: float = Field(gt=0, description="mm")
+    height: float = Field(gt=0, description="mm")
+
+
+class TextElement(_Box):
+    type: Literal["text"]
+    text: str
+    font: str
+    style: Literal["regular", "bold", "italic", "bold_italic"] = "regular"
+    size: float = Field(gt=0, le=500, description="pt")
+    min_size: float | None = Field(default=None, gt=0, description="pt; shrink-to-fit floor")
+    max_lines: int = Field(default=1, ge=1, le=50)
+    line_height: float = Field(default=1.2, ge=0.8, le=3)
+    align: Literal["left", "center", "right"] = "left"
+    valign: Literal["top", "middle", "bottom"] = "middle"
+    color: str = "#000000"
+    max_chars: int = Field(default=400, ge=1, le=5000)
+    blank: Literal["none", "line"] = Field(
+        default="none", description='"line": when the text is empty, draw a line to write on'
+    )
+
+
+class CodeElement(_Box):
+    """The human-readable code, as printed for typing at the counter."""
+
+    type: Literal["code"]
+    font: str
+    style: Literal["regular", "bold", "italic", "bold_italic"] = "bold"
+    size: float = Field(gt=0, le=200)
+    align: Literal["left", "center", "right"] = "left"
+    color: str = "#000000"
+
+
+class QrElement(_Model):
+    type: Literal["qr"]
+    id: str
+    x: float
+    y: float
+    size: float = Field(gt=0, description="mm, the side of the square including quiet zone")
+    payload: Literal["url", "code"] = "url"
+    ecc: Literal["L", "M", "Q", "H"] = "M"
+    quiet_zone: int = Field(default=4, ge=4, le=10, description="modules of white around")
+    color: str = "#000000"
+
+    @property
+    def width(self) -> float:
+        return self.size
+
+    @property
+    def height(self) -> float:
+        return self.size
+
+
+class ImageElement(_Box):
+    type: Literal["image"]
+    file: str
+    fit: Literal["contain", "cover", "stretch"] = "contain"
+
+
+class RectElement(_Box):
+    type: Literal["rect"]
+    fill: str | None = None
+    stroke: str | None = None
+    stroke_width: float = Field(default=0.5, ge=0, description="pt")
+    radius: float = Field(default=0, ge=0, description="mm")
+
+
+class LineElement(_Model):
+    type: Literal["line"]
+    id: str
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    color: str = "#000000"
+    width: float = Field(default=0.75, gt=0, description="pt")
+    dash: tuple[float, ...] = ()
+
+
+Element = Annotated[
+    TextElement | CodeElement | QrElement | ImageElement | RectElement | LineElement,
+    Field(discriminator="type"),
+]
+
+
+class Manifest(_Model):
+    format: int
+    design: Page
+    fields: dict[str, FieldSpec] = {}
+    fonts: list[FontFamily] = []
+    elements: list[Element]
+
+
+@dataclass(frozen=True)
+class Design:
+    """A validated design: manifest, resolved files and compiled text templates."""
+
+    path: Path
+    manifest: Manifest
+    width_mm: float
+    height_mm: float
+    fonts: dict[str, dict[str, Path]]  # family -> style -> TTF file
+    assets: dict[str, Path]  # manifest-relative name -> resolved file
+    templates: dict[str, text_mod.TextTemplate]  # element id -> compiled text
+    hash: str
+    _hash_inputs: tuple[Path, ...] = field(default=(), repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.design.name
+
+    @property
+    def fields(self) -> dict[str, FieldSpec]:
+        return self.manifest.fields
+
+    @cached_property
+    def text_elements(self) -> list[TextElement]:
+        return [e for e in self.manifest.elements if isinstance(e, TextElement)]
+
+    def is_static(self, element: object) -> bool:
+        """Whether an element looks the same on every certificate (drawn once per PDF)."""
+        if isinstance(element, TextElement):
+            return self.templates[element.id].is_static
+        return isinstance(element, ImageElement | RectElement | LineElement)
+
+
+def data_dir(name: str) -> Path:
+    """A shipped folder: inside an installed wheel, else at the top of the checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / f"_{name}"
+    return installed if installed.is_dir() else package.parent / name
+
+
+def shipped_designs_dir() -> Path:
+    return data_dir("templates")
+
+
+def shared_fonts_dir() -> Path:
+    return data_dir("fonts")
+
+
+def find(name_or_path: str, search: list[Path]) -> Path:
+    """A design folder by name (searched in ``search`` in order) or by path."""
+    candidate = Path(name_or_path)
+    if (candidate / MANIFEST).is_file():
+        return candidate
+    for folder in search:
+        if (folder / name_or_path / MANIFEST).is_file():
+            return folder / name_or_path
+    known = sorted(name for folder in search for name in _names(folder))
+    close = difflib.get_close_matches(name_or_path, known, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"known designs: {', '.join(known)}"
+    raise DesignError(f"no design named '{name_or_path}'", path=name_or_path, hint=hint)
+
+
+def _names(folder: Path) -> Iterator[str]:
+    if folder.is_dir():
+        yield from (p.name for p in folder.iterdir() if (p / MANIFEST).is_file())
+
+
+def load(folder: Path) -> Design:
+    """Read, validate and compile a design folder; every problem is a located DesignError."""
+    folder = folder.resolve()
+    manifest_path = folder / MANIFEST
+    where = str(manifest_path)
+    manifest = _parse(manifest_path)
+    width, height = _page_size(manifest.design, where)
+    assets = _assets(folder, manifest, where)
+    fonts = _fonts(folder, manifest, where)
+    known = set(manifest.fields) | set(text_mod.BUILTINS)
+    templates = {}
+    for element in manifest.elements:
+        _check_element(element, fonts, width, height, where)
+        if isinstance(element, TextElement):
+            templates[element.id] = text_mod.compile_text(
+                element.text, known=known, path=where, element=element.id
+            )
+    _check_colors(manifest, where)
+    hash_inputs = (
+        manifest_path,
+        *sorted(set(assets.values())),
+        *sorted({p for styles in fonts.values() for p in styles.values()}),
+    )
+    return Design(
+        folder, manifest, width, height, fonts, assets, templates, _digest(hash_inputs), hash_inputs
+    )
+
+
+def _parse(path: Path) -> Manifest:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DesignError("the design folder has no design.toml", path=str(path)) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DesignError(f"not valid TOML: {exc}", path=str(path)) from exc
+    version = data.get("format")
+    if version != FORMAT_VERSION:
+        raise DesignError(
+            f"format = {version!r} is not supported",
+            path=str(path),
+            field="format",
+            hint=f"this certgen reads format = {FORMAT_VERSION}; upgrade certgen or the design",
+        )
+    try:
+        return Manifest.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise _located(exc, data, str(path)) from exc
+
+
+_ELEMENT_MODELS: dict[str, type[_Model]] = {
+    "text": TextElement,
+    "code": CodeElement,
+    "qr": QrElement,
+    "image": ImageElement,
+    "rect": RectElement,
+    "line": LineElement,
+}
+_SECTION_MODELS: dict[str, type[_Model]] = {
+    "design": Page,
+    "fields": FieldSpec,
+    "fonts": FontFamily,
+}
+
+
+def _located(exc: pydantic.ValidationError, data: dict[str, object], path: str) -> DesignError:
+    """The first validation error, named by element id and key, with a did-you-mean."""
+    errors = exc.errors()
+    loc = errors[0]["loc"]
+    element = None
+    model: type[_Model] = _SECTION_MODELS.get(str(loc[0]), Manifest)
+    if len(loc) >= 2 and loc[0] == "elements" and isinstance(loc[1], int):
+        raw = data.get("elements")
+        if isinstance(raw, list) and loc[1] < len(raw) and isinstance(raw[loc[1]], dict):
+            element = str(raw[loc[1]].get("id", f"#{loc[1] + 1}"))
+        if len(loc) > 2 and loc[2] in _ELEMENT_MODELS:
+            model = _ELEMENT_MODELS[str(loc[2])]
+        loc = tuple(part for part in loc[2:] if part not in _ELEMENT_MODELS)
+    key = ".".join(str(part) for part in loc)
+    hint = None
+    message = errors[0]["msg"]
+    if errors[0]["type"] == "extra_forbidden":
+        message = "unknown key"
+        close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "remove it"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problems)"
+    return DesignError(message, path=path, element=element, field=key or None, hint=hint)
+
+
+def _page_size(page: Page, where: str) -> tuple[float, float]:
+    if page.page:
+        try:
+            return units.page_size_mm(page.page)
+        except ValueError as exc:
+            raise DesignError(str(exc), path=where, field="design.page") from exc
+    if page.width_mm and page.height_mm:
+        return page.width_mm, page.height_mm
+    raise DesignError(
+        "no page size", path=where, field="design.page", hint='set page = "A4-landscape"'
+    )
+
+
+def resolve_inside(folder: Path, name: str, suffixes: set[str], where: str, what: str) -> Path:
+    """A file named in the manifest, refused unless it stays inside the design folder."""
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder):
+        raise DesignError(
+            f"{what} '{name}' is outside the design folder",
+            path=where,
+            hint="keep every file inside the design folder",
+        )
+    if path.suffix.lower() not in suffixes:
+        raise DesignError(
+            f"{what} '{name}' has an unsupported type",
+            path=where,
+            hint=f"use one of {', '.join(sorted(suffixes))}",
+        )
+    if not path.is_file():
+        raise DesignError(f"{what} '{name}' does not exist", path=where)
+    if path.stat().st_size > MAX_ASSET_BYTES:
+        raise DesignError(f"{what} '{name}' is larger than 20 MiB", path=where)
+    return path
+
+
+def _assets(folder: Path, manifest: Manifest, where: str) -> dict[str, Path]:
+    names = [manifest.design.background] if manifest.design.background else []
+    names += [e.file for e in manifest.elements if isinstance(e, ImageElement)]
+    return {n: resolve_inside(folder, n, IMAGE_SUFFIXES, where, "image") for n in names}
+
+
+def _shared_fonts() -> dict[str, dict[str, Path]]:
+    folder = shared_fonts_dir()
+    data = tomllib.loads((folder / "fonts.toml").read_text(encoding="utf-8"))
+    families = [FontFamily.model_validate(f) for f in data["fonts"]]
+    return {f.family: _styles(folder, f, str(folder / "fonts.toml")) for f in families}
+
+
+def _styles(folder: Path, family: FontFamily, where: str) -> dict[str, Path]:
+    files = {style: getattr(family, style) for style in STYLES}
+    return {
+        style: resolve_inside(folder, name, FONT_SUFFIXES, where, "font")
+        for style, name in files.items()
+        if name
+    }
+
+
+def _fonts(folder: Path, manifest: Manifest, where: str) -> dict[str, dict[str, Path]]:
+    fonts = _shared_fonts()
+    for family in manifest.fonts:
+        fonts[family.family] = _styles(folder, family, where)
+    return fonts
+
+
+def _check_element(
+    element: Element, fonts: dict[str, dict[str, Path]], width: float, height: float, where: str
+) -> None:
+    if isinstance(element, TextElement | CodeElement):
+        if element.font not in fonts:
+            close = difflib.get_close_matches(element.font, list(fonts), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(fonts)}"
+            raise DesignError(
+                f"unknown font '{element.font}'",
+                path=where,
+                element=element.id,
+                field="font",
+                hint=hint,
+            )
+        if element.style not in fonts[element.font]:
+            raise DesignError(
+                f"font '{element.font}' has no {element.style} style",
+                path=where,
+                element=element.id,
+                field="style",
+                hint=f"available: {', '.join(fonts[element.font])}",
+            )
+    if isinstance(element, TextElement) and element.min_size and element.min_size > element.size:
+        raise DesignError(
+            "min_size is larger than size", path=where, element=element.id, field="min_size"
+        )
+    left, top, right, bottom = _bounds(element)
+    if left < 0 or top < 0 or right > width + 1e-6 or bottom > height + 1e-6:
+        raise DesignError(
+            f"lies outside the {width:g} x {height:g} mm page",
+            path=where,
+            element=element.id,
+            hint="move or shrink it",
+        )
+
+
+def _bounds(element: Element) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) in mm."""
+    if isinstance(element, LineElement):
+        xs, ys = (element.x1, element.x2), (element.y1, element.y2)
+        return min(xs), min(ys), max(xs), max(ys)
+    return element.x, element.y, element.x + element.width, element.y + element.height
+
+
+def _check_colors(manifest: Manifest, where: str) -> None:
+    for element in manifest.elements:
+        for key in ("color", "fill", "stroke"):
+            value = getattr(element, key, None)
+            if value is None:
+                continue
+            try:
+                units.parse_color(value)
+            except ValueError as exc:
+                raise DesignError(str(exc), path=where, element=element.id, field=key) from exc
+
+
+def _digest(paths: tuple[Path, ...]) -> str:
+    sha = hashlib.sha256()
+    for path in paths:
+        sha.update(path.name.encode() + b"\0" + path.read_bytes())
+    return sha.hexdigest()[:16]

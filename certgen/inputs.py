@@ -1,0 +1,301 @@
+"""Rows of field values from a CSV file or the command line, converted and checked.
+
+Every problem is collected with its file, row and column, so a user fixes them all in one
+pass; nothing is printed or recorded while any remain. Row numbers are the line on which
+the record starts, so the header is row 1, as in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from certgen.design import Design, FieldSpec
+from certgen.errors import InputError, Problem
+
+Value = str | Decimal | dt.date | int
+
+# Header spellings people use for the standard referral fields (field -> aliases).
+STANDARD_ALIASES = {
+    "recipient": ("to", "recipient_name", "friend", "for"),
+    "giver": ("from", "referrer", "referred_by", "giver_name", "customer"),
+    "expires": ("expiry", "expires_on", "expiration", "valid_until"),
+}
+DELIMITERS = ",;\t|"
+# Characters that could make a printed name lie about itself (bidi overrides, invisible
+# marks) or cannot be printed at all (controls other than line breaks).
+_FORBIDDEN = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+_MONEY_NOISE = re.compile(r"[\s,$€£¥]")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One certificate's input: where it came from and its typed field values."""
+
+    number: int | None  # line in the CSV; None for values given on the command line
+    values: Mapping[str, Value]
+    columns: Mapping[str, str] = field(default_factory=dict)  # field -> CSV header
+
+    def column(self, name: str) -> str:
+        """How the user named a field: its CSV header, else the field's name."""
+        return self.columns.get(name, name)
+
+    def text(self, name: str) -> str:
+        value = self.values.get(name)
+        return "" if value is None else str(value)
+
+
+def clean(raw: str) -> str:
+    """Stripped NFC text with Windows line breaks folded to ``\\n``."""
+    return unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n").strip())
+
+
+def convert(spec: FieldSpec, raw: str, issued_on: dt.date) -> Value:
+    """A raw string to the field's type; ``ValueError`` with a message for users."""
+    if spec.type == "date":
+        if re.fullmatch(r"\+\d+", raw):
+            return issued_on + dt.timedelta(days=int(raw))
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            raise ValueError(f"'{raw}' is not a date (write it as YYYY-MM-DD)") from None
+    if spec.type == "money":
+        try:
+            amount = Decimal(_MONEY_NOISE.sub("", raw))
+        except InvalidOperation:
+            raise ValueError(f"'{raw}' is not an amount (write it as 150 or 150.00)") from None
+        if not amount.is_finite() or amount < 0:
+            raise ValueError(f"'{raw}' is not an amount (write it as 150 or 150.00)")
+        return amount
+    if spec.type == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"'{raw}' is not a whole number") from None
+    return raw
+
+
+def check_text(spec: FieldSpec, value: str) -> str | None:
+    """Why ``value`` cannot be printed for this field, or None."""
+    bad = _FORBIDDEN.search(value)
+    if bad:
+        return f"contains the invisible or control character U+{ord(bad.group()):04X}; remove it"
+    if len(value) > spec.max_length:
+        return f"is {len(value)} characters long; the limit is {spec.max_length}"
+    return None
+
+
+def resolve(
+    design: Design,
+    given: Mapping[str, str],
+    defaults: Mapping[str, str],
+    issued_on: dt.date,
+    *,
+    file: str | None = None,
+    row: int | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> tuple[Row, list[Problem]]:
+    """Typed values for every declared field: the row's, else config's, else the design's.
+
+    ``columns`` names the CSV header each field came from, for error messages.
+    """
+    values: dict[str, Value] = {}
+    problems: list[Problem] = []
+    for name, spec in design.fields.items():
+        column = (columns or {}).get(name, name)
+        raw = clean(given.get(name) or "")
+        source = "row"
+        if not raw:
+            raw, source = clean(defaults.get(name) or spec.default or ""), "default"
+        if not raw:
+            if spec.required:
+                hint = (
+                    f"fill the '{column}' column, or set a default: [defaults] {name} = ... "
+                    "in certgen.toml"
+                    if file
+                    else f"give --set {name}=VALUE, or set [defaults] {name} in certgen.toml"
+                )
+                problems.append(Problem(f"'{name}' is required", file, row, column, hint))
+            continue
+        where = (file, row, column) if source == "row" else (None, None, f"default for {name}")
+        reason = check_text(spec, raw)
+        if reason is None:
+            try:
+                values[name] = convert(spec, raw, issued_on)
+            except ValueError as exc:
+                reason = str(exc)
+        if reason:
+            problems.append(Problem(reason, *where))
+    return Row(row, values, columns or {}), problems
+
+
+def resolve_one(
+    design: Design, given: Mapping[str, str], defaults: Mapping[str, str], issued_on: dt.date
+) -> Row:
+    """The single row a rep gives on the command line."""
+    unknown = sorted(set(given) - set(design.fields))
+    problems = [_unknown(name, design, None, None, "--set") for name in unknown]
+    row, more = resolve(design, given, defaults, issued_on)
+    if problems or more:
+        raise InputError(problems + more)
+    return row
+
+
+def _unknown(name: str, design: Design, file: str | None, row: int | None, how: str) -> Problem:
+    close = difflib.get_close_matches(_key(name), list(design.fields), n=1, cutoff=0.6)
+    fields = f"fields: {', '.join(design.fields)}"
+    if how == "--set":
+        hint = f"did you mean '{close[0]}'?" if close else fields
+        return Problem(f"unknown field '{name}'", hint=hint)
+    target = close[0] if close else "FIELD"
+    hint = f"map it with --map '{name}={target}' or leave it out with --ignore '{name}'"
+    hint = f"did you mean '{close[0]}'? {hint}" if close else f"{hint}; {fields}"
+    return Problem("unknown column", file, row, name, hint)
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[\s\-]+", "_", header.strip().casefold())
+
+
+def map_headers(
+    design: Design,
+    headers: list[str],
+    file: str,
+    explicit: Mapping[str, str],
+    ignore: Iterable[str],
+) -> tuple[dict[int, str], list[Problem]]:
+    """Column index -> field name, matching case-insensitively through aliases."""
+    lookup = {_key(name): name for name in design.fields}
+    for name, spec in design.fields.items():
+        for alias in (*STANDARD_ALIASES.get(name, ()), *spec.aliases):
+            lookup.setdefault(_key(alias), name)
+    mapped = {_key(header): _key(target) for header, target in explicit.items()}
+    ignored = {_key(name) for name in ignore}
+    columns: dict[int, str] = {}
+    seen: dict[str, str] = {}
+    problems = []
+    for index, header in enumerate(headers):
+        key = _key(header)
+        if key in ignored:
+            continue
+        target = lookup.get(mapped.get(key, key))
+        if not header.strip():
+            problems.append(Problem("a column has no header", file, 1, f"#{index + 1}"))
+        elif target is None:
+            problems.append(_unknown(header, design, file, 1, "column"))
+        elif target in seen:
+            problems.append(
+                Problem(
+                    f"maps to '{target}', as column '{seen[target]}' does",
+                    file,
+                    1,
+                    header,
+                    "remove one of them, or leave one out with --ignore",
+                )
+            )
+        else:
+            columns[index], seen[target] = target, header
+    for target in explicit.values():
+        if _key(target) not in lookup:
+            problems.append(_unknown(target, design, file, None, "--set"))
+    return columns, problems
+
+
+def decode(data: bytes, file: str, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except LookupError:
+        raise InputError([Problem(f"unknown encoding '{encoding}'", file)]) from None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        shown = "UTF-8" if encoding == "utf-8-sig" else encoding
+        hint = f"read as {shown}; if the file came from Excel on Windows, try --encoding cp1252"
+        message = f"byte 0x{data[exc.start]:02X} at offset {exc.start} is not valid {shown}"
+        raise InputError([Problem(message, file, line, None, hint)]) from None
+
+
+def sniff_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_csv(
+    path: Path,
+    design: Design,
+    defaults: Mapping[str, str],
+    issued_on: dt.date,
+    *,
+    encoding: str = "utf-8-sig",
+    delimiter: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    ignore: Iterable[str] = (),
+) -> tuple[list[Row], list[Problem]]:
+    """The rows that are valid so far, and every problem found in the file.
+
+    A file that cannot be read at all (undecodable, empty, broken quoting) raises InputError.
+    Rows with problems are left out of the rows, so later checks do not report them twice.
+    """
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(f"cannot read the file: {exc.strerror}", file)]) from None
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        encoding = "utf-8-sig"  # a BOM is never part of the first header
+    text = decode(data, file, encoding)
+    if not text.strip():
+        raise InputError([Problem("the file is empty; it needs a header row and rows", file)])
+    delimiter = delimiter or sniff_delimiter(text.splitlines()[0])
+    records = _records(text, delimiter, file)
+    number, headers = next(records)
+    columns, problems = map_headers(design, headers, file, mapping or {}, ignore)
+    names = {name: headers[index] for index, name in columns.items()}
+    rows = []
+    for number, record in records:
+        if len(record) != len(headers):
+            problems.append(
+                Problem(
+                    f"has {len(record)} fields; the header has {len(headers)}",
+                    file,
+                    number,
+                    hint="check for a missing or extra delimiter, or an unquoted comma",
+                )
+            )
+            continue
+        given = {name: record[index] for index, name in columns.items()}
+        row, found = resolve(
+            design, given, defaults, issued_on, file=file, row=number, columns=names
+        )
+        if found:
+            problems += found
+        else:
+            rows.append(row)
+    if not rows and not problems:
+        raise InputError([Problem("the file has a header but no rows", file)])
+    return rows, problems
+
+
+def _records(text: str, delimiter: str, file: str) -> Iterator[tuple[int, list[str]]]:
+    """(starting line, fields) for each non-blank record; a broken file is an InputError."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    start = 1
+    try:
+        for record in reader:
+            if any(field.strip() for field in record):
+                yield start, record
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(
+            [Problem(f"not valid CSV: {exc}", file, start, hint="check the quotes on this row")]
+        ) from None

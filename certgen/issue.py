@@ -1,0 +1,230 @@
+"""Issuing: check every row, build each certificate as data, draw, record, then publish.
+
+The PDF is written to a temporary file beside the output and moved into place only after
+the ledger has committed every code, so a failure leaves no records and no partial PDF.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from certgen import codes, qr, render
+from certgen.design import Design, QrElement, TextElement
+from certgen.errors import InputError, Problem
+from certgen.inputs import Row
+from certgen.ledger import BatchRecord, CertificateRecord, Ledger
+
+Randbelow = Callable[[int], int]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    batch_id: str
+    file: Path
+    codes: list[str]
+
+
+def new_batch_id(now: dt.datetime) -> str:
+    return f"{now:%Y%m%d}-{secrets.token_hex(4)}"
+
+
+def context(
+    design: Design, row: Row, code: str, issued_on: dt.date, base_url: str
+) -> dict[str, Any]:
+    """What a design's text may read: declared fields (empty when not given) and built-ins."""
+    values: dict[str, Any] = {name: row.values.get(name, "") for name in design.fields}
+    values.update(
+        code=code,
+        code_display=codes.display(code),
+        issued_on=issued_on,
+        redeem_url=qr.redeem_url(base_url, code),
+    )
+    return values
+
+
+def _layout(
+    design: Design,
+    element: TextElement,
+    values: dict[str, Any],
+    where: tuple[str | None, int | None],
+    row: Row | None = None,
+) -> tuple[render.Fitted | None, Problem | None]:
+    fields = sorted(design.templates[element.id].variables & set(design.fields))
+    column = ", ".join(row.column(f) if row else f for f in fields) or None
+    try:
+        text = design.templates[element.id].render(values)
+    except jinja2.TemplateError as exc:
+        return None, Problem(f"element '{element.id}' cannot be rendered: {exc}", *where, column)
+    text = unicodedata.normalize("NFC", text.strip())
+    if len(text) > element.max_chars:
+        limit = element.max_chars
+        message = f"element '{element.id}' would print {len(text)} characters; the limit is {limit}"
+        return None, Problem(message, *where, column)
+    missing = render.missing_glyphs(design, element, text)
+    if missing:
+        chars = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in missing)
+        message = f"element '{element.id}': font '{element.font}' has no glyph for {chars}"
+        return None, Problem(message, *where, column, "remove or replace those characters")
+    fitted = render.fit(design, element, text)
+    if fitted is None:
+        smallest = element.min_size or element.size
+        message = (
+            f"'{text}' does not fit element '{element.id}' ({element.width:g} x "
+            f"{element.height:g} mm) even at {smallest:g} pt on {element.max_lines} line(s)"
+        )
+        hint = f"shorten the {column or 'text'}" if column else "shorten the design's text"
+        return None, Problem(message, *where, column, hint)
+    return fitted, None
+
+
+def prepare(
+    design: Design,
+    rows: Sequence[Row],
+    *,
+    base_url: str,
+    issued_on: dt.date,
+    file: str | None,
+    randbelow: Randbelow = secrets.randbelow,
+    problems: Sequence[Problem] = (),
+) -> list[render.Certificate]:
+    """A certificate per row, or an InputError listing every row that cannot print,
+    together with the ``problems`` the input already had."""
+    render.register_fonts(design)
+    problems = list(problems)
+    certificates = []
+    dynamic = [e for e in design.text_elements if not design.is_static(e)]
+    for element in design.text_elements:
+        if design.is_static(element):
+            _, problem = _layout(design, element, {}, (str(design.path / "design.toml"), None))
+            problems += [problem] if problem else []
+    for row in rows:
+        code = codes.generate(randbelow)
+        values = context(design, row, code, issued_on, base_url)
+        texts = {}
+        for element in dynamic:
+            fitted, problem = _layout(design, element, values, (file, row.number), row)
+            if problem:
+                problems.append(problem)
+            elif fitted:
+                texts[element.id] = fitted
+        certificates.append(
+            render.Certificate(code, texts, codes.display(code), _qr(design, code, base_url))
+        )
+    if problems:
+        raise InputError(problems)
+    return certificates
+
+
+def _qr(design: Design, code: str, base_url: str) -> dict[str, qr.Matrix]:
+    return {
+        e.id: qr.matrix(qr.redeem_url(base_url, code) if e.payload == "url" else code, e.ecc)
+        for e in design.manifest.elements
+        if isinstance(e, QrElement)
+    }
+
+
+def _unique(
+    certs: list[render.Certificate],
+    ledger: Ledger,
+    design: Design,
+    base_url: str,
+    randbelow: Randbelow,
+) -> list[render.Certificate]:
+    """Replace any code that is already in the ledger (80 random bits: practically never)."""
+    taken = ledger.existing(c.code for c in certs)
+    seen: set[str] = set()
+    result = []
+    for cert in certs:
+        while cert.code in taken or cert.code in seen:
+            code = codes.generate(randbelow)
+            cert = render.Certificate(
+                code, cert.texts, codes.display(code), _qr(design, code, base_url)
+            )
+        seen.add(cert.code)
+        result.append(cert)
+    return result
+
+
+def issue(
+    design: Design,
+    rows: Sequence[Row],
+    *,
+    output: Path,
+    ledger: Ledger,
+    base_url: str,
+    source: str,
+    now: dt.datetime | None = None,
+    randbelow: Randbelow = secrets.randbelow,
+    batch_id: str | None = None,
+    problems: Sequence[Problem] = (),
+) -> BatchResult:
+    """Issue one certificate per row into ``output``, recording every code in ``ledger``.
+
+    ``problems`` found while reading the input are reported with any found here; if there
+    are any, nothing is drawn or recorded."""
+    now = now or dt.datetime.now(dt.UTC)
+    issued_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
+    batch_id = batch_id or new_batch_id(now)
+    file = None if source == "command line" else source
+    certs = prepare(
+        design,
+        rows,
+        base_url=base_url,
+        issued_on=now.date(),
+        file=file,
+        randbelow=randbelow,
+        problems=problems,
+    )
+    certs = _unique(certs, ledger, design, base_url, randbelow)
+    output = output.resolve()
+    temp = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
+    # os.open rather than mkstemp: the PDF gets the usual permissions (umask), not 0600.
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            pages = render.write_pdf(design, certs, stream, title=design.manifest.design.title)
+            stream.flush()
+            os.fsync(stream.fileno())
+        batch = BatchRecord(
+            batch_id, design.name, design.hash, source, str(output), len(certs), issued_at
+        )
+        ledger.issue_batch(batch, list(_records(design, rows, certs, pages, batch, issued_at)))
+        os.replace(temp, output)
+    finally:
+        temp.unlink(missing_ok=True)
+    return BatchResult(batch_id, output, [c.code for c in certs])
+
+
+def _records(
+    design: Design,
+    rows: Iterable[Row],
+    certs: Iterable[render.Certificate],
+    pages: Iterable[int],
+    batch: BatchRecord,
+    issued_at: str,
+) -> Iterable[CertificateRecord]:
+    for row, cert, page in zip(rows, certs, pages, strict=True):
+        expires = row.values.get("expires")
+        yield CertificateRecord(
+            code=cert.code,
+            batch_id=batch.id,
+            file=batch.file,
+            page=page,
+            source_row=row.number,
+            design=design.name,
+            design_hash=design.hash,
+            recipient=row.text("recipient"),
+            giver=row.text("giver"),
+            data={name: str(value) for name, value in row.values.items()},
+            issued_at=issued_at,
+            expires_on=expires.isoformat() if isinstance(expires, dt.date) else None,
+        )

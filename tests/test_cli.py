@@ -1,0 +1,247 @@
+"""The command line as a user runs it: output, errors on stderr, exit codes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from certgen import codes, qr
+from certgen.cli import cli
+from tests.helpers import REPO_ROOT, qr_codes, words
+
+SAMPLES = REPO_ROOT / "samples"
+
+
+def certgen(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed console script, in a real process."""
+    exe = shutil.which("certgen")
+    assert exe, "the certgen console script is not installed"
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=120)
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def issued_code(stdout: str) -> str:
+    match = re.search(r"Code: (\S+)", stdout)
+    assert match, stdout
+    return codes.normalize(match.group(1))
+
+
+def test_rep_prints_one_certificate_from_options(env: Path) -> None:
+    done = certgen(
+        "issue",
+        "--design",
+        "classic",
+        "--to",
+        "Bob Ng",
+        "--from",
+        "Jane Doe",
+        "--set",
+        "business=Riverside Auto Care",
+        "--pain",
+        "Tired of squeaky brakes?",
+        "--offer",
+        "A free brake check",
+        "--expires",
+        "2027-01-31",
+        "-o",
+        "bob.pdf",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Issued 1 certificate to bob.pdf (design classic, batch ")
+    assert f"ledger sqlite:///{env / 'ledger.db'}" in done.stdout
+    assert "QR codes point to http://localhost:8000" in done.stderr
+    code = issued_code(done.stdout)
+    assert qr_codes(Path("bob.pdf")) == [[qr.redeem_url("http://localhost:8000", code)]]
+    text = " ".join(w.text for w in words(Path("bob.pdf")))
+    for expected in (
+        "Bob Ng",
+        "Jane Doe",
+        "Tired of squeaky brakes?",
+        "A free brake check",
+        "31 January 2027",
+        "Riverside Auto Care",
+        codes.display(code),
+    ):
+        assert expected in text
+
+
+def test_sample_run_and_show(env: Path) -> None:
+    done = certgen(
+        "issue",
+        str(SAMPLES / "customers.csv"),
+        "--design",
+        "classic",
+        "--config",
+        str(SAMPLES / "certgen.toml"),
+        "-o",
+        "run.pdf",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Issued 6 certificates to run.pdf")
+    assert done.stderr == ""  # the sample config sets a base URL
+    urls = [found for [found] in qr_codes(Path("run.pdf"))]
+    assert all(u.startswith("https://gifts.riverside-auto.example/r/") for u in urls)
+    code = codes.normalize(urls[2])
+    for typed in (codes.display(code).lower(), code, " ".join(codes.display(code).split("-"))):
+        exit_code, out, err = invoke("show", typed)
+        assert exit_code == 0, err
+        assert "To:      Ελένη Παπαδοπούλου" in out and "From:    Νίκος Γεωργίου" in out
+        assert f"File:    {Path('run.pdf').resolve()}, page 3" in out
+        assert "issued     by certgen via cli" in out
+
+
+def test_csv_columns_map_with_map_and_options_become_campaign_defaults(tmp_path: Path) -> None:
+    Path("people.csv").write_text("Customer Name,Friend,Pain\nJane,Bob,\nAnn,Cy,Tired of rust?\n")
+    exit_code, out, err = invoke(
+        "issue",
+        "people.csv",
+        "-d",
+        "compact",
+        "--map",
+        "Customer Name=from",
+        "--set",
+        "business=Acme",
+        "--pain",
+        "Tired of noise?",
+        "-o",
+        "run.pdf",
+    )
+    assert exit_code == 0, err
+    first, second = (" ".join(w.text for w in words(Path("run.pdf"), p)) for p in (0, 1))
+    assert "Jane" in first and "Bob" in first and "Tired of noise?" in first
+    assert "Tired of rust?" in second
+
+
+def test_bad_csv_lists_every_problem_on_stderr_and_issues_nothing(env: Path) -> None:
+    Path("bad.csv").write_text(
+        "Recipent,From,Expires\nBob,Jane,2027-13-01\nAnn\n"
+        "Ok,Bartholomew Maximilian Featherstonehaugh-Montgomery Junior,2027-01-01\n"
+    )
+    done = certgen("issue", "bad.csv", "-d", "classic", "--set", "business=Acme", "-o", "out.pdf")
+    assert done.returncode == 3 and done.stdout == ""
+    assert "4 problems in the input; nothing was issued:" in done.stderr
+    assert (
+        "bad.csv, row 1, column 'Recipent': unknown column (did you mean 'recipient'?"
+        in done.stderr
+    )
+    assert "bad.csv, row 2, column 'Expires': '2027-13-01' is not a date" in done.stderr
+    assert "bad.csv, row 3: has 1 fields; the header has 3" in done.stderr
+    assert "bad.csv, row 4, column 'From': 'Bartholomew" in done.stderr
+    assert "does not fit element 'giver'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not Path("out.pdf").exists() and not (env / "ledger.db").exists() or _no_records(env)
+
+
+def _no_records(env: Path) -> bool:
+    from certgen.ledger import open_ledger
+
+    with open_ledger(f"sqlite:///{env / 'ledger.db'}") as ledger, ledger.engine.connect() as conn:
+        import sqlalchemy as sa
+
+        return conn.execute(sa.text("SELECT count(*) FROM certificates")).scalar() == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "options", "message"),
+    [
+        (b"", [], "the file is empty"),
+        (b"to\nRen\xe9e\n", [], "row 2: byte 0xE9 at offset 6 is not valid UTF-8"),
+        (b"to,from\nBob,Jane\n" + b"x," * 3 + b"\n", [], "row 3: has 4 fields"),
+    ],
+)
+def test_more_bad_input_exit_3(content: bytes, options: list[str], message: str) -> None:
+    Path("in.csv").write_bytes(content)
+    exit_code, out, err = invoke(
+        "issue", "in.csv", "-d", "classic", "--set", "business=A", *options
+    )
+    assert exit_code == 3 and message in err and out == ""
+
+
+def test_encoding_option_reads_windows_files() -> None:
+    Path("in.csv").write_bytes("to\nRenée\n".encode("cp1252"))
+    exit_code, out, err = invoke(
+        "issue", "in.csv", "-d", "classic", "--set", "business=A", "--encoding", "cp1252"
+    )
+    assert exit_code == 0, err
+    assert "Renée" in " ".join(w.text for w in words(Path("certificates.pdf")))
+
+
+def test_usage_errors_exit_2() -> None:
+    Path("in.csv").write_text("to\nBob\n")
+    assert invoke("issue", "in.csv", "-d", "classic", "--to", "Bob")[0] == 2
+    assert invoke("issue", "-d", "classic", "--set", "novalue")[0] == 2
+    assert invoke("issue")[0] == 2
+
+
+def test_design_errors_exit_4() -> None:
+    exit_code, _, err = invoke("issue", "-d", "clasic", "--set", "business=A")
+    assert exit_code == 4 and "did you mean 'classic'?" in err
+
+
+def test_unreachable_ledger_exits_5_without_password() -> None:
+    exit_code, _, err = invoke(
+        "issue",
+        "-d",
+        "classic",
+        "--set",
+        "business=A",
+        "--ledger",
+        "postgresql://u:topsecret@127.0.0.1:1/x",
+    )
+    assert exit_code == 5 and "topsecret" not in err and "127.0.0.1:1/x" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not Path("certificates.pdf").exists()
+
+
+def test_show_unknown_and_mistyped_codes() -> None:
+    code = codes.generate()
+    exit_code, _, err = invoke("show", code)
+    assert exit_code == 6 and "is not in the ledger" in err
+    typo = code[:3] + ("0" if code[3] != "0" else "1") + code[4:]
+    exit_code, _, err = invoke("show", typo)
+    assert exit_code == 7 and "not a valid certificate code" in err
+
+
+def test_ledger_option_env_and_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert invoke("ledger", "path")[1].strip().startswith("sqlite:///")
+    monkeypatch.setenv("CERTGEN_LEDGER", f"sqlite:///{tmp_path / 'env.db'}")
+    assert invoke("ledger", "path")[1].strip() == f"sqlite:///{tmp_path / 'env.db'}"
+    url = f"sqlite:///{tmp_path / 'flag.db'}"
+    assert invoke("ledger", "path", "--ledger", url)[1].strip() == url
+    exit_code, out, _ = invoke(
+        "issue", "-d", "tiny" if False else "classic", "--set", "business=A", "--ledger", url
+    )
+    assert exit_code == 0 and (tmp_path / "flag.db").exists()
+
+
+def test_postgres_ledger_from_the_command_line(ledger_url: str) -> None:
+    exit_code, out, err = invoke(
+        "issue", "-d", "modern", "--to", "Bob", "--set", "business=A", "--ledger", ledger_url
+    )
+    assert exit_code == 0, err
+    exit_code, shown, err = invoke("show", issued_code(out), "--ledger", ledger_url)
+    assert exit_code == 0 and "To:      Bob" in shown
+
+
+def test_every_command_has_help_and_h() -> None:
+    for args in ([], ["issue"], ["show"], ["ledger"], ["ledger", "path"]):
+        for flag in ("-h", "--help"):
+            exit_code, out, _ = invoke(*args, flag)
+            assert exit_code == 0 and "Usage:" in out
+
+
+def test_python_dash_m_and_version() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "certgen", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout.startswith("certgen, version ")

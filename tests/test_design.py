@@ -1,0 +1,148 @@
+"""Loading designs: the shipped ones load, and each broken one names where it is broken."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from certgen import design as design_mod
+from certgen.design import CodeElement, QrElement, TextElement
+from certgen.errors import DesignError
+from tests.helpers import SHIPPED, TEST_DESIGNS
+
+SHIPPED_NAMES = ["classic", "modern", "compact"]
+
+
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
+def test_shipped_designs_have_every_part_of_a_referral_certificate(name: str) -> None:
+    design = design_mod.load(SHIPPED / name)
+    texts = {e.id: e for e in design.manifest.elements if isinstance(e, TextElement)}
+    for field in ("pain", "offer", "recipient", "giver", "business", "expires"):
+        assert any(field in design.templates[i].variables for i in texts), field
+    assert any("this gift is for you from" in e.text.lower() for e in texts.values())
+    assert texts["giver"].blank == "line" and texts["recipient"].blank == "line"
+    assert any(isinstance(e, QrElement) for e in design.manifest.elements)
+    assert any(isinstance(e, CodeElement) for e in design.manifest.elements)
+    assert (SHIPPED / name / "preview.csv").is_file()
+
+
+def test_shipped_page_sizes() -> None:
+    sizes = {n: design_mod.load(SHIPPED / n) for n in SHIPPED_NAMES}
+    assert (sizes["classic"].width_mm, sizes["classic"].height_mm) == (279.4, 215.9)
+    assert (sizes["modern"].width_mm, sizes["modern"].height_mm) == (297.0, 210.0)
+    assert sizes["compact"].height_mm == pytest.approx(279.4 / 3)
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    folder = tmp_path / "tiny"
+    shutil.copytree(TEST_DESIGNS / "tiny", folder)
+    return folder
+
+
+def edit(folder: Path, old: str, new: str) -> None:
+    manifest = folder / "design.toml"
+    text = manifest.read_text()
+    assert old in text, old
+    manifest.write_text(text.replace(old, new, 1))
+
+
+def load_error(folder: Path) -> DesignError:
+    with pytest.raises(DesignError) as caught:
+        design_mod.load(folder)
+    return caught.value
+
+
+def test_unknown_key_names_the_element_and_suggests(tiny: Path) -> None:
+    edit(tiny, "size = 10\n", "sise = 10\nsize = 10\n")
+    error = load_error(tiny)
+    assert error.element == "corner" and error.field == "sise"
+    assert "unknown key" in str(error) and "did you mean 'size'?" in str(error)
+    assert str(tiny / "design.toml") in str(error)
+
+
+def test_unknown_top_level_key(tiny: Path) -> None:
+    edit(tiny, "[design]", "colour = 1\n\n[design]")
+    assert "unknown key" in str(load_error(tiny))
+
+
+def test_newer_format_is_refused(tiny: Path) -> None:
+    edit(tiny, "format = 1", "format = 2")
+    error = load_error(tiny)
+    assert "format = 2 is not supported" in str(error) and error.field == "format"
+
+
+def test_invalid_toml(tiny: Path) -> None:
+    edit(tiny, 'name = "tiny"', 'name = "tiny')
+    assert "not valid TOML" in str(load_error(tiny))
+
+
+@pytest.mark.parametrize(
+    "path", ["../../../etc/hostname.png", "/etc/passwd.png", "sub/../../x.png"]
+)
+def test_files_must_stay_inside_the_design(tiny: Path, path: str) -> None:
+    edit(tiny, 'file = "logo.png"', f'file = "{path}"')
+    assert "outside the design folder" in str(load_error(tiny))
+
+
+def test_symlink_leaving_the_design_is_refused(tiny: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "secret.png"
+    shutil.copy(tiny / "logo.png", outside)
+    (tiny / "link.png").symlink_to(outside)
+    edit(tiny, 'file = "logo.png"', 'file = "link.png"')
+    assert "outside the design folder" in str(load_error(tiny))
+
+
+def test_missing_and_wrong_type_of_image(tiny: Path) -> None:
+    edit(tiny, 'file = "logo.png"', 'file = "gone.png"')
+    assert "'gone.png' does not exist" in str(load_error(tiny))
+    edit(tiny, 'file = "gone.png"', 'file = "design.toml"')
+    assert "unsupported type" in str(load_error(tiny))
+
+
+def test_unknown_font_suggests_a_known_one(tiny: Path) -> None:
+    edit(tiny, 'font = "Noto Serif"', 'font = "Noto Serf"')
+    error = load_error(tiny)
+    assert error.element == "recipient" and "did you mean 'Noto Serif'?" in str(error)
+
+
+def test_missing_style(tiny: Path) -> None:
+    edit(tiny, 'font = "Noto Sans"\nsize = 10', 'font = "EB Garamond"\nstyle = "bold"\nsize = 10')
+    assert "has no bold style" in str(load_error(tiny))
+
+
+def test_undeclared_variable(tiny: Path) -> None:
+    edit(tiny, "{{ giver }}", "{{ givr }}")
+    error = load_error(tiny)
+    assert error.element == "giver" and "did you mean 'giver'?" in str(error)
+
+
+def test_element_outside_the_page(tiny: Path) -> None:
+    edit(tiny, "x = 120", "x = 140")
+    error = load_error(tiny)
+    assert error.element == "logo" and "outside the 148 x 105 mm page" in str(error)
+
+
+def test_bad_colour(tiny: Path) -> None:
+    edit(tiny, 'size = 10\nvalign = "top"', 'size = 10\nvalign = "top"\ncolor = "red"')
+    error = load_error(tiny)
+    assert error.element == "corner" and "#RRGGBB" in str(error)
+
+
+def test_min_size_above_size(tiny: Path) -> None:
+    edit(tiny, "min_size = 10", "min_size = 30")
+    assert "min_size is larger than size" in str(load_error(tiny))
+
+
+def test_unknown_design_name_suggests() -> None:
+    with pytest.raises(DesignError, match="did you mean 'classic'"):
+        design_mod.find("clasic", [SHIPPED])
+
+
+def test_hash_follows_every_file(tiny: Path) -> None:
+    before = design_mod.load(tiny).hash
+    assert design_mod.load(tiny).hash == before
+    (tiny / "logo.png").write_bytes((tiny / "logo.png").read_bytes() + b"\0")
+    assert design_mod.load(tiny).hash != before

@@ -1,0 +1,178 @@
+"""CSV and command-line values: every bad input is located by file, row and column."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from certgen import inputs
+from certgen.errors import InputError, Problem
+from tests.helpers import NOW, load
+
+DESIGN = load("tiny")
+TODAY = NOW.date()
+
+
+def read(path: Path, **options: object) -> tuple[list[inputs.Row], list[Problem]]:
+    return inputs.read_csv(path, DESIGN, {"business": "Acme"}, TODAY, **options)  # type: ignore[arg-type]
+
+
+def write(tmp_path: Path, content: str | bytes, name: str = "people.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+def messages(problems: list[Problem]) -> list[str]:
+    return [str(p) for p in problems]
+
+
+def test_headers_match_case_insensitively_through_aliases(tmp_path: Path) -> None:
+    path = write(tmp_path, 'TO,From,Expiry,Amount\nBob Ng,Jane Doe,2027-03-31,"$1,200.50"\n')
+    rows, problems = read(path)
+    assert problems == []
+    assert rows[0].values == {
+        "recipient": "Bob Ng",
+        "giver": "Jane Doe",
+        "expires": dt.date(2027, 3, 31),
+        "amount": Decimal("1200.50"),
+        "business": "Acme",
+    }
+    assert rows[0].number == 2
+
+
+def test_referrer_is_an_alias_for_giver_and_map_maps_anything(tmp_path: Path) -> None:
+    path = write(tmp_path, "Customer Name,referrer\nBob,Jane\n")
+    rows, problems = read(path, mapping={"customer name": "to"})
+    assert problems == [] and rows[0].values["recipient"] == "Bob"
+    assert rows[0].values["giver"] == "Jane"
+
+
+def test_unknown_column_suggests_the_field_and_how_to_fix(tmp_path: Path) -> None:
+    path = write(tmp_path, "recipent,email\nBob,bob@example.com\n")
+    _, problems = read(path)
+    text = messages(problems)
+    assert f"{path}, row 1, column 'recipent': unknown column (did you mean 'recipient'?" in text[0]
+    assert "--ignore 'email'" in text[1]
+    rows, problems = read(path, mapping={"recipent": "recipient"}, ignore=["Email"])
+    assert problems == [] and rows[0].values["recipient"] == "Bob"
+
+
+def test_two_columns_for_one_field(tmp_path: Path) -> None:
+    _, problems = read(write(tmp_path, "to,recipient\nBob,Bob\n"))
+    assert "maps to 'recipient', as column 'to' does" in str(problems[0])
+
+
+def test_utf8_bom_is_accepted_and_never_part_of_a_header(tmp_path: Path) -> None:
+    rows, problems = read(write(tmp_path, "\ufeffrecipient\nZoë\n".encode("utf-8")))
+    assert problems == [] and rows[0].values["recipient"] == "Zoë"
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
+def test_encoding_option(tmp_path: Path, encoding: str) -> None:
+    path = write(tmp_path, "recipient\nRenée Müller\n".encode(encoding))
+    rows, problems = read(path, encoding=encoding)
+    assert problems == [] and rows[0].values["recipient"] == "Renée Müller"
+
+
+def test_undecodable_bytes_say_where_and_what_to_try(tmp_path: Path) -> None:
+    path = write(tmp_path, "recipient\nBob\nRen\xe9e\n".encode("cp1252"))
+    with pytest.raises(InputError) as caught:
+        read(path)
+    message = str(caught.value)
+    assert f"{path}, row 3: byte 0xE9 at offset 17 is not valid UTF-8" in message
+    assert "--encoding cp1252" in message
+
+
+def test_unknown_encoding(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="unknown encoding 'klingon'"):
+        read(write(tmp_path, "recipient\nBob\n"), encoding="klingon")
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "   "])
+def test_empty_file(tmp_path: Path, content: str) -> None:
+    with pytest.raises(InputError, match="the file is empty"):
+        read(write(tmp_path, content))
+
+
+def test_header_without_rows(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="has a header but no rows"):
+        read(write(tmp_path, "recipient,giver\n"))
+
+
+def test_ragged_rows_are_reported_not_dropped(tmp_path: Path) -> None:
+    rows, problems = read(write(tmp_path, "recipient,giver\nA,B\nC\nD,E,F\nG,H\n"))
+    assert [r.values["recipient"] for r in rows] == ["A", "G"]
+    assert messages(problems) == [
+        f"{tmp_path / 'people.csv'}, row 3: has 1 fields; the header has 2 "
+        "(check for a missing or extra delimiter, or an unquoted comma)",
+        f"{tmp_path / 'people.csv'}, row 4: has 3 fields; the header has 2 "
+        "(check for a missing or extra delimiter, or an unquoted comma)",
+    ]
+
+
+def test_too_long_invalid_date_amount_and_missing_required(tmp_path: Path) -> None:
+    path = write(tmp_path, "recipient,expires,amount,business\n" + "x" * 81 + ",2027-02-30,ten,\n")
+    rows, problems = inputs.read_csv(path, DESIGN, {}, TODAY)
+    assert rows == []
+    text = "\n".join(messages(problems))
+    assert "row 2, column 'recipient': is 81 characters long; the limit is 80" in text
+    assert "row 2, column 'expires': '2027-02-30' is not a date (write it as YYYY-MM-DD)" in text
+    assert "row 2, column 'amount': 'ten' is not an amount" in text
+    assert "row 2, column 'business': 'business' is required" in text
+
+
+def test_row_numbers_are_lines_even_with_quoted_newlines(tmp_path: Path) -> None:
+    path = write(tmp_path, 'recipient,expires\n"Bob\nNg",2027-01-01\nAnn,never\n')
+    rows, problems = read(path)
+    assert rows[0].values["recipient"] == "Bob\nNg"
+    assert "row 4, column 'expires'" in str(problems[0])
+
+
+def test_broken_quoting(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="row 2: not valid CSV"):
+        read(write(tmp_path, 'recipient,giver\n"Bob" x,Jane\n'))
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_delimiter_is_guessed_from_the_header(tmp_path: Path, delimiter: str) -> None:
+    path = write(tmp_path, f"recipient{delimiter}giver\r\nBob{delimiter}Jane\r\n")
+    rows, problems = read(path)
+    assert problems == [] and rows[0].values["giver"] == "Jane"
+
+
+def test_text_is_nfc_and_invisible_characters_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "recipient,giver\nRene\u0301e,Bob\u202eevil\n")
+    rows, problems = read(path)
+    assert rows == []
+    assert "U+202E" in str(problems[0]) and "column 'giver'" in str(problems[0])
+    rows, problems = read(write(tmp_path, "recipient\nRene\u0301e\n"))
+    assert rows[0].values["recipient"] == "Ren\u00e9e"
+
+
+def test_defaults_come_from_row_then_config_then_design(tmp_path: Path) -> None:
+    design = load("classic")
+    path = write(tmp_path, "recipient,pain\nBob,\nAnn,Tired of rust?\n")
+    rows, problems = inputs.read_csv(
+        path, design, {"business": "Acme", "pain": "Tired of noise?"}, TODAY
+    )
+    assert problems == []
+    assert [r.values["pain"] for r in rows] == ["Tired of noise?", "Tired of rust?"]
+    assert rows[0].values["offer"] == "Your first visit is on us"  # the design's default
+    assert rows[0].values["expires"] == TODAY + dt.timedelta(days=90)  # "+90"
+
+
+def test_command_line_values(tmp_path: Path) -> None:
+    row = inputs.resolve_one(
+        DESIGN, {"recipient": " Bob ", "expires": "+30"}, {"business": "A"}, TODAY
+    )
+    assert row.number is None
+    assert row.values["recipient"] == "Bob" and row.values["expires"] == TODAY + dt.timedelta(30)
+    with pytest.raises(InputError) as caught:
+        inputs.resolve_one(DESIGN, {"recipeint": "Bob"}, {}, TODAY)
+    text = str(caught.value)
+    assert "unknown field 'recipeint' (did you mean 'recipient'?" in text
+    assert "field 'business': 'business' is required (give --set business=VALUE" in text

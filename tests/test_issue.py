@@ -1,0 +1,117 @@
+"""Issuing end to end: every page's QR code scans to its own recorded code, runs are
+reproducible, and a failure leaves neither records nor a PDF."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from certgen import codes, issue, qr
+from certgen.errors import InputError, LedgerError
+from certgen.ledger import open_ledger
+from tests.helpers import NOW, REPO_ROOT, load, page_count, qr_codes, rows, seeded, words
+
+BASE = "https://gifts.example"
+
+
+def run(
+    tmp_path: Path, people: list[dict[str, str]], design: str = "classic", **options: object
+) -> issue.BatchResult:
+    d = load(design)
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        return issue.issue(
+            d,
+            rows(d, people),
+            ledger=ledger,
+            base_url=BASE,
+            source="people.csv",
+            now=NOW,
+            **{"output": tmp_path / "run.pdf", "randbelow": seeded(), **options},
+        )  # type: ignore[arg-type]
+
+
+PEOPLE = [{"recipient": f"Friend {i}", "giver": f"Customer {i}"} for i in range(20)]
+
+
+def test_twenty_row_run_every_qr_scans_to_its_own_recorded_code(tmp_path: Path) -> None:
+    result = run(tmp_path, PEOPLE)
+    pdf = tmp_path / "run.pdf"
+    assert page_count(pdf) == 20
+    scanned = qr_codes(pdf, dpi=150)
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        for page, (found, code) in enumerate(zip(scanned, result.codes, strict=True), start=1):
+            assert found == [qr.redeem_url(BASE, code)]
+            record = ledger.get(code)
+            assert record is not None
+            assert (record.page, record.file, record.source_row) == (page, str(pdf), page + 1)
+            assert (
+                record.recipient == f"Friend {page - 1}" and record.giver == f"Customer {page - 1}"
+            )
+            assert record.design == "classic" and record.batch_id == result.batch_id
+            assert [e.kind for e in ledger.events(code)] == ["issued"]
+    assert len(set(result.codes)) == 20
+
+
+def test_names_are_in_their_boxes_on_every_page(tmp_path: Path) -> None:
+    run(tmp_path, PEOPLE[:3])
+    design = load("classic")
+    boxes = {e.id: (e.x, e.y, e.width, e.height) for e in design.text_elements}
+    for page in range(3):
+        found = words(tmp_path / "run.pdf", page)
+        for text, element in (("Friend", "recipient"), ("Customer", "giver")):
+            [word] = [w for w in found if w.text == text]
+            x, y, w, h = boxes[element]
+            assert x - 0.5 <= word.x0 and word.x1 <= x + w + 0.5 and y - 0.5 <= word.top <= y + h
+
+
+@pytest.mark.parametrize("design", ["classic", "modern", "compact"])
+def test_smallest_qr_of_each_design_scans_at_100_dpi(tmp_path: Path, design: str) -> None:
+    result = run(tmp_path, PEOPLE[:2], design)
+    assert qr_codes(tmp_path / "run.pdf", dpi=100) == [
+        [qr.redeem_url(BASE, c)] for c in result.codes
+    ]
+
+
+def test_same_inputs_give_identical_bytes_even_in_another_process(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    run(tmp_path / "a", PEOPLE[:3], batch_id="fixed")
+    script = (
+        "import sys; from pathlib import Path; from tests.test_issue import run, PEOPLE;"
+        "run(Path(sys.argv[1]), PEOPLE[:3], batch_id='fixed')"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "b")], check=True, cwd=REPO_ROOT, env=env
+    )
+    assert (tmp_path / "a" / "run.pdf").read_bytes() == (tmp_path / "b" / "run.pdf").read_bytes()
+
+
+def test_bad_rows_leave_no_pdf_no_records_and_no_temp_files(tmp_path: Path) -> None:
+    people = [*PEOPLE[:3], {"recipient": "W" * 55}]  # within max_length, but cannot fit
+    with pytest.raises(InputError):
+        run(tmp_path, people)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["ledger.db"]
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        assert ledger.existing(codes.generate(seeded()) for _ in range(4)) == set()
+
+
+def test_a_ledger_failure_publishes_no_pdf(tmp_path: Path) -> None:
+    run(tmp_path, PEOPLE[:1], batch_id="same", output=tmp_path / "first.pdf")
+    with pytest.raises(LedgerError, match="nothing was recorded"):
+        run(tmp_path, PEOPLE[:2], batch_id="same")
+    files = sorted(p.name for p in tmp_path.iterdir() if p.is_file() and "ledger" not in p.name)
+    assert files == ["first.pdf"]
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        assert len(ledger.batch("same")) == 1
+
+
+def test_a_code_already_in_the_ledger_is_never_issued_again(tmp_path: Path) -> None:
+    first = run(tmp_path, PEOPLE[:1], output=tmp_path / "first.pdf")
+    second = run(tmp_path, PEOPLE[:1], output=tmp_path / "second.pdf")  # same seed: same first draw
+    assert first.codes != second.codes
+    assert qr_codes(tmp_path / "second.pdf") == [[qr.redeem_url(BASE, second.codes[0])]]

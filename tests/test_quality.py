@@ -1,0 +1,94 @@
+"""Lint, format, types and the import layers are part of the test suite."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO_ROOT
+
+PACKAGE = REPO_ROOT / "certgen"
+
+# Layer of each module: a module may import only from its own layer or lower ones.
+LAYERS = {
+    "errors": 0,
+    "units": 0,
+    "codes": 0,
+    "text": 1,
+    "design": 1,
+    "inputs": 1,
+    "config": 1,
+    "qr": 2,
+    "render": 2,
+    "ledger": 2,
+    "issue": 3,
+    "cli": 4,
+    "__main__": 4,
+    "__init__": 0,
+}
+# Third-party libraries that only one module may touch.
+OWNERS = {
+    "reportlab": {"render"},
+    "click": {"cli", "config"},
+    "sqlalchemy": {"ledger"},
+    "jinja2": {"text", "issue"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            if node.module == "certgen":
+                names |= {f"certgen.{alias.name}" for alias in node.names}
+    return names
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.stem)
+def test_imports_point_down_the_layers(path: Path) -> None:
+    module = path.stem
+    assert module in LAYERS, f"add certgen/{module}.py to LAYERS"
+    for name in _imports(path):
+        top, _, rest = name.partition(".")
+        if top == "certgen" and rest:
+            target = rest.split(".")[0]
+            if not (PACKAGE / f"{target}.py").exists():
+                target = "__init__"  # a name from the package itself, like __version__
+            assert LAYERS[target] <= LAYERS[module], (
+                f"{module} imports {target} from a higher layer"
+            )
+        if top in OWNERS:
+            assert module in OWNERS[top], f"only {OWNERS[top]} may import {top}, not {module}"
+
+
+def _tool(name: str) -> str:
+    exe = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert exe, f"{name} is not installed: pip install -e '.[test]'"
+    return exe
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]],
+    ids=["ruff-check", "ruff-format", "mypy"],
+)
+def test_code_quality(command: list[str]) -> None:
+    done = subprocess.run(
+        [_tool(command[0]), *command[1:]], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_no_print_in_the_package() -> None:
+    for path in PACKAGE.glob("*.py"):
+        calls = [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Call)]
+        assert not [c for c in calls if isinstance(c.func, ast.Name) and c.func.id == "print"], path

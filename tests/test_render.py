@@ -1,0 +1,161 @@
+"""What a printed certificate shows: text where its element says, in its declared font."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pdfplumber
+import pypdfium2 as pdfium
+import pytest
+
+from certgen import codes, issue, render
+from certgen.design import TextElement
+from certgen.errors import InputError
+from certgen.ledger import open_ledger
+from tests.helpers import NOW, inside, load, page_text, rows, seeded, words
+
+TINY = load("tiny")
+
+
+def issue_pdf(tmp_path: Path, people: list[dict[str, str]], design_name: str = "tiny") -> Path:
+    design = load(design_name)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    output = tmp_path / "out.pdf"
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        issue.issue(
+            design,
+            rows(design, people),
+            output=output,
+            ledger=ledger,
+            base_url="https://gifts.example",
+            source="t.csv",
+            now=NOW,
+            randbelow=seeded(),
+        )
+    return output
+
+
+def element(design_name: str, element_id: str) -> TextElement:
+    found = [e for e in load(design_name).text_elements if e.id == element_id]
+    return found[0]
+
+
+def box(e: TextElement) -> tuple[float, float, float, float]:
+    return (e.x, e.y, e.width, e.height)
+
+
+def test_origin_is_the_top_left_corner_in_mm(tmp_path: Path) -> None:
+    pdf = issue_pdf(tmp_path, [{"recipient": "Bob"}])
+    corner = next(w for w in words(pdf) if w.text == "CORNER")
+    assert corner.x0 == pytest.approx(10, abs=0.5)
+    # pdfminer places a glyph box from the font size and descent, about 1.3 mm low here.
+    assert corner.top == pytest.approx(10, abs=1.5)
+
+
+def test_names_land_inside_their_boxes_in_their_fonts(tmp_path: Path) -> None:
+    pdf = issue_pdf(tmp_path, [{"recipient": "Bob Ng", "giver": "Jane Doe"}])
+    found = {w.text: w for w in words(pdf)}
+    for text, element_id, font in (
+        ("Bob", "recipient", "NotoSerif-Regular"),
+        ("Doe", "giver", "NotoSans-Bold"),
+    ):
+        word = found[text]
+        assert inside(word, box(element("tiny", element_id))), (text, word)
+        assert word.fontname.endswith(font), word.fontname  # subset prefix + PostScript name
+
+
+@pytest.mark.parametrize(
+    "name", ["Ελένη Παπαδοπούλου", "Анна Смирнова", "Łukasz Żółć", "José Nuñez"]
+)
+def test_greek_cyrillic_and_latin_names_come_back_out_of_the_pdf(tmp_path: Path, name: str) -> None:
+    pdf = issue_pdf(tmp_path, [{"recipient": name}], "classic")
+    assert name in page_text(pdf)
+    recipient = box(element("classic", "recipient"))
+    assert all(inside(w, recipient) for w in words(pdf) if w.text in name.split())
+
+
+def test_long_names_shrink_then_wrap_and_stay_in_the_box() -> None:
+    design, recipient = TINY, element("tiny", "recipient")
+    short = render.fit(design, recipient, "Bob")
+    assert short == render.Fitted(20, ("Bob",))
+    longer = render.fit(design, recipient, "Maximilian Alexander Featherstonehaugh")
+    assert longer is not None and longer.size < 20 and len(longer.lines) == 1
+    longest = render.fit(design, recipient, "Maximilian Alexander Featherstonehaugh-Montgomery III")
+    assert longest is not None and len(longest.lines) == 2 and longest.size >= recipient.min_size  # type: ignore[operator]
+    assert render.fit(design, recipient, "word " * 40) is None
+
+
+def test_text_that_cannot_fit_stops_the_run_naming_row_field_and_element(tmp_path: Path) -> None:
+    people = [
+        {"recipient": "Bob"},
+        {"giver": "Bartholomew Maximilian Featherstonehaugh-Montgomery"},
+    ]
+    with pytest.raises(InputError) as caught:
+        issue_pdf(tmp_path, people)
+    message = str(caught.value)
+    assert "t.csv, row 3, column 'giver'" in message and "element 'giver'" in message
+    assert "even at 8 pt" in message
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_characters_the_font_lacks_are_refused_before_printing(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        issue_pdf(tmp_path, [{"recipient": "Bob 😀 李"}])
+    message = str(caught.value)
+    assert "U+1F600" in message and "U+674E" in message and "row 2" in message
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['<img src="/etc/passwd"/>', '<img src="http://127.0.0.1:9/x"/>', "{{ 7*7 }}", "<b>&amp; &lt;"],
+)
+def test_values_print_literally_and_never_become_markup(tmp_path: Path, value: str) -> None:
+    pdf = issue_pdf(tmp_path, [{"recipient": value}])
+    assert value in page_text(pdf).replace("\n", " ")
+    assert len(re.findall(rb"/Subtype\s*/Image", pdf.read_bytes())) == 1  # the logo only
+
+
+def test_blank_giver_prints_a_line_to_write_on_not_none(tmp_path: Path) -> None:
+    pdf = issue_pdf(tmp_path, [{"recipient": "Bob"}])
+    text = page_text(pdf)
+    assert "None" not in text and "giver" not in text
+    giver = element("tiny", "giver")
+    with pdfplumber.open(pdf) as doc:
+        rules = [
+            line for line in doc.pages[0].lines if line["x0"] == pytest.approx(giver.x * 72 / 25.4)
+        ]
+    assert len(rules) == 1
+
+
+def test_metadata_is_certgens_own(tmp_path: Path) -> None:
+    pdf = issue_pdf(tmp_path, [{"recipient": "Bob Secretname", "giver": "Jane Secretname"}])
+    meta = pdfium.PdfDocument(str(pdf)).get_metadata_dict()
+    assert meta["Title"] == "Tiny test certificate"
+    assert meta["Creator"].startswith("certgen") and meta["Author"] == "certgen"
+    assert "Secretname" not in repr(meta) and b"Secretname" not in _info(pdf)
+    assert meta["CreationDate"] == "D:20000101000000+00'00'"  # invariant mode: fixed
+
+
+def _info(pdf: Path) -> bytes:
+    data = pdf.read_bytes()
+    return data[data.rindex(b"/Info") :]
+
+
+def test_static_art_is_stored_once_and_qr_is_vector(tmp_path: Path) -> None:
+    design = load("classic")
+    people = [{"recipient": f"Person {i}", "giver": "Jane"} for i in range(50)]
+    one = issue_pdf(tmp_path / "a", people[:1], "classic").stat().st_size
+    many = issue_pdf(tmp_path / "b", people, "classic").stat().st_size
+    per_certificate = (many - one) / 49
+    assert per_certificate < 6_000, per_certificate
+    data = (tmp_path / "b" / "out.pdf").read_bytes()
+    assert len(re.findall(rb"/Subtype\s*/Image", data)) == 1  # the background, once
+    assert len(re.findall(rb"/Subtype\s*/Form", data)) == 1
+    assert design.assets  # the classic design does have raster art
+
+
+def test_code_is_printed_for_reading(tmp_path: Path) -> None:
+    pdf = issue_pdf(tmp_path, [{"recipient": "Bob"}])
+    shown = re.findall(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]", page_text(pdf))
+    assert len(shown) == 1 and codes.is_valid(codes.normalize(shown[0]))

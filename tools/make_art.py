@@ -1,0 +1,123 @@
+"""Regenerate the background art of the shipped designs: python tools/make_art.py
+
+Art is drawn at twice the target resolution and downsampled, which antialiases the fine
+guilloche lines. Crisp rules and boxes are vector elements in each design.toml instead.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+DPI = 150
+SS = 2  # supersampling factor
+
+
+def px(mm: float) -> int:
+    return round(mm / 25.4 * DPI * SS)
+
+
+def canvas(width_mm: float, height_mm: float, color: str) -> Image.Image:
+    return Image.new("RGB", (px(width_mm), px(height_mm)), color)
+
+
+def finish(image: Image.Image, path: Path, **save: object) -> None:
+    size = (image.width // SS, image.height // SS)
+    image.resize(size, Image.Resampling.LANCZOS).save(path, dpi=(DPI, DPI), **save)
+
+
+def guilloche_band(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], color: str) -> None:
+    """Interlaced sine waves running around a rectangular band."""
+    left, top, right, bottom = box
+    band = px(9)
+    perimeter = [
+        (left, top, right, top),
+        (right, top, right, bottom),
+        (right, bottom, left, bottom),
+        (left, bottom, left, top),
+    ]
+    for phase in range(6):
+        for x0, y0, x1, y1 in perimeter:
+            length = math.hypot(x1 - x0, y1 - y0)
+            ux, uy = (x1 - x0) / length, (y1 - y0) / length
+            nx, ny = -uy, ux
+            points = []
+            for step in range(int(length // 3) + 1):
+                t = step * 3
+                offset = band / 2 * math.sin(t / px(6) * 2 * math.pi + phase * math.pi / 3)
+                points.append(
+                    (
+                        x0 + ux * t + nx * (offset - band / 2 - px(1)),
+                        y0 + uy * t + ny * (offset - band / 2 - px(1)),
+                    )
+                )
+            draw.line(points, fill=color, width=SS)
+
+
+def rosette(draw: ImageDraw.ImageDraw, cx: int, cy: int, radius: int, color: str) -> None:
+    for k in range(36):
+        angle = k * math.pi / 18
+        ox, oy = cx + radius / 2 * math.cos(angle), cy + radius / 2 * math.sin(angle)
+        r = radius / 2
+        draw.ellipse((ox - r, oy - r, ox + r, oy + r), outline=color, width=SS)
+
+
+def classic() -> None:
+    w, h = 279.4, 215.9
+    image = canvas(w, h, "#FBF7EC")
+    draw = ImageDraw.Draw(image)
+    guilloche_band(draw, (px(12), px(12), px(w - 12), px(h - 12)), "#9DB8A8")
+    for cx, cy in ((16, 16), (w - 16, 16), (16, h - 16), (w - 16, h - 16)):
+        rosette(draw, px(cx), px(cy), px(9), "#B08D3C")
+    watermark = Image.new("L", image.size, 0)
+    wdraw = ImageDraw.Draw(watermark)
+    rosette(wdraw, px(w / 2), px(h / 2 + 8), px(60), "white")
+    image.paste("#EFE6CF", mask=watermark.filter(ImageFilter.GaussianBlur(SS)))
+    finish(image, TEMPLATES / "classic" / "background.jpg", quality=85, optimize=True)
+
+
+def modern() -> None:
+    w, h = 297.0, 210.0
+    image = canvas(w, h, "#FFFFFF")
+    panel = Image.new("RGB", (px(100), px(h)))
+    pdraw = ImageDraw.Draw(panel)
+    top, bottom = (20, 110, 120), (44, 42, 110)
+    for y in range(panel.height):
+        t = y / panel.height
+        pdraw.line(
+            [(0, y), (panel.width, y)],
+            fill=tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
+        )
+    glow = Image.new("L", panel.size, 0)
+    gdraw = ImageDraw.Draw(glow)
+    for cx, cy, r in ((85, 30, 45), (10, 150, 60), (70, 200, 35)):
+        gdraw.ellipse((px(cx - r), px(cy - r), px(cx + r), px(cy + r)), fill=38)
+    panel.paste((255, 255, 255), mask=glow.filter(ImageFilter.GaussianBlur(px(4))))
+    image.paste(panel, (0, 0))
+    draw = ImageDraw.Draw(image)
+    for i in range(12):
+        x = px(112 + i * 15)
+        draw.line([(x, px(h - 8)), (x + px(6), px(h - 8))], fill="#D5DDE8", width=SS * 2)
+    finish(image, TEMPLATES / "modern" / "background.png", optimize=True)
+
+
+def compact() -> None:
+    w, h = 215.9, 279.4 / 3
+    image = canvas(w, h, "#FFFDF8")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, px(4), px(h)), fill="#C8553D")
+    stub = Image.new("RGB", (px(w - 158), px(h)), "#F6EEE3")
+    sdraw = ImageDraw.Draw(stub)
+    for i in range(-25, 20):
+        x = px(i * 4)
+        sdraw.line([(x, 0), (x + px(h), px(h))], fill="#F0E4D4", width=SS)
+    image.paste(stub, (px(158), 0))
+    finish(image, TEMPLATES / "compact" / "background.png", optimize=True)
+
+
+if __name__ == "__main__":
+    for make in (classic, modern, compact):
+        make()
