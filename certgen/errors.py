@@ -91,6 +91,12 @@ class ConfigError(CertgenError):
     exit_code = 1
 
 
+class OutputError(CertgenError):
+    """The PDF cannot be written where it was asked for."""
+
+    exit_code = 1
+
+
 class LedgerError(CertgenError):
     """The ledger cannot be opened, read or written."""
 

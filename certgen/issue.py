@@ -19,7 +19,7 @@ import jinja2
 
 from certgen import codes, qr, render
 from certgen.design import Design, QrElement, TextElement
-from certgen.errors import InputError, Problem
+from certgen.errors import InputError, OutputError, Problem
 from certgen.inputs import Row
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger
 
@@ -171,6 +171,9 @@ def issue(
 
     ``problems`` found while reading the input are reported with any found here; if there
     are any, nothing is drawn or recorded."""
+    output = output.resolve()
+    if not output.parent.is_dir():
+        raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
     now = now or dt.datetime.now(dt.UTC)
     issued_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
     batch_id = batch_id or new_batch_id(now)
@@ -185,23 +188,29 @@ def issue(
         problems=problems,
     )
     certs = _unique(certs, ledger, design, base_url, randbelow)
-    output = output.resolve()
     temp = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
-    # os.open rather than mkstemp: the PDF gets the usual permissions (umask), not 0600.
-    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(descriptor, "wb") as stream:
-            pages = render.write_pdf(design, certs, stream, title=design.manifest.design.title)
-            stream.flush()
-            os.fsync(stream.fileno())
+        pages = _write(design, certs, temp)
         batch = BatchRecord(
             batch_id, design.name, design.hash, source, str(output), len(certs), issued_at
         )
         ledger.issue_batch(batch, list(_records(design, rows, certs, pages, batch, issued_at)))
         os.replace(temp, output)
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc.strerror}") from exc
     finally:
         temp.unlink(missing_ok=True)
     return BatchResult(batch_id, output, [c.code for c in certs])
+
+
+def _write(design: Design, certs: Sequence[render.Certificate], temp: Path) -> list[int]:
+    # os.open rather than mkstemp: the PDF gets the usual permissions (umask), not 0600.
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with os.fdopen(descriptor, "wb") as stream:
+        pages = render.write_pdf(design, certs, stream, title=design.manifest.design.title)
+        stream.flush()
+        os.fsync(stream.fileno())
+    return pages
 
 
 def _records(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import qrcode
@@ -30,10 +31,23 @@ class Matrix:
     runs: tuple[tuple[int, int, int], ...]
 
 
+@functools.cache
+def _version(length: int, ecc: str) -> int:
+    """The smallest version that holds ``length`` bytes. Redeem URLs all have one length,
+    so this is found once instead of by encoding every payload twice (``fit=True``)."""
+    code = qrcode.QRCode(error_correction=_ECC[ecc])
+    code.add_data("a" * length, optimize=0)
+    return int(code.best_fit())
+
+
 def matrix(payload: str, ecc: str = "M") -> Matrix:
-    code = qrcode.QRCode(error_correction=_ECC[ecc], border=0, mask_pattern=MASK_PATTERN)
-    code.add_data(payload)
-    code.make(fit=True)
+    data = payload.encode("utf-8")
+    version = _version(len(data), ecc)
+    code = qrcode.QRCode(
+        version=version, error_correction=_ECC[ecc], border=0, mask_pattern=MASK_PATTERN
+    )
+    code.add_data(data, optimize=0)  # byte mode, the mode _version sized for
+    code.make(fit=False)
     modules = code.modules
     runs = []
     for y, line in enumerate(modules):

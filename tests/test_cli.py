@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -203,6 +204,13 @@ def test_unreachable_ledger_exits_5_without_password() -> None:
     assert not Path("certificates.pdf").exists()
 
 
+def test_output_folder_that_does_not_exist() -> None:
+    exit_code, out, err = invoke(
+        "issue", "-d", "classic", "--set", "business=A", "-o", "nowhere/x.pdf"
+    )
+    assert exit_code == 1 and "does not exist" in err and "nowhere" in err and out == ""
+
+
 def test_show_unknown_and_mistyped_codes() -> None:
     code = codes.generate()
     exit_code, _, err = invoke("show", code)
@@ -245,3 +253,28 @@ def test_python_dash_m_and_version() -> None:
         [sys.executable, "-m", "certgen", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.startswith("certgen, version ")
+
+
+def _commands(group: click.Group, prefix: str = "certgen") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((f"{prefix} {name}", command))
+        if isinstance(command, click.Group):
+            found += _commands(command, f"{prefix} {name}")
+    return found
+
+
+def test_every_command_and_issue_option_is_documented() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    for name, command in _commands(cli):
+        assert f"`{name}" in readme, f"{name} is not in the README"
+        assert command.help, f"{name} has no help"
+    for param in cli.commands["issue"].params:
+        if isinstance(param, click.Option) and param.name not in (
+            "config_file",
+            "ledger",
+            "designs_dir",
+        ):
+            assert any(f"`{opt}" in readme for opt in param.opts), (
+                f"issue {param.opts} is not in the README"
+            )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import pdfplumber
 import pypdfium2 as pdfium
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from certgen import codes, issue, render
+from certgen import codes, inputs, issue, render
 from certgen.design import TextElement
 from certgen.errors import InputError
 from certgen.ledger import open_ledger
@@ -73,6 +76,33 @@ def test_greek_cyrillic_and_latin_names_come_back_out_of_the_pdf(tmp_path: Path,
     assert name in page_text(pdf)
     recipient = box(element("classic", "recipient"))
     assert all(inside(w, recipient) for w in words(pdf) if w.text in name.split())
+
+
+def test_fonts_are_embedded_truetype_subsets(tmp_path: Path) -> None:
+    pdf = issue_pdf(tmp_path, [{"recipient": "Bob", "giver": "Jane"}])
+    data = pdf.read_bytes()
+    fonts = {w.fontname for w in words(pdf)}
+    assert fonts and all(re.fullmatch(r"[A-Z]{6}\+[A-Za-z-]+", f) for f in fonts), fonts
+    assert data.count(b"/FontFile2") >= len(fonts)  # TrueType programs, embedded
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(min_size=1, max_size=60))
+def test_any_name_renders_or_is_refused_cleanly(tmp_path: Path, name: str) -> None:
+    design = TINY
+    row, problems = inputs.resolve(design, {"recipient": name}, {"business": "A"}, NOW.date())
+    if problems:
+        return  # refused with a located problem, like any bad value
+    try:
+        certs = issue.prepare(
+            design, [row], base_url="https://g.example", issued_on=NOW.date(), file=None
+        )
+    except InputError as exc:
+        assert all(p.column == "recipient" for p in exc.problems), exc
+        return
+    assert render.write_pdf(design, certs, io.BytesIO(), title="t") == [1]
 
 
 def test_long_names_shrink_then_wrap_and_stay_in_the_box() -> None:
