@@ -7,14 +7,16 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pdfplumber
 import pypdfium2 as pdfium
 import zxingcpp
 
 from certgen import design as design_mod
-from certgen import inputs
+from certgen import inputs, issue
 from certgen.design import Design
+from certgen.ledger import open_ledger
 from certgen.units import PT_PER_MM
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +24,7 @@ SHIPPED = design_mod.shipped_designs_dir()
 TEST_DESIGNS = Path(__file__).resolve().parent / "designs"
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 DEFAULTS = {"business": "Riverside Auto Care", "phone": "(555) 010-2030"}
+BASE_URL = "https://gifts.example"
 
 
 def load(name: str) -> Design:
@@ -42,6 +45,19 @@ def rows(design: Design, people: Sequence[dict[str, str]]) -> list[inputs.Row]:
 
 def seeded(seed: int = 7):  # type: ignore[no-untyped-def]
     return random.Random(seed).randrange  # noqa: S311 - reproducible codes for tests only
+
+
+def issue_rows(
+    folder: Path, design: Design, people: list[inputs.Row], **options: Any
+) -> issue.BatchResult:
+    """Issue into ``folder/out.pdf`` (unless ``output`` is given) with the folder's own
+    SQLite ledger, a fixed time and seeded codes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    settings: dict[str, Any] = {"output": folder / "out.pdf", "randbelow": seeded(), **options}
+    with open_ledger(f"sqlite:///{folder / 'ledger.db'}") as ledger:
+        return issue.issue(
+            design, people, ledger=ledger, base_url=BASE_URL, source="t.csv", now=NOW, **settings
+        )
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,8 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageChops
 
-from certgen import inputs, issue
-from certgen.ledger import open_ledger
-from tests.helpers import NOW, SHIPPED, load, rows, seeded
+from certgen import inputs
+from tests.helpers import NOW, SHIPPED, issue_rows, load, rows
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 DPI = 50
@@ -33,19 +32,7 @@ def issue_to(folder: Path, design_name: str, people: list[inputs.Row] | None = N
         )
         assert not problems
     output = folder / f"{design_name}.pdf"
-    with open_ledger(f"sqlite:///{folder / 'ledger.db'}") as ledger:
-        issue.issue(
-            design,
-            people,
-            output=output,
-            ledger=ledger,
-            base_url="https://gifts.example",
-            source="preview.csv",
-            now=NOW,
-            randbelow=seeded(),
-            batch_id="golden",
-        )
-    return output
+    return issue_rows(folder, design, people, output=output, batch_id="golden").file
 
 
 def test_tiny_pdf_is_byte_identical_to_its_reference(tmp_path: Path, regen_golden: bool) -> None:

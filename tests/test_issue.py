@@ -7,31 +7,33 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from certgen import codes, issue, qr
 from certgen.errors import InputError, LedgerError
 from certgen.ledger import open_ledger
-from tests.helpers import NOW, REPO_ROOT, load, page_count, qr_codes, rows, seeded, words
+from tests.helpers import (
+    BASE_URL,
+    REPO_ROOT,
+    issue_rows,
+    load,
+    page_count,
+    qr_codes,
+    rows,
+    seeded,
+    words,
+)
 
-BASE = "https://gifts.example"
+BASE = BASE_URL
 
 
 def run(
-    tmp_path: Path, people: list[dict[str, str]], design: str = "classic", **options: object
+    tmp_path: Path, people: list[dict[str, str]], design: str = "classic", **options: Any
 ) -> issue.BatchResult:
     d = load(design)
-    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
-        return issue.issue(
-            d,
-            rows(d, people),
-            ledger=ledger,
-            base_url=BASE,
-            source="people.csv",
-            now=NOW,
-            **{"output": tmp_path / "run.pdf", "randbelow": seeded(), **options},
-        )  # type: ignore[arg-type]
+    return issue_rows(tmp_path, d, rows(d, people), **{"output": tmp_path / "run.pdf", **options})
 
 
 PEOPLE = [{"recipient": f"Friend {i}", "giver": f"Customer {i}"} for i in range(20)]

@@ -15,28 +15,14 @@ from hypothesis import strategies as st
 from certgen import codes, inputs, issue, render
 from certgen.design import TextElement
 from certgen.errors import InputError
-from certgen.ledger import open_ledger
-from tests.helpers import NOW, inside, load, page_text, rows, seeded, words
+from tests.helpers import NOW, inside, issue_rows, load, page_text, rows, words
 
 TINY = load("tiny")
 
 
 def issue_pdf(tmp_path: Path, people: list[dict[str, str]], design_name: str = "tiny") -> Path:
     design = load(design_name)
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    output = tmp_path / "out.pdf"
-    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
-        issue.issue(
-            design,
-            rows(design, people),
-            output=output,
-            ledger=ledger,
-            base_url="https://gifts.example",
-            source="t.csv",
-            now=NOW,
-            randbelow=seeded(),
-        )
-    return output
+    return issue_rows(tmp_path, design, rows(design, people)).file
 
 
 def element(design_name: str, element_id: str) -> TextElement:
