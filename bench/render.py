@@ -26,8 +26,8 @@ from typing import Any
 import qrcode
 from reportlab.lib.utils import ImageReader
 
+from certgen import codes, inputs, issue, qr, render, units
 from certgen import design as design_mod
-from certgen import inputs, issue, qr, render, units
 from certgen.ledger import open_ledger
 
 NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
@@ -72,7 +72,10 @@ def _naive_qr(s: render.Surface, element: Any, cert: render.Certificate) -> None
 def run_naive(design: design_mod.Design, rows: list[inputs.Row], folder: Path) -> Path:
     """The baseline: no shared form, everything drawn on every page, raster QR."""
     output = folder / "naive.pdf"
-    certs = issue.prepare(design, rows, base_url=BASE_URL, issued_on=NOW.date(), file=None)
+    row_codes = [codes.generate() for _ in rows]
+    certs = issue.prepare(
+        design, rows, row_codes=row_codes, base_url=BASE_URL, issued_on=NOW.date(), file=None
+    )
     with output.open("wb") as stream:
         writer = render.Writer(design, stream, title="naive")
         drawers = {**render.DRAWERS, design_mod.QrElement: _naive_qr}

@@ -6,6 +6,7 @@ the ledger has committed every code, so a failure leaves no records and no parti
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import secrets
@@ -93,11 +94,12 @@ def prepare(
     base_url: str,
     issued_on: dt.date,
     file: str | None,
-    randbelow: Randbelow = secrets.randbelow,
+    row_codes: Sequence[str],
     problems: Sequence[Problem] = (),
 ) -> list[render.Certificate]:
-    """A certificate per row, or an InputError listing every row that cannot print,
-    together with the ``problems`` the input already had."""
+    """A certificate per row (its code from ``row_codes``, its QR code still to be built by
+    ``with_qr``), or an InputError listing every row that cannot print together with the
+    ``problems`` the input already had."""
     render.register_fonts(design)
     problems = list(problems)
     certificates = []
@@ -106,8 +108,7 @@ def prepare(
         if design.is_static(element):
             _, problem = _layout(design, element, {}, (str(design.path / "design.toml"), None))
             problems += [problem] if problem else []
-    for row in rows:
-        code = codes.generate(randbelow)
+    for row, code in zip(rows, row_codes, strict=True):
         values = context(design, row, code, issued_on, base_url)
         texts = {}
         for element in dynamic:
@@ -116,41 +117,32 @@ def prepare(
                 problems.append(problem)
             elif fitted:
                 texts[element.id] = fitted
-        certificates.append(
-            render.Certificate(code, texts, codes.display(code), _qr(design, code, base_url))
-        )
+        certificates.append(render.Certificate(code, texts, codes.display(code), {}))
     if problems:
         raise InputError(problems)
     return certificates
 
 
-def _qr(design: Design, code: str, base_url: str) -> dict[str, qr.Matrix]:
-    return {
-        e.id: qr.matrix(qr.redeem_url(base_url, code) if e.payload == "url" else code, e.ecc)
+def with_qr(design: Design, cert: render.Certificate, base_url: str) -> render.Certificate:
+    """The certificate with its QR matrices, built just before its page is drawn so that
+    a long run holds one matrix at a time."""
+    matrices = {
+        e.id: qr.matrix(
+            qr.redeem_url(base_url, cert.code) if e.payload == "url" else cert.code, e.ecc
+        )
         for e in design.manifest.elements
         if isinstance(e, QrElement)
     }
+    return dataclasses.replace(cert, qr=matrices)
 
 
-def _unique(
-    certs: list[render.Certificate],
-    ledger: Ledger,
-    design: Design,
-    base_url: str,
-    randbelow: Randbelow,
-) -> list[render.Certificate]:
-    """Replace any code that is already in the ledger (80 random bits: practically never)."""
-    taken = ledger.existing(c.code for c in certs)
-    seen: set[str] = set()
-    result = []
-    for cert in certs:
-        while cert.code in taken or cert.code in seen:
-            code = codes.generate(randbelow)
-            cert = render.Certificate(
-                code, cert.texts, codes.display(code), _qr(design, code, base_url)
-            )
-        seen.add(cert.code)
-        result.append(cert)
+def _fresh_codes(count: int, taken: set[str], randbelow: Randbelow) -> list[str]:
+    result: list[str] = []
+    while len(result) < count:
+        code = codes.generate(randbelow)
+        if code not in taken:
+            taken.add(code)
+            result.append(code)
     return result
 
 
@@ -178,19 +170,26 @@ def issue(
     issued_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
     batch_id = batch_id or new_batch_id(now)
     file = None if source == "command line" else source
-    certs = prepare(
-        design,
-        rows,
-        base_url=base_url,
-        issued_on=now.date(),
-        file=file,
-        randbelow=randbelow,
-        problems=problems,
-    )
-    certs = _unique(certs, ledger, design, base_url, randbelow)
+
+    def build(row_codes: list[str]) -> list[render.Certificate]:
+        return prepare(
+            design,
+            rows,
+            row_codes=row_codes,
+            base_url=base_url,
+            issued_on=now.date(),
+            file=file,
+            problems=problems,
+        )
+
+    row_codes = _fresh_codes(len(rows), set(), randbelow)
+    certs = build(row_codes)
+    taken = ledger.existing(row_codes)
+    if taken:  # 80 random bits: practically never, but every printed code must be unique
+        certs = build(_fresh_codes(len(rows), taken | set(row_codes), randbelow))
     temp = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
     try:
-        pages = _write(design, certs, temp)
+        pages = _write(design, (with_qr(design, c, base_url) for c in certs), temp)
         batch = BatchRecord(
             batch_id, design.name, design.hash, source, str(output), len(certs), issued_at
         )
@@ -203,7 +202,7 @@ def issue(
     return BatchResult(batch_id, output, [c.code for c in certs])
 
 
-def _write(design: Design, certs: Sequence[render.Certificate], temp: Path) -> list[int]:
+def _write(design: Design, certs: Iterable[render.Certificate], temp: Path) -> list[int]:
     # os.open rather than mkstemp: the PDF gets the usual permissions (umask), not 0600.
     descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     with os.fdopen(descriptor, "wb") as stream:

@@ -20,6 +20,7 @@ from tests.helpers import (
     issue_rows,
     load,
     page_count,
+    page_text,
     qr_codes,
     rows,
     seeded,
@@ -113,7 +114,25 @@ def test_a_ledger_failure_publishes_no_pdf(tmp_path: Path) -> None:
 
 
 def test_a_code_already_in_the_ledger_is_never_issued_again(tmp_path: Path) -> None:
-    first = run(tmp_path, PEOPLE[:1], output=tmp_path / "first.pdf")
-    second = run(tmp_path, PEOPLE[:1], output=tmp_path / "second.pdf")  # same seed: same first draw
+    first = run(tmp_path, PEOPLE[:1], "tiny", output=tmp_path / "first.pdf")
+    # The same seed draws the same first code, which the ledger already holds.
+    second = run(tmp_path, PEOPLE[:1], "tiny", output=tmp_path / "second.pdf")
     assert first.codes != second.codes
-    assert qr_codes(tmp_path / "second.pdf") == [[qr.redeem_url(BASE, second.codes[0])]]
+    url = qr.redeem_url(BASE, second.codes[0])
+    assert qr_codes(tmp_path / "second.pdf") == [[url]]
+    # Texts that print the code were rendered again with the new code.
+    assert url in page_text(tmp_path / "second.pdf")
+    assert codes.display(second.codes[0]) in page_text(tmp_path / "second.pdf")
+
+
+def test_a_repeated_draw_within_a_run_is_drawn_again(tmp_path: Path) -> None:
+    draws = seeded(3)
+    replay = [draws(32) for _ in range(codes.DATA_LENGTH)]
+    sequence = iter(replay + replay)  # the second code's draws repeat the first's
+
+    def randbelow(n: int) -> int:
+        replayed = next(sequence, None)
+        return draws(n) if replayed is None else replayed
+
+    result = run(tmp_path, PEOPLE[:3], "tiny", randbelow=randbelow)
+    assert len(set(result.codes)) == 3

@@ -83,12 +83,18 @@ def test_any_name_renders_or_is_refused_cleanly(tmp_path: Path, name: str) -> No
         return  # refused with a located problem, like any bad value
     try:
         certs = issue.prepare(
-            design, [row], base_url="https://g.example", issued_on=NOW.date(), file=None
+            design,
+            [row],
+            row_codes=[codes.generate()],
+            base_url="https://g.example",
+            issued_on=NOW.date(),
+            file=None,
         )
     except InputError as exc:
         assert all(p.column == "recipient" for p in exc.problems), exc
         return
-    assert render.write_pdf(design, certs, io.BytesIO(), title="t") == [1]
+    cert = issue.with_qr(design, certs[0], "https://g.example")
+    assert render.write_pdf(design, [cert], io.BytesIO(), title="t") == [1]
 
 
 def test_long_names_shrink_then_wrap_and_stay_in_the_box() -> None:
