@@ -1,12 +1,10 @@
-"""The command line: a thin shell that turns CertgenError into a message and an exit code.
-
-Exit codes: 0 success; 1 error; 2 usage; 3 bad input data; 4 bad design; 5 ledger
-unavailable; 6 code not found; 7 mistyped code (check symbol does not match).
-"""
+"""The command line: a thin shell that turns CertgenError and Outcome into a message and
+an exit code. Each error class and each Outcome carries its code; `certgen -h` lists them."""
 
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,11 +16,12 @@ from certgen import __version__, codes, inputs
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import issue as issue_mod
+from certgen import redeem as redeem_mod
+from certgen import report as report_mod
 from certgen.errors import CertgenError, NotFoundError
-from certgen.ledger import Ledger, open_ledger, safe_url
+from certgen.ledger import CertificateRecord, Ledger, open_ledger, safe_url
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_MISTYPED = 7
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -83,7 +82,8 @@ def cli() -> None:
 
     \b
     Exit codes: 0 success, 1 error, 2 usage, 3 bad input data, 4 bad design,
-    5 ledger unavailable, 6 code not found, 7 mistyped code.
+    5 ledger unavailable, 6 unknown code, 7 mistyped code, 8 already redeemed,
+    9 expired, 10 voided, 11 not redeemed, 12 already converted.
     """
 
 
@@ -130,6 +130,11 @@ def cli() -> None:
     "--base-url", metavar="URL", help="Redeem URL prefix for QR codes; env CERTGEN_BASE_URL."
 )
 @click.option(
+    "--batch-id",
+    metavar="ID",
+    help="Name the batch; running it again prints the same codes and issues none.",
+)
+@click.option(
     "--designs-dir",
     type=click.Path(path_type=Path, file_okay=False),
     help="Folder of your own designs.",
@@ -150,6 +155,7 @@ def issue(
     encoding: str,
     delimiter: str | None,
     base_url: str | None,
+    batch_id: str | None,
     designs_dir: Path | None,
     config_file: Path | None,
     ledger: str | None,
@@ -172,31 +178,30 @@ def issue(
     given = _pairs(sets, "--set")
     named = {"pain": pain, "offer": offer, "expires": expires}
     given.update({k: v for k, v in named.items() if v is not None})
-    now = dt.datetime.now(dt.UTC)
-    if csv_file is not None:
-        if recipient is not None or giver is not None:
-            raise click.UsageError(
-                "--to and --from are for one certificate; a CSV gives them per row"
-            )
-        defaults = {**config.defaults, **given}  # campaign values for rows that leave them empty
-        rows, problems = inputs.read_csv(
-            csv_file,
-            design,
-            defaults,
-            now.date(),
-            encoding=encoding,
-            delimiter=delimiter,
-            mapping=_pairs(maps, "--map"),
-            ignore=ignored,
-        )
-        source = str(csv_file)
-    else:
-        given.update(
-            {k: v for k, v in {"recipient": recipient, "giver": giver}.items() if v is not None}
-        )
-        rows = [inputs.resolve_one(design, given, config.defaults, now.date())]
-        source, problems = "command line", []
+    if csv_file is not None and (recipient is not None or giver is not None):
+        raise click.UsageError("--to and --from are for one certificate; a CSV gives them per row")
     with _open(config) as opened:
+        known = opened.get_batch(batch_id) if batch_id else None
+        # A rerun of a batch resolves its rows as of the batch's time (relative expiry dates).
+        now = dt.datetime.fromisoformat(known.created_at) if known else dt.datetime.now(dt.UTC)
+        if csv_file is not None:
+            defaults = {**config.defaults, **given}  # campaign values for empty cells
+            rows, problems = inputs.read_csv(
+                csv_file,
+                design,
+                defaults,
+                now.date(),
+                encoding=encoding,
+                delimiter=delimiter,
+                mapping=_pairs(maps, "--map"),
+                ignore=ignored,
+            )
+            source = str(csv_file)
+        else:
+            people = {"recipient": recipient, "giver": giver}
+            given.update({k: v for k, v in people.items() if v is not None})
+            rows = [inputs.resolve_one(design, given, config.defaults, now.date())]
+            source, problems = "command line", []
         result = issue_mod.issue(
             design,
             rows,
@@ -205,11 +210,19 @@ def issue(
             base_url=config.base_url,
             source=source,
             now=now,
+            batch_id=batch_id,
             problems=problems,
         )
     count = len(result.codes)
+    plural = "s" if count != 1 else ""
+    if result.reprinted:
+        click.echo(
+            f"Batch {result.batch_id} was already issued: printed its {count} certificate{plural} "
+            f"again, with the same codes, to {output}"
+        )
+        return
     click.echo(
-        f"Issued {count} certificate{'s' if count != 1 else ''} to {output} "
+        f"Issued {count} certificate{plural} to {output} "
         f"(design {design.name}, batch {result.batch_id}, ledger {safe_url(config.ledger)})"
     )
     if count == 1:
@@ -231,7 +244,7 @@ def _canonical(text: str) -> str:
             err=True,
             fg="red",
         )
-        sys.exit(EXIT_MISTYPED)
+        sys.exit(redeem_mod.Outcome.MISTYPED.exit_code)
     return code
 
 
@@ -258,7 +271,11 @@ def show(code: str, config_file: Path | None, ledger: str | None) -> None:
         ("Expires", record.expires_on or "never"),
         ("Batch", record.batch_id),
         ("File", f"{record.file}, page {record.page}"),
+        ("Status", _status(record)),
     ]
+    if record.converted_at:
+        value = f", value {record.conversion_value}" if record.conversion_value else ""
+        lines.append(("Customer", f"converted {record.converted_at}{value}"))
     for label, value in lines:
         click.echo(f"{label + ':':<9}{value}")
     click.echo("Fields:")
@@ -266,7 +283,136 @@ def show(code: str, config_file: Path | None, ledger: str | None) -> None:
         click.echo(f"  {name}: {value}")
     click.echo("History:")
     for event in history:
-        click.echo(f"  {event.at}  {event.kind:<10} by {event.actor} via {event.channel}")
+        details = "; ".join(
+            f"{k}: {v}" for k, v in event.detail.items() if v and k not in ("batch", "page")
+        )
+        suffix = f"  ({details})" if details else ""
+        click.echo(f"  {event.at}  {event.kind:<13} by {event.actor} via {event.channel}{suffix}")
+
+
+def _status(record: CertificateRecord) -> str:
+    if record.redeemed_at:
+        return f"redeemed {record.redeemed_at} by {record.redeemed_by} via {record.redeemed_via}"
+    if record.voided_at:
+        return f"void since {record.voided_at}: {record.void_reason}"
+    if record.expires_on and record.expires_on < dt.date.today().isoformat():
+        return f"expired on {record.expires_on}"
+    return f"valid{f' until {record.expires_on}' if record.expires_on else ''}, not yet redeemed"
+
+
+def _actor(by: str | None) -> str:
+    return by or getpass.getuser()
+
+
+def _finish(result: redeem_mod.Result) -> None:
+    """Say what happened; exit with the outcome's own code."""
+    if result.outcome.ok:
+        click.echo(result.message)
+    else:
+        click.secho(f"Error: {result.message}", err=True, fg="red")
+    sys.exit(result.outcome.exit_code)
+
+
+by_option = click.option("--by", metavar="NAME", help="Who does this (default: your login name).")
+
+
+@cli.command()
+@click.argument("code")
+@by_option
+@click.option("--note", metavar="TEXT", help="A note kept with the redemption.")
+@settings_options
+def redeem(
+    code: str, by: str | None, note: str | None, config_file: Path | None, ledger: str | None
+) -> None:
+    """Redeem CODE once (any case; dashes and spaces are ignored).
+
+    \b
+    Exit codes: 0 redeemed, 6 unknown, 7 mistyped (no lookup made),
+    8 already redeemed, 9 expired, 10 voided.
+    """
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with _open(config) as opened:
+        _finish(redeem_mod.redeem(opened, code, actor=_actor(by), note=note))
+
+
+@cli.command()
+@click.argument("code")
+@click.option(
+    "--reason", required=True, metavar="TEXT", help="Why it is voided (kept in the history)."
+)
+@by_option
+@settings_options
+def void(
+    code: str, reason: str, by: str | None, config_file: Path | None, ledger: str | None
+) -> None:
+    """Void CODE so it can never be redeemed. A redeemed certificate cannot be voided.
+
+    \b
+    Exit codes: 0 voided, 6 unknown, 7 mistyped, 8 already redeemed, 10 already voided.
+    """
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with _open(config) as opened:
+        _finish(redeem_mod.void(opened, code, reason=reason, actor=_actor(by)))
+
+
+@cli.command()
+@click.argument("code")
+@click.option("--value", metavar="AMOUNT", help="What the new customer spent, e.g. 120.50.")
+@click.option("--note", metavar="TEXT", help="A note kept with the conversion.")
+@by_option
+@settings_options
+def convert(
+    code: str,
+    value: str | None,
+    note: str | None,
+    by: str | None,
+    config_file: Path | None,
+    ledger: str | None,
+) -> None:
+    """Record that the friend who redeemed CODE became a customer.
+
+    \b
+    Exit codes: 0 converted, 6 unknown, 7 mistyped, 11 not redeemed, 12 already converted.
+    """
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with _open(config) as opened:
+        _finish(redeem_mod.convert(opened, code, actor=_actor(by), value=value, note=note))
+
+
+@cli.command()
+@click.option(
+    "--by",
+    "group",
+    type=click.Choice(report_mod.GROUPS),
+    default="referrer",
+    show_default=True,
+    help="Group by referrer (the customers to thank), design, batch or month of issue.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(report_mod.FORMATS), default="table", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to a file (CSV files get a UTF-8 BOM so spreadsheets read every script).",
+)
+@settings_options
+def report(
+    group: str, fmt: str, output: Path | None, config_file: Path | None, ledger: str | None
+) -> None:
+    """Issued, redeemed, expired, voided and converted certificates, with rates, per group.
+
+    Redemption rate is redeemed / issued; conversion rate is converted / redeemed.
+    """
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with _open(config) as opened:
+        text = report_mod.RENDERERS[fmt](report_mod.build(opened, group), group)
+    if output is None:
+        click.echo(text.rstrip("\r\n"))
+    else:
+        output.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="")
+        click.echo(f"Wrote {output}", err=True)
 
 
 @cli.group()
@@ -280,6 +426,19 @@ def ledger_path(config_file: Path | None, ledger: str | None) -> None:
     """Print the ledger URL in use (without its password)."""
     config = config_mod.load(config_file=config_file, ledger=ledger)
     click.echo(safe_url(config.ledger))
+
+
+@ledger.command("migrate")
+@settings_options
+def ledger_migrate(config_file: Path | None, ledger: str | None) -> None:
+    """Apply pending schema migrations (every command also does this first)."""
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with _open(config) as opened:
+        applied = opened.applied
+    click.echo(
+        f"{safe_url(config.ledger)}: "
+        + (f"applied {', '.join(applied)}" if applied else "up to date")
+    )
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ import jinja2
 
 from certgen import codes, qr, render
 from certgen.design import Design, QrElement, TextElement
-from certgen.errors import InputError, OutputError, Problem
+from certgen.errors import InputError, LedgerError, OutputError, Problem
 from certgen.inputs import Row
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger
 
@@ -32,6 +32,7 @@ class BatchResult:
     batch_id: str
     file: Path
     codes: list[str]
+    reprinted: bool = False  # the batch was already recorded: same codes, nothing new issued
 
 
 def new_batch_id(now: dt.datetime) -> str:
@@ -182,24 +183,68 @@ def issue(
             problems=problems,
         )
 
+    recorded = ledger.batch(batch_id)
+    if recorded:  # a rerun: the batch keeps its codes, and nothing new is issued
+        _check_same_batch(design, rows, recorded, batch_id)
+        certs = build([r.code for r in recorded])
+        _publish(design, certs, base_url, output, lambda pages: None)
+        return BatchResult(batch_id, output, [c.code for c in certs], reprinted=True)
     row_codes = _fresh_codes(len(rows), set(), randbelow)
     certs = build(row_codes)
     taken = ledger.existing(row_codes)
     if taken:  # 80 random bits: practically never, but every printed code must be unique
         certs = build(_fresh_codes(len(rows), taken | set(row_codes), randbelow))
+    batch = BatchRecord(
+        batch_id, design.name, design.hash, source, str(output), len(certs), issued_at
+    )
+
+    def record(pages: list[int]) -> None:
+        ledger.issue_batch(batch, list(_records(design, rows, certs, pages, batch, issued_at)))
+
+    _publish(design, certs, base_url, output, record)
+    return BatchResult(batch_id, output, [c.code for c in certs])
+
+
+def _publish(
+    design: Design,
+    certs: Sequence[render.Certificate],
+    base_url: str,
+    output: Path,
+    record: Callable[[list[int]], None],
+) -> None:
+    """Draw into a temporary file, ``record`` the pages, and only then move the PDF into
+    place; on any failure the temporary file is removed."""
     temp = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
     try:
         pages = _write(design, (with_qr(design, c, base_url) for c in certs), temp)
-        batch = BatchRecord(
-            batch_id, design.name, design.hash, source, str(output), len(certs), issued_at
-        )
-        ledger.issue_batch(batch, list(_records(design, rows, certs, pages, batch, issued_at)))
+        record(pages)
         os.replace(temp, output)
     except OSError as exc:
         raise OutputError(f"cannot write {output}: {exc.strerror}") from exc
     finally:
         temp.unlink(missing_ok=True)
-    return BatchResult(batch_id, output, [c.code for c in certs])
+
+
+def _check_same_batch(
+    design: Design, rows: Sequence[Row], recorded: Sequence[CertificateRecord], batch_id: str
+) -> None:
+    """A batch id names one set of inputs: the same rows and design may be printed again,
+    anything else under that id is refused."""
+    hint = "use a new --batch-id for new input"
+    if recorded[0].design != design.name or recorded[0].design_hash != design.hash:
+        raise LedgerError(
+            f"batch {batch_id} was issued with design {recorded[0].design} "
+            f"({recorded[0].design_hash}); this is {design.name} ({design.hash}); {hint}"
+        )
+    if len(rows) != len(recorded):
+        raise LedgerError(
+            f"batch {batch_id} has {len(recorded)} certificates; this input has {len(rows)} rows; "
+            f"{hint}"
+        )
+    for row, record in zip(rows, recorded, strict=True):
+        if {name: str(value) for name, value in row.values.items()} != record.data:
+            where = f"row {row.number}" if row.number else "the values"
+            raise LedgerError(f"batch {batch_id}: {where} differs from what was issued; {hint}")
 
 
 def _write(design: Design, certs: Iterable[render.Certificate], temp: Path) -> list[int]:

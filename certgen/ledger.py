@@ -65,10 +65,31 @@ def _m001_initial(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _lifecycle_columns() -> list[sa.Column[Any]]:
+    """What m002 adds to certificates: redemption, voiding and conversion."""
+    return [
+        sa.Column("redeemed_at", sa.String(32)),
+        sa.Column("redeemed_by", sa.Text),
+        sa.Column("redeemed_via", sa.String(20)),
+        sa.Column("voided_at", sa.String(32)),
+        sa.Column("voided_by", sa.Text),
+        sa.Column("void_reason", sa.Text),
+        sa.Column("converted_at", sa.String(32)),
+        sa.Column("conversion_value", sa.String(20)),
+    ]
+
+
+def _m002_lifecycle(conn: Connection) -> None:
+    for column in _lifecycle_columns():
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE certificates ADD COLUMN {column.name} {kind}"))
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", _m001_initial),
+    ("m002_lifecycle", _m002_lifecycle),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -77,6 +98,8 @@ _initial_schema(metadata)
 batches = metadata.tables["batches"]
 certificates = metadata.tables["certificates"]
 events = metadata.tables["events"]
+for _column in _lifecycle_columns():
+    certificates.append_column(_column)
 migrations_table = sa.Table(
     "certgen_migrations",
     sa.MetaData(),
@@ -114,6 +137,14 @@ class CertificateRecord:
     data: dict[str, str]
     issued_at: str
     expires_on: str | None
+    redeemed_at: str | None = None
+    redeemed_by: str | None = None
+    redeemed_via: str | None = None
+    voided_at: str | None = None
+    voided_by: str | None = None
+    void_reason: str | None = None
+    converted_at: str | None = None
+    conversion_value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +197,7 @@ class Ledger:
     def __init__(self, engine: Engine, url: str):
         self.engine = engine
         self.url = url
+        self.applied: list[str] = []  # migrations applied when it was opened
 
     def __enter__(self) -> Ledger:
         return self
@@ -256,6 +288,123 @@ class Ledger:
             Event(r.code, r.kind, r.at, r.actor, r.channel, json.loads(r.detail_json)) for r in rows
         ]
 
+    def _event(
+        self,
+        conn: Connection,
+        code: str,
+        kind: str,
+        at: str,
+        actor: str,
+        channel: str,
+        detail: dict[str, Any],
+    ) -> None:
+        conn.execute(
+            events.insert().values(
+                code=code,
+                kind=kind,
+                at=at,
+                actor=actor,
+                channel=channel,
+                detail_json=json.dumps(detail, ensure_ascii=False, sort_keys=True),
+            )
+        )
+
+    def record_event(
+        self, code: str, kind: str, *, at: str, actor: str, channel: str, detail: dict[str, Any]
+    ) -> None:
+        with self._transaction() as conn:
+            self._event(conn, code, kind, at, actor, channel, detail)
+
+    def _change(
+        self,
+        code: str,
+        where: Any,
+        values: dict[str, Any],
+        kind: str,
+        at: str,
+        actor: str,
+        channel: str,
+        detail: dict[str, Any],
+    ) -> bool:
+        """One conditional UPDATE and, if it changed the row, its event, in one transaction.
+
+        The condition is checked by the database as it writes, so of many concurrent
+        callers exactly one sees a changed row, on SQLite and PostgreSQL alike, without
+        locks held across a read and a write.
+        """
+        with self._transaction() as conn:
+            changed = conn.execute(
+                certificates.update().where(certificates.c.code == code, where).values(**values)
+            ).rowcount
+            if changed == 1:
+                self._event(conn, code, kind, at, actor, channel, detail)
+        return changed == 1
+
+    def redeem(
+        self, code: str, *, at: str, today: str, actor: str, channel: str, note: str | None
+    ) -> bool:
+        """Mark redeemed if it is neither redeemed, voided nor expired (``today`` is ISO)."""
+        c = certificates.c
+        where = sa.and_(
+            c.redeemed_at.is_(None),
+            c.voided_at.is_(None),
+            sa.or_(c.expires_on.is_(None), c.expires_on >= today),
+        )
+        values = {"redeemed_at": at, "redeemed_by": actor, "redeemed_via": channel}
+        return self._change(code, where, values, "redeemed", at, actor, channel, {"note": note})
+
+    def void(self, code: str, *, at: str, actor: str, channel: str, reason: str) -> bool:
+        """Void if neither redeemed nor voided."""
+        c = certificates.c
+        where = sa.and_(c.redeemed_at.is_(None), c.voided_at.is_(None))
+        values = {"voided_at": at, "voided_by": actor, "void_reason": reason}
+        return self._change(code, where, values, "voided", at, actor, channel, {"reason": reason})
+
+    def convert(
+        self, code: str, *, at: str, actor: str, channel: str, value: str | None, note: str | None
+    ) -> bool:
+        """Record that the referred friend became a customer: once, after redemption."""
+        c = certificates.c
+        where = sa.and_(c.redeemed_at.is_not(None), c.converted_at.is_(None))
+        values = {"converted_at": at, "conversion_value": value}
+        detail = {"value": value, "note": note}
+        return self._change(code, where, values, "converted", at, actor, channel, detail)
+
+    def summary(self, by: str, today: str) -> list[dict[str, Any]]:
+        """Counts per group (``referrer``, ``design``, ``batch`` or ``month`` of issue)."""
+        c = certificates.c
+        key = {
+            "referrer": c.giver,
+            "design": c.design,
+            "batch": c.batch_id,
+            "month": sa.func.substr(c.issued_at, 1, 7),
+        }[by].label("key")
+
+        def count(condition: Any) -> Any:
+            return sa.func.sum(sa.case((condition, 1), else_=0))
+
+        expired = sa.and_(c.redeemed_at.is_(None), c.voided_at.is_(None), c.expires_on < today)
+        query = (
+            sa.select(
+                key,
+                sa.func.count().label("issued"),
+                count(c.redeemed_at.is_not(None)).label("redeemed"),
+                count(expired).label("expired"),
+                count(c.voided_at.is_not(None)).label("voided"),
+                count(c.converted_at.is_not(None)).label("converted"),
+                sa.func.sum(sa.cast(c.conversion_value, sa.Numeric(14, 2))).label("value"),
+            )
+            .group_by(key)
+            .order_by(key)
+        )
+        with self._transaction() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def get_batch(self, batch_id: str) -> BatchRecord | None:
+        with self._transaction() as conn:
+            row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).first()
+        return None if row is None else BatchRecord(**row._mapping)
+
     def batch(self, batch_id: str) -> list[CertificateRecord]:
         with self._transaction() as conn:
             rows = conn.execute(
@@ -293,7 +442,7 @@ def open_ledger(url: str) -> Ledger:
         engine = sa.create_engine(engine_url, connect_args={"connect_timeout": 5})
     ledger = Ledger(engine, url)
     try:
-        ledger.migrate()
+        ledger.applied = ledger.migrate()
     except LedgerError:
         engine.dispose()
         raise

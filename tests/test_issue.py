@@ -104,13 +104,50 @@ def test_bad_rows_leave_no_pdf_no_records_and_no_temp_files(tmp_path: Path) -> N
 
 
 def test_a_ledger_failure_publishes_no_pdf(tmp_path: Path) -> None:
-    run(tmp_path, PEOPLE[:1], batch_id="same", output=tmp_path / "first.pdf")
-    with pytest.raises(LedgerError, match="nothing was recorded"):
-        run(tmp_path, PEOPLE[:2], batch_id="same")
-    files = sorted(p.name for p in tmp_path.iterdir() if p.is_file() and "ledger" not in p.name)
-    assert files == ["first.pdf"]
+    open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}").close()
+    read_only = f"sqlite:///file:{tmp_path / 'ledger.db'}?mode=ro&uri=true"
+    design = load("classic")
+    with open_ledger(read_only) as ledger, pytest.raises(LedgerError, match="readonly"):
+        issue.issue(
+            design,
+            rows(design, PEOPLE[:2]),
+            output=tmp_path / "run.pdf",
+            ledger=ledger,
+            base_url=BASE,
+            source="t.csv",
+        )
+    assert (
+        sorted(p.name for p in tmp_path.iterdir() if p.is_file() and "ledger" not in p.name) == []
+    )
+
+
+def test_rerunning_a_batch_prints_the_same_codes_and_issues_none(tmp_path: Path) -> None:
+    first = run(tmp_path, PEOPLE[:5], batch_id="spring")
+    original = (tmp_path / "run.pdf").read_bytes()
+    (tmp_path / "run.pdf").unlink()  # as after a crash between the commit and the rename
+    again = run(tmp_path, PEOPLE[:5], batch_id="spring", randbelow=seeded(99))
+    assert again.reprinted and again.codes == first.codes
+    assert (tmp_path / "run.pdf").read_bytes() == original
     with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
-        assert len(ledger.batch("same")) == 1
+        assert len(ledger.batch("spring")) == 5
+        assert all(len(ledger.events(code)) == 1 for code in first.codes)
+
+
+@pytest.mark.parametrize(
+    ("people", "design", "message"),
+    [
+        (PEOPLE[:4], "classic", "has 5 certificates; this input has 4 rows"),
+        ([*PEOPLE[:4], {"recipient": "Someone else"}], "classic", "row 6 differs"),
+        (PEOPLE[:5], "modern", "was issued with design classic"),
+    ],
+)
+def test_a_batch_id_with_other_input_is_refused(
+    tmp_path: Path, people: list[dict[str, str]], design: str, message: str
+) -> None:
+    run(tmp_path, PEOPLE[:5], batch_id="spring")
+    with pytest.raises(LedgerError, match=message):
+        run(tmp_path, people, design, batch_id="spring", output=tmp_path / "other.pdf")
+    assert not (tmp_path / "other.pdf").exists()
 
 
 def test_a_code_already_in_the_ledger_is_never_issued_again(tmp_path: Path) -> None:

@@ -27,6 +27,8 @@ LAYERS = {
     "render": 2,
     "ledger": 2,
     "issue": 3,
+    "redeem": 3,
+    "report": 3,
     "cli": 4,
     "__main__": 4,
     "__init__": 0,

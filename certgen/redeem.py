@@ -1,0 +1,169 @@
+"""Redeeming, voiding and converting certificates: each a conditional change in the ledger,
+then an Outcome that says what happened, or why not, for people and for scripts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+
+from certgen import codes
+from certgen.errors import InputError, Problem
+from certgen.ledger import CertificateRecord, Ledger, utc_now
+
+
+class Outcome(Enum):
+    """Each outcome's value is the CLI's exit code; successes are 0."""
+
+    REDEEMED = "redeemed", 0
+    VOIDED = "voided", 0
+    CONVERTED = "converted", 0
+    UNKNOWN = "unknown", 6
+    MISTYPED = "mistyped", 7
+    ALREADY_REDEEMED = "already_redeemed", 8
+    EXPIRED = "expired", 9
+    ALREADY_VOIDED = "already_voided", 10
+    NOT_REDEEMED = "not_redeemed", 11
+    ALREADY_CONVERTED = "already_converted", 12
+
+    def __init__(self, reason: str, exit_code: int):
+        self.reason = reason
+        self.exit_code = exit_code
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    code: str  # canonical when valid, else as typed
+    record: CertificateRecord | None
+    message: str
+
+
+def _when(at: str | None) -> str:
+    return (at or "").replace("T", " ").replace("+00:00", " UTC")
+
+
+def _refusal(record: CertificateRecord | None, today: str) -> tuple[Outcome, str]:
+    """Why a certificate is not redeemable, from its record."""
+    if record is None:
+        return Outcome.UNKNOWN, "is not in the ledger"
+    if record.redeemed_at:
+        by = f" by {record.redeemed_by}" if record.redeemed_by else ""
+        return Outcome.ALREADY_REDEEMED, (
+            f"was already redeemed on {_when(record.redeemed_at)}{by} ({record.redeemed_via})"
+        )
+    if record.voided_at:
+        return Outcome.ALREADY_VOIDED, (
+            f"was voided on {_when(record.voided_at)}: {record.void_reason}"
+        )
+    if record.expires_on and record.expires_on < today:
+        return Outcome.EXPIRED, f"expired on {record.expires_on}"
+    raise AssertionError("a redeemable certificate was refused")
+
+
+def _parse(text: str) -> str | None:
+    code = codes.normalize(text)
+    return code if codes.is_valid(code) else None
+
+
+def _mistyped(text: str) -> Result:
+    return Result(
+        Outcome.MISTYPED,
+        text,
+        None,
+        f"'{text}' is not a valid certificate code: check it for a typo",
+    )
+
+
+def redeem(
+    ledger: Ledger,
+    text: str,
+    *,
+    actor: str,
+    channel: str = "cli",
+    note: str | None = None,
+    today: dt.date | None = None,
+) -> Result:
+    """Redeem once. A mistyped code is refused by its check symbol, before any query;
+    every other failed attempt is recorded as a ``redeem_failed`` event."""
+    code = _parse(text)
+    if code is None:
+        return _mistyped(text)
+    day = (today or dt.date.today()).isoformat()
+    at = utc_now()
+    if ledger.redeem(code, at=at, today=day, actor=actor, channel=channel, note=note):
+        return Result(Outcome.REDEEMED, code, ledger.get(code), f"{codes.display(code)} redeemed")
+    record = ledger.get(code)
+    outcome, why = _refusal(record, day)
+    detail = {"reason": outcome.reason, "note": note}
+    ledger.record_event(code, "redeem_failed", at=at, actor=actor, channel=channel, detail=detail)
+    return Result(outcome, code, record, f"{codes.display(code)} {why}")
+
+
+def void(ledger: Ledger, text: str, *, reason: str, actor: str, channel: str = "cli") -> Result:
+    """Void an unredeemed certificate; a redeemed one cannot be voided."""
+    code = _parse(text)
+    if code is None:
+        return _mistyped(text)
+    if ledger.void(code, at=utc_now(), actor=actor, channel=channel, reason=reason):
+        return Result(Outcome.VOIDED, code, ledger.get(code), f"{codes.display(code)} voided")
+    record = ledger.get(code)
+    outcome, why = _refusal(record, "")
+    if outcome is Outcome.ALREADY_REDEEMED:
+        why += "; a redeemed certificate cannot be voided"
+    return Result(outcome, code, record, f"{codes.display(code)} {why}")
+
+
+def parse_value(text: str | None) -> str | None:
+    """A conversion value as a plain decimal string, or an InputError."""
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.replace(",", "").lstrip("$€£"))
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0:
+        problem = Problem(f"'{text}' is not an amount", column="--value", hint="write it as 120.50")
+        raise InputError([problem])
+    return str(value.quantize(Decimal("0.01")))
+
+
+def convert(
+    ledger: Ledger,
+    text: str,
+    *,
+    actor: str,
+    value: str | None = None,
+    note: str | None = None,
+    channel: str = "cli",
+) -> Result:
+    """Record that the referred friend became a customer (once, after redemption)."""
+    code = _parse(text)
+    if code is None:
+        return _mistyped(text)
+    amount = parse_value(value)
+    done = ledger.convert(code, at=utc_now(), actor=actor, channel=channel, value=amount, note=note)
+    record = ledger.get(code)
+    if done:
+        return Result(Outcome.CONVERTED, code, record, f"{codes.display(code)} converted")
+    if record is None:
+        return Result(Outcome.UNKNOWN, code, None, f"{codes.display(code)} is not in the ledger")
+    if record.converted_at:
+        return Result(
+            Outcome.ALREADY_CONVERTED,
+            code,
+            record,
+            f"{codes.display(code)} was already converted on {_when(record.converted_at)}",
+        )
+    state = "was voided" if record.voided_at else "has not been redeemed"
+    return Result(
+        Outcome.NOT_REDEEMED,
+        code,
+        record,
+        f"{codes.display(code)} {state}; only a redeemed certificate can be converted",
+    )

@@ -1,0 +1,138 @@
+"""Reports: counts and rates per group, and CSV that is safe in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from certgen import codes, report
+from certgen import redeem as r
+from certgen.ledger import BatchRecord, CertificateRecord, Ledger, open_ledger
+from tests.test_cli import invoke
+
+TODAY = dt.date(2027, 1, 15)
+
+
+def add(
+    ledger: Ledger, batch: str, giver: str, issued: str, expires: str | None = "2027-03-31"
+) -> str:
+    code = codes.generate()
+    batch_id = f"{batch}-{code[:4]}"
+    ledger.issue_batch(
+        BatchRecord(batch_id, "classic", "h", "t.csv", "o.pdf", 1, issued),
+        [
+            CertificateRecord(
+                code,
+                batch_id,
+                "o.pdf",
+                1,
+                2,
+                "classic",
+                "h",
+                "Friend",
+                giver,
+                {"giver": giver},
+                issued,
+                expires,
+            )
+        ],
+    )
+    return code
+
+
+@pytest.fixture
+def ledger(ledger_url: str) -> Iterator[Ledger]:
+    with open_ledger(ledger_url) as opened:
+        yield opened
+
+
+def populate(ledger: Ledger) -> None:
+    jane = [add(ledger, "b1", "Jane Doe", "2026-11-02T10:00:00+00:00") for _ in range(4)]
+    add(ledger, "b1", "Νίκος Γεωργίου", "2026-12-01T10:00:00+00:00", expires="2027-01-01")
+    voided = add(ledger, "b2", '=HYPERLINK("http://x","y")', "2026-12-05T10:00:00+00:00")
+    for code in jane[:3]:
+        r.redeem(ledger, code, actor="Sam", today=TODAY)
+    r.convert(ledger, jane[0], actor="Ann", value="120.50")
+    r.convert(ledger, jane[1], actor="Ann", value="80")
+    r.void(ledger, voided, reason="duplicate", actor="Ann")
+
+
+def test_by_referrer_counts_rates_and_thank_first_order(ledger: Ledger) -> None:
+    populate(ledger)
+    lines = report.build(ledger, "referrer", TODAY)
+    jane = lines[0]
+    assert jane.group == "Jane Doe"
+    assert (jane.issued, jane.redeemed, jane.converted, jane.expired, jane.voided) == (
+        4,
+        3,
+        2,
+        0,
+        0,
+    )
+    assert jane.value == Decimal("200.50")
+    assert jane.redemption_rate == 0.75 and jane.conversion_rate == pytest.approx(0.6667)
+    nikos = next(line for line in lines if line.group == "Νίκος Γεωργίου")
+    assert (nikos.expired, nikos.redemption_rate) == (1, 0.0)
+    hostile = next(line for line in lines if line.group.startswith("="))
+    assert hostile.voided == 1 and hostile.expired == 0
+
+
+def test_by_month_design_and_batch(ledger: Ledger) -> None:
+    populate(ledger)
+    months = {line.group: line.issued for line in report.build(ledger, "month", TODAY)}
+    assert months == {"2026-11": 4, "2026-12": 2}
+    designs = [(line.group, line.issued) for line in report.build(ledger, "design", TODAY)]
+    assert designs == [("classic", 6)]
+    assert len(report.build(ledger, "batch", TODAY)) == 6
+
+
+@pytest.mark.parametrize(
+    "hostile", ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+)
+def test_csv_neutralizes_formulas_and_keeps_numbers(hostile: str) -> None:
+    line = report.Line(hostile, 3, 2, 0, 0, 1, Decimal("5.00"), 0.6667, 0.5)
+    text = report.to_csv([line], "referrer")
+    [header, row] = list(csv.reader(io.StringIO(text, newline="")))
+    assert header[0] == "referrer" and not text.startswith("ID")
+    assert row[0] == "'" + hostile
+    assert row[1:] == ["3", "2", "0", "0", "1", "5.00", "0.6667", "0.5"]
+    assert text.endswith("\r\n")
+
+
+def test_csv_file_round_trips_names_in_any_script(ledger_url: str, tmp_path: Path) -> None:
+    names = ["Jane Doe", "Νίκος Γεωργίου", "Дмитрий Иванов", "محمد", "李小龍", "-Minus Person"]
+    with open_ledger(ledger_url) as ledger:
+        for name in names:
+            add(ledger, "b", name, "2026-11-02T10:00:00+00:00")
+    exit_code, _, err = invoke(
+        "report", "--format", "csv", "-o", str(tmp_path / "r.csv"), "--ledger", ledger_url
+    )
+    assert exit_code == 0, err
+    assert (tmp_path / "r.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # spreadsheets: UTF-8
+    with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as handle:
+        read = [row["referrer"] for row in csv.DictReader(handle)]
+    assert sorted(n.removeprefix("'") for n in read) == sorted(names)
+    assert "'-Minus Person" in read  # neutralized, as documented
+
+
+def test_json_and_table_from_the_command_line(ledger_url: str) -> None:
+    with open_ledger(ledger_url) as ledger:
+        populate(ledger)
+    exit_code, out, _ = invoke(
+        "report", "--by", "design", "--format", "json", "--ledger", ledger_url
+    )
+    assert exit_code == 0
+    [row] = json.loads(out)
+    assert row["design"] == "classic" and row["issued"] == 6 and row["value"] == "200.50"
+    exit_code, out, _ = invoke("report", "--ledger", ledger_url)
+    assert exit_code == 0
+    header, first = out.splitlines()[:2]
+    assert header.split()[:3] == ["referrer", "issued", "redeemed"]
+    assert first.startswith("Jane Doe")
