@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import glob
 import os
 import secrets
 import unicodedata
@@ -213,7 +214,10 @@ def _publish(
     record: Callable[[list[int]], None],
 ) -> None:
     """Draw into a temporary file, ``record`` the pages, and only then move the PDF into
-    place; on any failure the temporary file is removed."""
+    place; on any failure the temporary file is removed. Part files that a killed run
+    left beside the same output are removed first."""
+    for stale in output.parent.glob(f".{glob.escape(output.name)}.*.part"):
+        stale.unlink(missing_ok=True)
     temp = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
     try:
         pages = _write(design, (with_qr(design, c, base_url) for c in certs), temp)
