@@ -56,6 +56,18 @@ def settings_options(func: F) -> F:
     return func
 
 
+by_option = click.option("--by", metavar="NAME", help="Who does this (default: your login name).")
+
+
+def _actor(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        return "unknown"
+
+
 def _pairs(values: Sequence[str], flag: str) -> dict[str, str]:
     result = {}
     for value in values:
@@ -139,6 +151,7 @@ def cli() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="Folder of your own designs.",
 )
+@by_option
 @settings_options
 def issue(
     csv_file: Path | None,
@@ -157,6 +170,7 @@ def issue(
     base_url: str | None,
     batch_id: str | None,
     designs_dir: Path | None,
+    by: str | None,
     config_file: Path | None,
     ledger: str | None,
 ) -> None:
@@ -212,6 +226,7 @@ def issue(
             now=now,
             batch_id=batch_id,
             problems=problems,
+            actor=_actor(by),
         )
     count = len(result.codes)
     plural = "s" if count != 1 else ""
@@ -300,10 +315,6 @@ def _status(record: CertificateRecord) -> str:
     return f"valid{f' until {record.expires_on}' if record.expires_on else ''}, not yet redeemed"
 
 
-def _actor(by: str | None) -> str:
-    return by or getpass.getuser()
-
-
 def _finish(result: redeem_mod.Result) -> None:
     """Say what happened; exit with the outcome's own code."""
     if result.outcome.ok:
@@ -311,9 +322,6 @@ def _finish(result: redeem_mod.Result) -> None:
     else:
         click.secho(f"Error: {result.message}", err=True, fg="red")
     sys.exit(result.outcome.exit_code)
-
-
-by_option = click.option("--by", metavar="NAME", help="Who does this (default: your login name).")
 
 
 @cli.command()

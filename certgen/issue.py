@@ -160,6 +160,7 @@ def issue(
     randbelow: Randbelow = secrets.randbelow,
     batch_id: str | None = None,
     problems: Sequence[Problem] = (),
+    actor: str = "certgen",
 ) -> BatchResult:
     """Issue one certificate per row into ``output``, recording every code in ``ledger``.
 
@@ -200,7 +201,8 @@ def issue(
     )
 
     def record(pages: list[int]) -> None:
-        ledger.issue_batch(batch, list(_records(design, rows, certs, pages, batch, issued_at)))
+        records = list(_records(design, rows, certs, pages, batch, issued_at))
+        ledger.issue_batch(batch, records, actor=actor)
 
     _publish(design, certs, base_url, output, record)
     return BatchResult(batch_id, output, [c.code for c in certs])

@@ -85,11 +85,33 @@ def _m002_lifecycle(conn: Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE certificates ADD COLUMN {column.name} {kind}"))
 
 
+_APPEND_ONLY = {
+    "sqlite": [
+        f"CREATE TRIGGER events_no_{verb} BEFORE {verb.upper()} ON events "
+        "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+        for verb in ("update", "delete")
+    ],
+    "postgresql": [
+        "CREATE FUNCTION certgen_events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'events are append-only'; END $$",
+        "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events "
+        "FOR EACH ROW EXECUTE FUNCTION certgen_events_append_only()",
+    ],
+}
+
+
+def _m003_append_only_events(conn: Connection) -> None:
+    """The audit trail refuses changes in the database itself, not only by convention."""
+    for statement in _APPEND_ONLY[conn.dialect.name]:
+        conn.execute(sa.text(statement))
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", _m001_initial),
     ("m002_lifecycle", _m002_lifecycle),
+    ("m003_append_only_events", _m003_append_only_events),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -235,7 +257,14 @@ class Ledger:
                 applied.append(name)
         return applied
 
-    def issue_batch(self, batch: BatchRecord, records: Sequence[CertificateRecord]) -> None:
+    def issue_batch(
+        self,
+        batch: BatchRecord,
+        records: Sequence[CertificateRecord],
+        *,
+        actor: str = "certgen",
+        channel: str = "cli",
+    ) -> None:
         """Record a batch and all its certificates and events in one transaction."""
         cert_rows = [_certificate_row(r) for r in records]
         event_rows = [
@@ -243,8 +272,8 @@ class Ledger:
                 "code": r.code,
                 "kind": "issued",
                 "at": r.issued_at,
-                "actor": "certgen",
-                "channel": "cli",
+                "actor": actor,
+                "channel": channel,
                 "detail_json": json.dumps({"batch": batch.id, "page": r.page}),
             }
             for r in records

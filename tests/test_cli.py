@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import re
 import shutil
 import subprocess
@@ -100,7 +101,7 @@ def test_sample_run_and_show(env: Path) -> None:
         assert exit_code == 0, err
         assert "To:      Ελένη Παπαδοπούλου" in out and "From:    Νίκος Γεωργίου" in out
         assert f"File:    {Path('run.pdf').resolve()}, page 3" in out
-        assert re.search(r"issued +by certgen via cli", out)
+        assert re.search(rf"issued +by {re.escape(getpass.getuser())} via cli", out)
 
 
 def test_csv_columns_map_with_map_and_options_become_campaign_defaults(tmp_path: Path) -> None:
@@ -320,8 +321,28 @@ def test_redeem_against_an_unreachable_ledger_is_one_line() -> None:
     assert exit_code == 5 and "pw@" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_read_only_ledger_is_one_line(tmp_path: Path) -> None:
+    Path("one.csv").write_text("to\nBob\n")
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    assert (
+        invoke("issue", "one.csv", "-d", "compact", "--set", "business=A", "--ledger", url)[0] == 0
+    )
+    with open_ledger(url) as ledger, ledger.engine.connect() as conn:
+        code = conn.execute(sa.text("SELECT code FROM certificates")).scalar()
+    read_only = f"sqlite:///file:{tmp_path / 'l.db'}?mode=ro&uri=true"
+    exit_code, _, err = invoke("redeem", str(code), "--ledger", read_only)
+    assert exit_code == 5 and "readonly" in err and len(err.strip().splitlines()) == 1
+
+
+def test_issue_records_who_issued() -> None:
+    exit_code, out, _ = invoke("issue", "-d", "compact", "--set", "business=A", "--by", "Rep Ann")
+    assert exit_code == 0
+    assert re.search(r"issued +by Rep Ann via cli", invoke("show", issued_code(out))[1])
+
+
 def test_ledger_migrate(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     exit_code, out, _ = invoke("ledger", "migrate", "--ledger", url)
-    assert exit_code == 0 and "applied m001_initial, m002_lifecycle" in out
+    assert exit_code == 0
+    assert "applied m001_initial, m002_lifecycle, m003_append_only_events" in out
     assert invoke("ledger", "migrate", "--ledger", url)[1].strip().endswith("up to date")

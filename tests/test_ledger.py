@@ -107,3 +107,13 @@ def test_unsupported_urls(url: str) -> None:
 
 def test_safe_url_hides_passwords() -> None:
     assert safe_url("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
+
+
+@pytest.mark.parametrize("statement", ["UPDATE events SET actor = 'mallory'", "DELETE FROM events"])
+def test_events_are_append_only_in_the_database(ledger_url: str, statement: str) -> None:
+    code = codes.generate()
+    with open_ledger(ledger_url) as ledger:
+        ledger.issue_batch(batch("b1", 1), [record(code, 1)], actor="Rep")
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), ledger.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+        assert [(e.kind, e.actor) for e in ledger.events(code)] == [("issued", "Rep")]
