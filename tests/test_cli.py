@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from certgen import codes, qr
 from certgen.cli import cli
-from certgen.ledger import open_ledger
+from certgen.ledger import MIGRATIONS, open_ledger
 from tests.helpers import REPO_ROOT, qr_codes, words
 
 SAMPLES = REPO_ROOT / "samples"
@@ -344,5 +344,5 @@ def test_ledger_migrate(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     exit_code, out, _ = invoke("ledger", "migrate", "--ledger", url)
     assert exit_code == 0
-    assert "applied m001_initial, m002_lifecycle, m003_append_only_events" in out
+    assert f"applied {', '.join(name for name, _ in MIGRATIONS)}" in out
     assert invoke("ledger", "migrate", "--ledger", url)[1].strip().endswith("up to date")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -14,119 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from certgen.errors import LedgerError
-
-
-def _initial_schema(md: sa.MetaData) -> None:
-    """The tables as m001 creates them. Later migrations alter them in steps of their own."""
-    sa.Table(
-        "batches",
-        md,
-        sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("design", sa.String(200), nullable=False),
-        sa.Column("design_hash", sa.String(64), nullable=False),
-        sa.Column("source", sa.Text, nullable=False),
-        sa.Column("file", sa.Text, nullable=False),
-        sa.Column("count", sa.Integer, nullable=False),
-        sa.Column("created_at", sa.String(32), nullable=False),
-    )
-    sa.Table(
-        "certificates",
-        md,
-        sa.Column("code", sa.String(32), primary_key=True),
-        sa.Column("batch_id", sa.String(40), sa.ForeignKey("batches.id"), nullable=False),
-        sa.Column("file", sa.Text, nullable=False),
-        sa.Column("page", sa.Integer, nullable=False),
-        sa.Column("source_row", sa.Integer),
-        sa.Column("design", sa.String(200), nullable=False),
-        sa.Column("design_hash", sa.String(64), nullable=False),
-        sa.Column("recipient", sa.Text, nullable=False),
-        sa.Column("giver", sa.Text, nullable=False),
-        sa.Column("data_json", sa.Text, nullable=False),
-        sa.Column("issued_at", sa.String(32), nullable=False),
-        sa.Column("expires_on", sa.String(10)),
-        sa.Index("certificates_batch", "batch_id"),
-    )
-    sa.Table(
-        "events",
-        md,
-        sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),
-        sa.Column("code", sa.String(32), nullable=False, index=True),
-        sa.Column("kind", sa.String(20), nullable=False),
-        sa.Column("at", sa.String(32), nullable=False),
-        sa.Column("actor", sa.Text, nullable=False),
-        sa.Column("channel", sa.String(20), nullable=False),
-        sa.Column("detail_json", sa.Text, nullable=False),
-    )
-
-
-def _m001_initial(conn: Connection) -> None:
-    md = sa.MetaData()
-    _initial_schema(md)
-    md.create_all(conn)
-
-
-def _lifecycle_columns() -> list[sa.Column[Any]]:
-    """What m002 adds to certificates: redemption, voiding and conversion."""
-    return [
-        sa.Column("redeemed_at", sa.String(32)),
-        sa.Column("redeemed_by", sa.Text),
-        sa.Column("redeemed_via", sa.String(20)),
-        sa.Column("voided_at", sa.String(32)),
-        sa.Column("voided_by", sa.Text),
-        sa.Column("void_reason", sa.Text),
-        sa.Column("converted_at", sa.String(32)),
-        sa.Column("conversion_value", sa.String(20)),
-    ]
-
-
-def _m002_lifecycle(conn: Connection) -> None:
-    for column in _lifecycle_columns():
-        kind = column.type.compile(dialect=conn.dialect)
-        conn.execute(sa.text(f"ALTER TABLE certificates ADD COLUMN {column.name} {kind}"))
-
-
-_APPEND_ONLY = {
-    "sqlite": [
-        f"CREATE TRIGGER events_no_{verb} BEFORE {verb.upper()} ON events "
-        "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
-        for verb in ("update", "delete")
-    ],
-    "postgresql": [
-        "CREATE FUNCTION certgen_events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'events are append-only'; END $$",
-        "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events "
-        "FOR EACH ROW EXECUTE FUNCTION certgen_events_append_only()",
-    ],
-}
-
-
-def _m003_append_only_events(conn: Connection) -> None:
-    """The audit trail refuses changes in the database itself, not only by convention."""
-    for statement in _APPEND_ONLY[conn.dialect.name]:
-        conn.execute(sa.text(statement))
-
-
-# Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
-# each builds its own tables, so a later change to the current schema cannot alter it.
-MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
-    ("m001_initial", _m001_initial),
-    ("m002_lifecycle", _m002_lifecycle),
-    ("m003_append_only_events", _m003_append_only_events),
-]
-
-# The current schema, for queries: the initial one plus each later migration's changes.
-metadata = sa.MetaData()
-_initial_schema(metadata)
-batches = metadata.tables["batches"]
-certificates = metadata.tables["certificates"]
-events = metadata.tables["events"]
-for _column in _lifecycle_columns():
-    certificates.append_column(_column)
-migrations_table = sa.Table(
-    "certgen_migrations",
-    sa.MetaData(),
-    sa.Column("name", sa.String(100), primary_key=True),
-    sa.Column("applied_at", sa.String(32), nullable=False),
+from certgen.ledger.schema import (
+    MIGRATIONS,
+    batches,
+    certificates,
+    events,
+    migrations_table,
+    notifications,
+    staff,
 )
 
 
@@ -428,6 +323,94 @@ class Ledger:
         )
         with self._transaction() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    # Staff: names with hashed passwords and API tokens (hashing is the caller's, in web.py).
+
+    def add_staff(self, name: str, password_hash: str) -> None:
+        try:
+            with self._transaction() as conn:
+                conn.execute(
+                    staff.insert().values(
+                        name=name, password_hash=password_hash, created_at=utc_now()
+                    )
+                )
+        except sa.exc.IntegrityError as exc:
+            raise LedgerError(f"staff member '{name}' already exists") from exc
+
+    def remove_staff(self, name: str) -> bool:
+        with self._transaction() as conn:
+            return conn.execute(staff.delete().where(staff.c.name == name)).rowcount == 1
+
+    def staff_members(self) -> list[tuple[str, str, bool]]:
+        """(name, created_at, has an API token), by name."""
+        with self._transaction() as conn:
+            rows = conn.execute(sa.select(staff).order_by(staff.c.name)).all()
+        return [(r.name, r.created_at, r.token_hash is not None) for r in rows]
+
+    def password_hash(self, name: str) -> str | None:
+        with self._transaction() as conn:
+            return conn.execute(
+                sa.select(staff.c.password_hash).where(staff.c.name == name)
+            ).scalar()
+
+    def set_token_hash(self, name: str, token_hash: str) -> bool:
+        with self._transaction() as conn:
+            update = staff.update().where(staff.c.name == name).values(token_hash=token_hash)
+            return conn.execute(update).rowcount == 1
+
+    def staff_for_token(self, token_hash: str) -> str | None:
+        with self._transaction() as conn:
+            return conn.execute(
+                sa.select(staff.c.name).where(staff.c.token_hash == token_hash)
+            ).scalar()
+
+    # Notifications: the referrer's thank-you, at most one per certificate.
+
+    def queue_notification(self, code: str, recipient: str) -> bool:
+        """False if this certificate already has one (queued, sent or failed)."""
+        try:
+            with self._transaction() as conn:
+                conn.execute(
+                    notifications.insert().values(
+                        code=code,
+                        recipient=recipient,
+                        status="pending",
+                        attempts=0,
+                        created_at=utc_now(),
+                    )
+                )
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    def claim_notification(self, code: str) -> bool:
+        """Take an unsent notification for one attempt; False if it is sent or taken."""
+        n = notifications.c
+        with self._transaction() as conn:
+            claimed = conn.execute(
+                notifications.update()
+                .where(n.code == code, n.status.in_(("pending", "failed")))
+                .values(status="sending", attempts=n.attempts + 1)
+            ).rowcount
+        return claimed == 1
+
+    def finish_notification(self, code: str, error: str | None) -> None:
+        values = (
+            {"status": "failed", "last_error": error}
+            if error
+            else {"status": "sent", "sent_at": utc_now(), "last_error": None}
+        )
+        with self._transaction() as conn:
+            conn.execute(
+                notifications.update().where(notifications.c.code == code).values(**values)
+            )
+
+    def notifications(self, *statuses: str) -> list[dict[str, Any]]:
+        query = sa.select(notifications).order_by(notifications.c.created_at)
+        if statuses:
+            query = query.where(notifications.c.status.in_(statuses))
+        with self._transaction() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
 
     def get_batch(self, batch_id: str) -> BatchRecord | None:
         with self._transaction() as conn:

@@ -1,0 +1,161 @@
+"""The ledger's tables and its named, ordered migrations.
+
+Each migration builds the tables it creates from its own function, so changing the current
+schema later cannot change what an old migration does; the module-level tables used by
+queries are the sum of the migrations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+def _initial_schema(md: sa.MetaData) -> None:
+    """The tables as m001 creates them. Later migrations alter them in steps of their own."""
+    sa.Table(
+        "batches",
+        md,
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("design", sa.String(200), nullable=False),
+        sa.Column("design_hash", sa.String(64), nullable=False),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("file", sa.Text, nullable=False),
+        sa.Column("count", sa.Integer, nullable=False),
+        sa.Column("created_at", sa.String(32), nullable=False),
+    )
+    sa.Table(
+        "certificates",
+        md,
+        sa.Column("code", sa.String(32), primary_key=True),
+        sa.Column("batch_id", sa.String(40), sa.ForeignKey("batches.id"), nullable=False),
+        sa.Column("file", sa.Text, nullable=False),
+        sa.Column("page", sa.Integer, nullable=False),
+        sa.Column("source_row", sa.Integer),
+        sa.Column("design", sa.String(200), nullable=False),
+        sa.Column("design_hash", sa.String(64), nullable=False),
+        sa.Column("recipient", sa.Text, nullable=False),
+        sa.Column("giver", sa.Text, nullable=False),
+        sa.Column("data_json", sa.Text, nullable=False),
+        sa.Column("issued_at", sa.String(32), nullable=False),
+        sa.Column("expires_on", sa.String(10)),
+        sa.Index("certificates_batch", "batch_id"),
+    )
+    sa.Table(
+        "events",
+        md,
+        sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),
+        sa.Column("code", sa.String(32), nullable=False, index=True),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("at", sa.String(32), nullable=False),
+        sa.Column("actor", sa.Text, nullable=False),
+        sa.Column("channel", sa.String(20), nullable=False),
+        sa.Column("detail_json", sa.Text, nullable=False),
+    )
+
+
+def _m001_initial(conn: Connection) -> None:
+    md = sa.MetaData()
+    _initial_schema(md)
+    md.create_all(conn)
+
+
+def _lifecycle_columns() -> list[sa.Column[Any]]:
+    """What m002 adds to certificates: redemption, voiding and conversion."""
+    return [
+        sa.Column("redeemed_at", sa.String(32)),
+        sa.Column("redeemed_by", sa.Text),
+        sa.Column("redeemed_via", sa.String(20)),
+        sa.Column("voided_at", sa.String(32)),
+        sa.Column("voided_by", sa.Text),
+        sa.Column("void_reason", sa.Text),
+        sa.Column("converted_at", sa.String(32)),
+        sa.Column("conversion_value", sa.String(20)),
+    ]
+
+
+def _m002_lifecycle(conn: Connection) -> None:
+    for column in _lifecycle_columns():
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE certificates ADD COLUMN {column.name} {kind}"))
+
+
+_APPEND_ONLY = {
+    "sqlite": [
+        f"CREATE TRIGGER events_no_{verb} BEFORE {verb.upper()} ON events "
+        "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+        for verb in ("update", "delete")
+    ],
+    "postgresql": [
+        "CREATE FUNCTION certgen_events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'events are append-only'; END $$",
+        "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events "
+        "FOR EACH ROW EXECUTE FUNCTION certgen_events_append_only()",
+    ],
+}
+
+
+def _m003_append_only_events(conn: Connection) -> None:
+    """The audit trail refuses changes in the database itself, not only by convention."""
+    for statement in _APPEND_ONLY[conn.dialect.name]:
+        conn.execute(sa.text(statement))
+
+
+def _staff_and_notifications(md: sa.MetaData) -> None:
+    """The tables m004 creates."""
+    sa.Table(
+        "staff",
+        md,
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("password_hash", sa.Text, nullable=False),
+        sa.Column("token_hash", sa.String(64), unique=True),
+        sa.Column("created_at", sa.String(32), nullable=False),
+    )
+    sa.Table(
+        "notifications",
+        md,
+        sa.Column("code", sa.String(32), primary_key=True),  # one thank-you per certificate
+        sa.Column("recipient", sa.Text, nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),  # pending, sent, failed
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("last_error", sa.Text),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("sent_at", sa.String(32)),
+    )
+
+
+def _m004_staff_and_notifications(conn: Connection) -> None:
+    md = sa.MetaData()
+    _staff_and_notifications(md)
+    md.create_all(conn)
+
+
+# Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
+# each builds its own tables, so a later change to the current schema cannot alter it.
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
+    ("m001_initial", _m001_initial),
+    ("m002_lifecycle", _m002_lifecycle),
+    ("m003_append_only_events", _m003_append_only_events),
+    ("m004_staff_and_notifications", _m004_staff_and_notifications),
+]
+
+# The current schema, for queries: the initial one plus each later migration's changes.
+metadata = sa.MetaData()
+_initial_schema(metadata)
+batches = metadata.tables["batches"]
+certificates = metadata.tables["certificates"]
+events = metadata.tables["events"]
+for _column in _lifecycle_columns():
+    certificates.append_column(_column)
+_staff_and_notifications(metadata)
+staff = metadata.tables["staff"]
+notifications = metadata.tables["notifications"]
+migrations_table = sa.Table(
+    "certgen_migrations",
+    sa.MetaData(),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("applied_at", sa.String(32), nullable=False),
+)
