@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,13 +13,13 @@ from typing import Any, TypeVar
 
 import click
 
-from certgen import __version__, codes, inputs
+from certgen import __version__, codes, inputs, mail
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import issue as issue_mod
 from certgen import redeem as redeem_mod
 from certgen import report as report_mod
-from certgen.errors import CertgenError, NotFoundError
+from certgen.errors import CertgenError, ConfigError, NotFoundError
 from certgen.ledger import CertificateRecord, Ledger, open_ledger, safe_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -340,7 +341,12 @@ def redeem(
     """
     config = config_mod.load(config_file=config_file, ledger=ledger)
     with _open(config) as opened:
-        _finish(redeem_mod.redeem(opened, code, actor=_actor(by), note=note))
+        result = redeem_mod.redeem(opened, code, actor=_actor(by), note=note)
+        if result.outcome is redeem_mod.Outcome.REDEEMED and result.record:
+            sent = mail.notify_redeemed(opened, _mailer(config, None), result.record)
+            if sent in NOTIFY_MESSAGES:
+                click.echo(NOTIFY_MESSAGES[sent], err=True)
+        _finish(result)
 
 
 @cli.command()
@@ -434,6 +440,146 @@ def ledger_path(config_file: Path | None, ledger: str | None) -> None:
     """Print the ledger URL in use (without its password)."""
     config = config_mod.load(config_file=config_file, ledger=ledger)
     click.echo(safe_url(config.ledger))
+
+
+NOTIFY_MESSAGES = {
+    "sent": "Thank-you email sent to the referrer.",
+    "failed": "The referrer's thank-you email failed; `certgen notify --retry` sends it again.",
+    "queued": "The referrer's thank-you email is queued; configure [smtp] and run "
+    "`certgen notify --retry`.",
+}
+
+
+def _mailer(config: config_mod.Config, outbox: Path | None) -> mail.Mailer | None:
+    if outbox is None and config.smtp is None:
+        return None
+    return mail.Mailer(config.smtp, outbox, config.include_friend_name)
+
+
+outbox_option = click.option(
+    "--outbox",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write thank-you emails as .eml files into this folder instead of sending them.",
+)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+@outbox_option
+@settings_options
+def serve(
+    host: str,
+    port: int,
+    threads: int,
+    outbox: Path | None,
+    config_file: Path | None,
+    ledger: str | None,
+) -> None:
+    """Serve the redemption page that every QR code opens, with waitress.
+
+    Customers see whether a certificate is valid; signed-in staff redeem it. Put it behind
+    a TLS-terminating proxy (nginx, Caddy) for real use; see the README.
+    """
+    import waitress
+
+    from certgen import web
+
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with _open(config) as opened:
+        app = web.create_app(opened, config.web(), _mailer(config, outbox))
+        click.echo(f"certgen: serving {safe_url(config.ledger)} on http://{host}:{port}/", err=True)
+        waitress.serve(app, host=host, port=port, threads=threads, ident="certgen")
+
+
+@cli.group()
+def staff() -> None:
+    """Staff who may sign in to the redemption page and use the API."""
+
+
+@staff.command("add")
+@click.argument("name")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password or PIN from standard input."
+)
+@settings_options
+def staff_add(
+    name: str, password_stdin: bool, config_file: Path | None, ledger: str | None
+) -> None:
+    """Add NAME with a password or PIN (asked for, or read with --password-stdin)."""
+    from certgen import web
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password or PIN", hide_input=True, confirmation_prompt=True)
+    if len(password) < 4:
+        raise click.BadParameter("use at least 4 characters", param_hint="password")
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with _open(config) as opened:
+        opened.add_staff(name, web.hash_password(password))
+    click.echo(f"Added {name}")
+
+
+@staff.command("remove")
+@click.argument("name")
+@settings_options
+def staff_remove(name: str, config_file: Path | None, ledger: str | None) -> None:
+    """Remove NAME: they can no longer sign in, and their API token stops working."""
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with _open(config) as opened:
+        if not opened.remove_staff(name):
+            raise NotFoundError(f"no staff member named '{name}'")
+    click.echo(f"Removed {name}")
+
+
+@staff.command("list")
+@settings_options
+def staff_list(config_file: Path | None, ledger: str | None) -> None:
+    """List staff, when each was added, and who has an API token."""
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with _open(config) as opened:
+        for name, added, has_token in opened.staff_members():
+            token = "\tAPI token" if has_token else ""
+            click.echo(f"{name}\tadded {added}{token}")
+
+
+@staff.command("token")
+@click.argument("name")
+@settings_options
+def staff_token(name: str, config_file: Path | None, ledger: str | None) -> None:
+    """Make a new API token for NAME (for a point-of-sale system); shown once, replaces the old."""
+    from certgen import web
+
+    token = secrets.token_urlsafe(32)
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with _open(config) as opened:
+        if not opened.set_token_hash(name, web.hash_token(token)):
+            raise NotFoundError(f"no staff member named '{name}'")
+    click.echo(token)
+
+
+@cli.command()
+@click.option("--retry", is_flag=True, help="Send every queued or failed thank-you email again.")
+@outbox_option
+@settings_options
+def notify(retry: bool, outbox: Path | None, config_file: Path | None, ledger: str | None) -> None:
+    """Referrers' thank-you emails: list them, or with --retry send the unsent ones."""
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with _open(config) as opened:
+        if retry:
+            mailer = _mailer(config, outbox)
+            if mailer is None:
+                raise ConfigError("configure [smtp] in certgen.toml, or give --outbox")
+            counts = mail.retry(opened, mailer)
+            click.echo(f"sent {counts['sent']}, failed {counts['failed']}")
+            if counts["failed"]:
+                sys.exit(1)
+            return
+        for row in opened.notifications():
+            error = row["last_error"] or ""
+            click.echo(f"{row['code']}\t{row['status']}\t{row['attempts']} attempts\t{error}")
 
 
 @ledger.command("migrate")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,12 +18,34 @@ from certgen.errors import ConfigError
 
 DEFAULT_BASE_URL = "http://localhost:8000"
 CONFIG_FILE = "certgen.toml"
-_KEYS = {"ledger", "base_url", "designs_dir", "defaults"}
+_KEYS = {"ledger", "base_url", "designs_dir", "defaults", "smtp", "web", "notify"}
+_SMTP_KEYS = {"host", "port", "security", "username", "password", "sender"}
+_WEB_KEYS = {"secret_key", "session_minutes", "lookups_per_minute"}
+_NOTIFY_KEYS = {"include_friend_name"}
 
 
 def home() -> Path:
     """The app folder: ``$CERTGEN_HOME``, else the platform's app-data folder."""
     return Path(os.environ.get("CERTGEN_HOME") or click.get_app_dir("certgen"))
+
+
+@dataclass(frozen=True)
+class Smtp:
+    """Where referrers' thank-you emails go out."""
+
+    host: str
+    port: int = 587
+    security: str = "starttls"  # starttls, ssl or none
+    username: str | None = None
+    password: str | None = None  # better from CERTGEN_SMTP_PASSWORD than from the file
+    sender: str = "certgen@localhost"
+
+
+@dataclass(frozen=True)
+class Web:
+    secret_key: str  # signs session cookies
+    session_minutes: int = 480
+    lookups_per_minute: int = 30  # failed code lookups per client address, for the public
 
 
 @dataclass(frozen=True)
@@ -32,10 +55,64 @@ class Config:
     designs_dirs: list[Path]
     defaults: Mapping[str, str] = field(default_factory=dict)
     source: Path | None = None  # the certgen.toml that was read, if any
+    smtp: Smtp | None = None
+    include_friend_name: bool = False  # in thank-you emails; off: no personal data of the friend
+    web_settings: Mapping[str, object] = field(default_factory=dict)
+
+    def web(self) -> Web:
+        """Web settings; makes and keeps a secret key in the app folder if none is set."""
+        secret = os.environ.get("CERTGEN_SECRET_KEY") or self.web_settings.get("secret_key")
+        if not secret:
+            secret = _stored_secret(home() / "secret_key")
+        values = {k: v for k, v in self.web_settings.items() if k != "secret_key"}
+        try:
+            return Web(secret_key=str(secret), **values)  # type: ignore[arg-type]
+        except TypeError as exc:
+            raise ConfigError(f"[web]: {exc}") from exc
 
     @property
     def base_url_is_default(self) -> bool:
         return self.base_url == DEFAULT_BASE_URL
+
+
+def _stored_secret(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _table(
+    data: Mapping[str, object], name: str, keys: set[str], path: Path | None
+) -> dict[str, object]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    for key in sorted(set(table) - keys):
+        close = difflib.get_close_matches(key, sorted(keys), n=1)
+        hint = (
+            f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(sorted(keys))}"
+        )
+        raise ConfigError(f"{path}: unknown key '{key}' in [{name}]{hint}")
+    return dict(table)
+
+
+def _smtp(data: Mapping[str, object], path: Path | None) -> Smtp | None:
+    table = _table(data, "smtp", _SMTP_KEYS, path)
+    if not table:
+        return None
+    if "host" not in table:
+        raise ConfigError(f'{path}: [smtp] needs host = "smtp.example.com"')
+    if table.get("security", "starttls") not in ("starttls", "ssl", "none"):
+        raise ConfigError(f"{path}: [smtp] security is starttls, ssl or none")
+    password = os.environ.get("CERTGEN_SMTP_PASSWORD") or table.pop("password", None)
+    table.pop("password", None)
+    try:
+        return Smtp(password=password, **table)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise ConfigError(f"{path}: [smtp]: {exc}") from exc
 
 
 def _config_file(explicit: Path | None) -> Path | None:
@@ -93,4 +170,14 @@ def load(
         str(designs_dir) if designs_dir else None, "CERTGEN_DESIGNS", data, "designs_dir"
     )
     dirs = [relative_to / user_dir] if user_dir else []
-    return Config(url, base.rstrip("/"), [*dirs, home() / "designs"], defaults, path)
+    notify = _table(data, "notify", _NOTIFY_KEYS, path)
+    return Config(
+        url,
+        base.rstrip("/"),
+        [*dirs, home() / "designs"],
+        defaults,
+        path,
+        smtp=_smtp(data, path),
+        include_friend_name=bool(notify.get("include_friend_name", False)),
+        web_settings=_table(data, "web", _WEB_KEYS, path),
+    )

@@ -28,7 +28,10 @@ STANDARD_ALIASES = {
     "recipient": ("to", "recipient_name", "friend", "for"),
     "giver": ("from", "referrer", "referred_by", "giver_name", "customer"),
     "expires": ("expiry", "expires_on", "expiration", "valid_until"),
+    "giver_email": ("from_email", "referrer_email", "giver_email_address", "customer_email"),
 }
+# Deliberately loose (the mail server decides); catches blanks, spaces and missing parts.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 DELIMITERS = ",;\t|"
 # Characters that could make a printed name lie about itself (bidi overrides, invisible
 # marks) or cannot be printed at all (controls other than line breaks).
@@ -77,6 +80,10 @@ def convert(spec: FieldSpec, raw: str, issued_on: dt.date) -> Value:
         if not amount.is_finite() or amount < 0:
             raise ValueError(f"'{raw}' is not an amount (write it as 150 or 150.00)")
         return amount
+    if spec.type == "email":
+        if not _EMAIL.fullmatch(raw):
+            raise ValueError(f"'{raw}' is not an email address")
+        return raw
     if spec.type == "int":
         try:
             return int(raw)

@@ -66,6 +66,27 @@ def _refusal(record: CertificateRecord | None, today: str) -> tuple[Outcome, str
     raise AssertionError("a redeemable certificate was refused")
 
 
+def status(record: CertificateRecord | None, today: dt.date | None = None) -> str:
+    """valid, redeemed, voided, expired or unknown, for showing a certificate."""
+    if record is None:
+        return "unknown"
+    day = (today or dt.date.today()).isoformat()
+    if record.redeemed_at:
+        return "redeemed"
+    if record.voided_at:
+        return "voided"
+    if record.expires_on and record.expires_on < day:
+        return "expired"
+    return "valid"
+
+
+def find(ledger: Ledger, text: str) -> tuple[str | None, CertificateRecord | None]:
+    """(canonical code, record) for what someone typed or scanned; a mistyped code gives
+    (None, None) without asking the ledger."""
+    code = _parse(text)
+    return (code, ledger.get(code)) if code else (None, None)
+
+
 def _parse(text: str) -> str | None:
     code = codes.normalize(text)
     return code if codes.is_valid(code) else None

@@ -29,6 +29,8 @@ LAYERS = {
     "issue": 3,
     "redeem": 3,
     "report": 3,
+    "mail": 3,
+    "web": 4,
     "cli": 4,
     "__main__": 4,
     "__init__": 0,
@@ -38,6 +40,8 @@ OWNERS = {
     "reportlab": {"render"},
     "click": {"cli", "config"},
     "sqlalchemy": {"ledger"},
+    "flask": {"web"},
+    "werkzeug": {"web"},
     "jinja2": {"text", "issue"},
 }
 

@@ -1,0 +1,121 @@
+"""The referrer's thank-you email, sent once per certificate when it is redeemed.
+
+Sending never blocks or undoes a redemption: the redemption is committed first, the email
+is queued in the ledger (its primary key makes it once per certificate), and a failure is
+recorded for ``certgen notify --retry``.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from certgen.config import Smtp
+from certgen.errors import ConfigError
+from certgen.ledger import CertificateRecord, Ledger
+
+EMAIL_FIELD = "giver_email"
+TIMEOUT = 15  # seconds for one SMTP conversation
+
+
+@dataclass(frozen=True)
+class Mailer:
+    """Delivers through SMTP, or writes ``.eml`` files into ``outbox`` instead."""
+
+    smtp: Smtp | None = None
+    outbox: Path | None = None
+    include_friend_name: bool = False
+
+    def __post_init__(self) -> None:
+        if self.smtp is None and self.outbox is None:
+            raise ConfigError("no [smtp] in certgen.toml and no --outbox: nowhere to send emails")
+
+    @property
+    def sender(self) -> str:
+        return self.smtp.sender if self.smtp else "certgen@localhost"
+
+    def deliver(self, message: EmailMessage, name: str) -> None:
+        if self.outbox is not None:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+            (self.outbox / f"{name}.eml").write_bytes(bytes(message))
+            return
+        if self.smtp is None:
+            raise ConfigError("no [smtp] in certgen.toml and no --outbox")
+        _send_smtp(self.smtp, message)
+
+
+def _send_smtp(smtp: Smtp, message: EmailMessage) -> None:
+    context = ssl.create_default_context()
+    client: smtplib.SMTP
+    if smtp.security == "ssl":
+        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=TIMEOUT, context=context)
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=TIMEOUT)
+    with client:
+        if smtp.security == "starttls":
+            client.starttls(context=context)
+        if smtp.username:
+            client.login(smtp.username, smtp.password or "")
+        client.send_message(message)
+
+
+def thank_you(record: CertificateRecord, sender: str, include_friend_name: bool) -> EmailMessage:
+    """Tells the referrer their gift was used; no code, and the friend's name only if allowed."""
+    data = record.data
+    business = data.get("business") or "us"
+    giver = record.giver or "there"
+    friend = f"{record.recipient} " if include_friend_name and record.recipient else "the friend "
+    redeemed = (record.redeemed_at or "")[:10]
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = data[EMAIL_FIELD]
+    message["Subject"] = f"Your gift was used at {business}"
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="certgen")
+    message.set_content(
+        f"Hi {giver},\n\n"
+        f"Good news: {friend}you gave a gift certificate to came in and used it at {business}"
+        f"{f' on {redeemed}' if redeemed else ''}.\n\n"
+        "Thank you for recommending us. It means a lot.\n\n"
+        f"{business}\n"
+    )
+    return message
+
+
+def notify_redeemed(ledger: Ledger, mailer: Mailer | None, record: CertificateRecord) -> str:
+    """Queue and send the thank-you for a redeemed certificate. Returns sent, failed,
+    queued (no mailer configured: ``certgen notify --retry`` sends it later), already
+    (it was queued before) or none (no email address known)."""
+    address = record.data.get(EMAIL_FIELD)
+    if not address:
+        return "none"
+    if not ledger.queue_notification(record.code, address):
+        return "already"
+    return _attempt(ledger, mailer, record) if mailer else "queued"
+
+
+def _attempt(ledger: Ledger, mailer: Mailer, record: CertificateRecord) -> str:
+    if not ledger.claim_notification(record.code):
+        return "already"
+    message = thank_you(record, mailer.sender, mailer.include_friend_name)
+    try:
+        mailer.deliver(message, record.code)
+    except (OSError, smtplib.SMTPException) as exc:
+        ledger.finish_notification(record.code, f"{type(exc).__name__}: {exc}")
+        return "failed"
+    ledger.finish_notification(record.code, None)
+    return "sent"
+
+
+def retry(ledger: Ledger, mailer: Mailer) -> dict[str, int]:
+    """Send every queued or failed thank-you again; counts of each result."""
+    counts = {"sent": 0, "failed": 0, "already": 0}
+    for row in ledger.notifications("pending", "failed"):
+        record = ledger.get(row["code"])
+        if record is not None:
+            counts[_attempt(ledger, mailer, record)] += 1
+    return counts

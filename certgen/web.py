@@ -1,0 +1,365 @@
+"""The redemption page behind every QR code, staff sign-in, and a small JSON API.
+
+Page rendering, sessions and CSRF live here; the rules live in ``redeem``. These HTML
+templates are trusted files with autoescaping, kept apart from the designs' sandbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    Flask,
+    Response,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from certgen import codes
+from certgen import redeem as redeem_mod
+from certgen.config import Web
+from certgen.ledger import CertificateRecord, Ledger
+from certgen.mail import Mailer, notify_redeemed
+
+# What the public may see of a certificate: the offer and the business, nothing personal.
+PUBLIC_FIELDS = ("pain", "offer", "business", "phone", "website", "address")
+WORDS = {
+    "valid": "Valid",
+    "redeemed": "Already redeemed",
+    "expired": "Expired",
+    "voided": "Void",
+    "unknown": "Not a valid code",
+}
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",  # the URL holds a code: never pass it on
+    "Cache-Control": "no-store",
+}
+SIGN_INS_PER_MINUTE = 5
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Limiter:
+    """At most ``limit`` counted events per client address in any 60 seconds."""
+
+    def __init__(self, limit: int, window: float = 60.0):
+        self.limit, self.window = limit, window
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until ``client`` may try again; 0 if it may now."""
+        with self._lock:
+            hits = self._hits[client]
+            now = time.monotonic()
+            while hits and now - hits[0] > self.window:
+                hits.popleft()
+            return int(self.window - (now - hits[0])) + 1 if len(hits) >= self.limit else 0
+
+    def hit(self, client: str) -> None:
+        with self._lock:
+            self._hits[client].append(time.monotonic())
+
+
+def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
+    app = Flask(__name__, template_folder="web_templates", static_folder="web_static")
+    app.secret_key = web.secret_key
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=web.session_minutes),
+    )
+    lookups, sign_ins = Limiter(web.lookups_per_minute), Limiter(SIGN_INS_PER_MINUTE)
+
+    def notify(record: CertificateRecord | None) -> None:
+        """The referrer's thank-you, off the request: a slow mail server never holds it up."""
+        if mailer is not None and record is not None:
+            threading.Thread(
+                target=notify_redeemed, args=(ledger, mailer, record), daemon=True
+            ).start()
+
+    @app.after_request
+    def secure(response: Response) -> Response:
+        response.headers.update(HEADERS)
+        return response
+
+    @app.before_request
+    def expire_session() -> None:
+        since = session.get("since", 0)
+        if "staff" in session and time.time() - since > web.session_minutes * 60:
+            session.clear()
+
+    def staff() -> str | None:
+        return session.get("staff")
+
+    def csrf_token() -> str:
+        if "csrf" not in session:
+            session["csrf"] = secrets.token_urlsafe(32)
+        return str(session["csrf"])
+
+    def check_csrf() -> None:
+        sent = request.form.get("csrf", "")
+        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+            abort(400, "The form has expired or did not come from this site. Reload and try again.")
+
+    app.jinja_env.globals.update(csrf_token=csrf_token, staff=staff)
+
+    @app.errorhandler(400)
+    @app.errorhandler(403)
+    @app.errorhandler(404)
+    @app.errorhandler(429)
+    def error(exc: Any) -> tuple[str, int]:
+        return render_template("error.html", message=exc.description), exc.code
+
+    @app.get("/")
+    def home() -> str:
+        return render_template("home.html")
+
+    @app.get("/r")
+    def lookup_form() -> Any:
+        return redirect(url_for("certificate", text=request.args.get("code", "").strip() or "-"))
+
+    @app.get("/r/<path:text>")
+    def certificate(text: str) -> Any:
+        client = request.remote_addr or "unknown"
+        if not staff():
+            wait = lookups.retry_after(client)
+            if wait:
+                return _too_many(wait)
+        code, record = redeem_mod.find(ledger, text)
+        state = redeem_mod.status(record)
+        if state == "unknown" and not staff():
+            lookups.hit(client)
+        outcome = session.pop("outcome", None) if staff() else None
+        if outcome and outcome.get("code") != code:
+            outcome = None
+        return render_template(
+            "certificate.html",
+            code=code,
+            display=codes.display(code) if code and record else None,
+            record=record,
+            state=state,
+            word=WORDS[state],
+            public={k: record.data.get(k) for k in PUBLIC_FIELDS} if record else {},
+            history=ledger.events(code) if staff() and record and code else [],
+            outcome=outcome,
+        )
+
+    @app.post("/r/<path:text>/redeem")
+    def redeem(text: str) -> Any:
+        check_csrf()
+        name = staff()
+        if not name:
+            abort(403, "Sign in as staff to redeem.")
+        result = redeem_mod.redeem(ledger, text, actor=name, channel="web")
+        if result.outcome is redeem_mod.Outcome.REDEEMED:
+            notify(result.record)
+        session["outcome"] = {
+            "code": result.code,
+            "ok": result.outcome.ok,
+            "word": "Redeemed" if result.outcome.ok else WORDS.get(_state(result), "Refused"),
+            "message": result.message,
+        }
+        return redirect(url_for("certificate", text=result.code), code=303)
+
+    @app.route("/signin", methods=["GET", "POST"])
+    def signin() -> Any:
+        target = request.values.get("next", "")
+        target = target if target.startswith("/r/") else url_for("home")
+        if request.method == "GET":
+            return render_template("signin.html", next=target, failed=False)
+        check_csrf()
+        client = request.remote_addr or "unknown"
+        wait = sign_ins.retry_after(client)
+        if wait:
+            return _too_many(wait)
+        name = request.form.get("name", "").strip()
+        stored = ledger.password_hash(name)
+        if stored is None or not check_password_hash(stored, request.form.get("password", "")):
+            sign_ins.hit(client)
+            return render_template("signin.html", next=target, failed=True), 401
+        session.clear()
+        session.permanent = True
+        session.update(staff=name, since=time.time(), csrf=secrets.token_urlsafe(32))
+        return redirect(target, code=303)
+
+    @app.post("/signout")
+    def signout() -> Any:
+        check_csrf()
+        session.clear()
+        return redirect(url_for("home"), code=303)
+
+    _api(app, ledger, notify)
+    return app
+
+
+def _state(result: redeem_mod.Result) -> str:
+    return redeem_mod.status(result.record) if result.record else "unknown"
+
+
+def _too_many(wait: int) -> tuple[str, int, dict[str, str]]:
+    page = render_template("error.html", message="Too many attempts. Wait a minute and try again.")
+    return page, 429, {"Retry-After": str(wait)}
+
+
+def _api(app: Flask, ledger: Ledger, notify: Callable[[CertificateRecord | None], None]) -> None:
+    """Token-only JSON endpoints for point-of-sale systems; cookies are never accepted here,
+    so a cross-site request cannot act for a signed-in browser."""
+
+    def token_staff() -> str:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        name = ledger.staff_for_token(hash_token(token)) if scheme == "Bearer" and token else None
+        if name is None:
+            abort(_json_error(401, "unauthorized", "send Authorization: Bearer <staff token>"))
+        return name
+
+    def describe(code: str, record: CertificateRecord) -> dict[str, Any]:
+        return {
+            "code": code,
+            "display": codes.display(code),
+            "status": redeem_mod.status(record),
+            "expires_on": record.expires_on,
+            "redeemed_at": record.redeemed_at,
+            "redeemed_by": record.redeemed_by,
+            **{k: record.data.get(k) for k in PUBLIC_FIELDS},
+        }
+
+    @app.get("/api/certificates/<text>")
+    def api_get(text: str) -> Any:
+        token_staff()
+        code, record = redeem_mod.find(ledger, text)
+        if code is None:
+            return _json_error(400, "mistyped", "the check symbol does not match: a typo")
+        if record is None:
+            return _json_error(404, "unknown", "no such certificate")
+        return jsonify(describe(code, record))
+
+    @app.post("/api/certificates/<text>/redeem")
+    def api_redeem(text: str) -> Any:
+        name = token_staff()
+        result = redeem_mod.redeem(ledger, text, actor=name, channel="api")
+        if result.outcome is redeem_mod.Outcome.REDEEMED:
+            notify(result.record)
+        status = {"redeemed": 200, "mistyped": 400, "unknown": 404}.get(result.outcome.reason, 409)
+        body: dict[str, Any] = {"outcome": result.outcome.reason, "message": result.message}
+        if result.record is not None:
+            body["certificate"] = describe(result.code, result.record)
+        return jsonify(body), status
+
+    @app.get("/api/openapi.json")
+    def openapi() -> Any:
+        return jsonify(OPENAPI)
+
+
+def _json_error(status: int, reason: str, message: str) -> Response:
+    response = jsonify({"outcome": reason, "message": message})
+    response.status_code = status
+    return response
+
+
+_CERT = {
+    "type": "object",
+    "required": ["code", "display", "status"],
+    "properties": {
+        "code": {"type": "string", "description": "canonical: 16 symbols and a check symbol"},
+        "display": {"type": "string", "example": "ABCD-EFGH-JKMN-PQRS-T"},
+        "status": {"type": "string", "enum": ["valid", "redeemed", "expired", "voided"]},
+        "expires_on": {"type": ["string", "null"], "format": "date"},
+        "redeemed_at": {"type": ["string", "null"], "format": "date-time"},
+        "redeemed_by": {"type": ["string", "null"]},
+        **{k: {"type": ["string", "null"]} for k in PUBLIC_FIELDS},
+    },
+}
+_OUTCOME = {
+    "type": "object",
+    "required": ["outcome", "message"],
+    "properties": {
+        "outcome": {"type": "string", "enum": [o.reason for o in redeem_mod.Outcome]},
+        "message": {"type": "string"},
+        "certificate": {"$ref": "#/components/schemas/Certificate"},
+    },
+}
+
+
+def _responses(statuses: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """OpenAPI responses from {status: (description, schema name)}."""
+    return {
+        status: {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+        }
+        for status, (text, ref) in statuses.items()
+    }
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "certgen redemption API", "version": "1"},
+    "components": {
+        "securitySchemes": {"staffToken": {"type": "http", "scheme": "bearer"}},
+        "schemas": {"Certificate": _CERT, "Outcome": _OUTCOME},
+    },
+    "security": [{"staffToken": []}],
+    "paths": {
+        "/api/certificates/{code}": {
+            "parameters": [
+                {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "get": {
+                "summary": "Look a certificate up (any case; dashes and spaces ignored)",
+                "responses": _responses(
+                    {
+                        "200": ("The certificate", "Certificate"),
+                        "400": ("Mistyped: the check symbol does not match", "Outcome"),
+                        "401": ("No valid staff token", "Outcome"),
+                        "404": ("Unknown code", "Outcome"),
+                    }
+                ),
+            },
+        },
+        "/api/certificates/{code}/redeem": {
+            "parameters": [
+                {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "post": {
+                "summary": "Redeem once",
+                "responses": _responses(
+                    {
+                        "200": ("Redeemed", "Outcome"),
+                        "400": ("Mistyped", "Outcome"),
+                        "401": ("No valid staff token", "Outcome"),
+                        "404": ("Unknown code", "Outcome"),
+                        "409": ("Already redeemed, expired or voided (see outcome)", "Outcome"),
+                    }
+                ),
+            },
+        },
+    },
+}

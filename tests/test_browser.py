@@ -1,0 +1,158 @@
+"""The redemption page in a real browser: Debian's chromium driven by Playwright, against a
+real `certgen serve`, starting from the URL scanned off a printed certificate."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import async_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.helpers import qr_codes
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def certgen(*args: str, stdin: str | None = None) -> str:
+    exe = shutil.which("certgen")
+    assert exe
+    done = subprocess.run([exe, *args], input=stdin, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+@pytest.fixture
+def server(env: Path) -> Iterator[str]:
+    """A real server on a free port, its ledger holding two certificates and staff Sam and Kim."""
+    assert Path(CHROMIUM).exists(), (
+        f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    Path("two.csv").write_text("to,from\nBob Ng,Jane Doe\nAnn Lee,Jane Doe\n")
+    certgen(
+        "issue",
+        "two.csv",
+        "-d",
+        "compact",
+        "--set",
+        "business=Northside Physio",
+        "--base-url",
+        base,
+        "-o",
+        "run.pdf",
+    )
+    for name in ("Sam", "Kim"):
+        certgen("staff", "add", name, "--password-stdin", stdin="pin1234\n")
+    process = subprocess.Popen(
+        [shutil.which("certgen") or "certgen", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()  # type: ignore[union-attr]
+            time.sleep(0.1)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def scanned_urls() -> list[str]:
+    return [found for [found] in qr_codes(Path("run.pdf"))]
+
+
+def sign_in(page: Page, name: str = "Sam") -> None:
+    page.get_by_role("link", name="Staff sign-in").click()
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password or PIN").fill("pin1234")
+    page.get_by_role("button", name="Sign in").click()
+
+
+expect.set_options(timeout=15_000)  # a loaded 2-core machine can be slow to start chromium
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+def test_scan_sign_in_redeem_reload(server: str, browser: Browser, tmp_path: Path) -> None:
+    url = scanned_urls()[0]
+    assert url.startswith(f"{server}/r/")
+    page = browser.new_page()
+    page.goto(url)
+    expect(page.get_by_role("status")).to_have_text("Valid")
+    expect(page.get_by_text("Northside Physio")).to_be_visible()
+    expect(page.get_by_text("Bob Ng")).to_have_count(0)  # nothing personal before sign-in
+    sign_in(page)
+    assert page.url == url  # back on the certificate
+    expect(page.get_by_text("Signed in as Sam")).to_be_visible()
+    page.get_by_role("button", name="Redeem").click()
+    expect(page.get_by_role("status")).to_have_text("Redeemed")
+    page.screenshot(path=str(tmp_path / "redeemed.png"))
+    page.reload()
+    expect(page.get_by_role("status")).to_have_text("Already redeemed")
+    expect(page.get_by_text(re.compile(r"by Sam \(web\)"))).to_be_visible()
+    expect(page.get_by_role("button", name="Redeem")).to_have_count(0)
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(url)
+    expect(page.get_by_role("status")).to_have_text("Already redeemed")
+    expect(page.get_by_text("by Sam")).to_have_count(0)
+
+
+def test_two_browsers_redeem_at_once_one_wins(server: str) -> None:
+    url = scanned_urls()[1]
+
+    async def race() -> list[str]:
+        async with async_playwright() as playwright:
+            browsers = [
+                await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                for _ in range(2)
+            ]
+            pages = [await b.new_page() for b in browsers]
+            for page, name in zip(pages, ("Sam", "Kim"), strict=True):
+                await page.goto(url)
+                await page.get_by_role("link", name="Staff sign-in").click()
+                await page.get_by_label("Name").fill(name)
+                await page.get_by_label("Password or PIN").fill("pin1234")
+                await page.get_by_role("button", name="Sign in").click()
+                await page.get_by_role("button", name="Redeem").wait_for()
+            await asyncio.gather(*(p.get_by_role("button", name="Redeem").click() for p in pages))
+            words = [await p.get_by_role("status").inner_text() for p in pages]
+            for b in browsers:
+                await b.close()
+            return words
+
+    assert sorted(asyncio.run(race())) == ["Already redeemed", "Redeemed"]

@@ -1,0 +1,191 @@
+"""The referrer's thank-you over a real SMTP conversation (aiosmtpd on loopback)."""
+
+from __future__ import annotations
+
+import email
+import re
+import socket
+import time
+from collections.abc import Iterator
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from certgen import codes, web
+from certgen.config import Web
+from certgen.ledger import open_ledger
+from tests.test_cli import invoke
+
+
+class Inbox:
+    """Collects delivered messages; ``reject`` makes it refuse every recipient."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.reject = False
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:  # noqa: N802
+        if self.reject:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, Controller]]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, controller
+    controller.stop()
+
+
+def configure(port: int, friend_name: bool = False) -> None:
+    Path("certgen.toml").write_text(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        f'sender = "hello@northside.example"\n'
+        f"[notify]\ninclude_friend_name = {'true' if friend_name else 'false'}\n"
+    )
+
+
+def issue_one(email_address: str = "jane.secret@example.com") -> str:
+    exit_code, out, err = invoke(
+        "issue",
+        "-d",
+        "modern",
+        "--to",
+        "Zelda Friend",
+        "--from",
+        "Jane Doe",
+        "--set",
+        "business=Northside Physio",
+        "--set",
+        f"giver_email={email_address}",
+    )
+    assert exit_code == 0, err
+    return codes.normalize(re.search(r"Code: (\S+)", out).group(1))  # type: ignore[union-attr]
+
+
+def test_redeeming_thanks_the_referrer_once_without_the_code_or_the_friend(
+    smtp: tuple[Inbox, Controller],
+) -> None:
+    inbox, controller = smtp
+    configure(controller.port)
+    code = issue_one()
+    exit_code, out, err = invoke("redeem", code, "--by", "Sam")
+    assert exit_code == 0 and "Thank-you email sent to the referrer." in err
+    [message] = inbox.messages
+    assert (
+        message["To"] == "jane.secret@example.com" and message["From"] == "hello@northside.example"
+    )
+    assert message["Subject"] == "Your gift was used at Northside Physio"
+    body = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert "Hi Jane Doe" in body and "Northside Physio" in body
+    assert "Zelda" not in body and code not in body and codes.display(code) not in body
+    assert invoke("redeem", code)[0] == 8
+    assert len(inbox.messages) == 1  # once per certificate
+
+
+def test_the_friend_is_named_only_when_the_business_allows_it(
+    smtp: tuple[Inbox, Controller],
+) -> None:
+    inbox, controller = smtp
+    configure(controller.port, friend_name=True)
+    invoke("redeem", issue_one())
+    assert "Zelda Friend" in inbox.messages[0].get_payload(decode=True).decode()  # type: ignore[union-attr]
+
+
+def test_a_refused_recipient_never_undoes_the_redemption_and_is_retried(
+    smtp: tuple[Inbox, Controller], env: Path
+) -> None:
+    inbox, controller = smtp
+    configure(controller.port)
+    inbox.reject = True
+    code = issue_one()
+    exit_code, _, err = invoke("redeem", code)
+    assert exit_code == 0 and "failed; `certgen notify --retry`" in err
+    with open_ledger(f"sqlite:///{env / 'ledger.db'}") as ledger:
+        assert ledger.get(code).redeemed_at is not None  # type: ignore[union-attr]
+    listing = invoke("notify")[1]
+    assert "\tfailed\t1 attempts\t" in listing and "550" in listing
+    assert invoke("notify", "--retry")[0] == 1  # still refused: a script sees it
+    inbox.reject = False
+    exit_code, out, _ = invoke("notify", "--retry")
+    assert exit_code == 0 and out.strip() == "sent 1, failed 0"
+    assert invoke("notify", "--retry")[1].strip() == "sent 0, failed 0"
+    assert len(inbox.messages) == 1
+
+
+def test_a_server_that_is_down_loses_nothing() -> None:
+    inbox, port = Inbox(), free_port()
+    configure(port)  # nothing listens there yet
+    code = issue_one()
+    exit_code, _, err = invoke("redeem", code)
+    assert exit_code == 0 and "failed" in err
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert invoke("notify", "--retry")[1].strip() == "sent 1, failed 0"
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+
+
+def test_no_mail_settings_queue_and_outbox_writes_eml(tmp_path: Path) -> None:
+    code = issue_one()
+    exit_code, _, err = invoke("redeem", code)
+    assert exit_code == 0 and "queued" in err
+    outbox = tmp_path / "outbox"
+    assert invoke("notify", "--retry", "--outbox", str(outbox))[1].strip() == "sent 1, failed 0"
+    [eml] = outbox.glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes())
+    assert message["To"] == "jane.secret@example.com"
+
+
+def test_a_bad_address_is_refused_at_issue_time() -> None:
+    exit_code, _, err = invoke(
+        "issue", "-d", "modern", "--set", "business=A", "--set", "giver_email=not-an-address"
+    )
+    assert exit_code == 3 and "'not-an-address' is not an email address" in err
+
+
+def test_redeeming_on_the_page_sends_off_the_request(
+    smtp: tuple[Inbox, Controller], env: Path
+) -> None:
+    inbox, controller = smtp
+    configure(controller.port)
+    code = issue_one()
+    from certgen import config as config_mod
+    from certgen.cli import _mailer
+
+    config = config_mod.load()
+    with open_ledger(config.ledger) as ledger:
+        ledger.add_staff("Sam", web.hash_password("pin1234"))
+        app = web.create_app(ledger, Web(secret_key="k"), _mailer(config, None))
+        client = app.test_client()
+        page = client.get("/signin").get_data(as_text=True)
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        client.post("/signin", data={"name": "Sam", "password": "pin1234", "csrf": token})
+        token = re.search(
+            r'name="csrf" value="([^"]+)"', client.get(f"/r/{code}").get_data(as_text=True)
+        ).group(1)  # type: ignore[union-attr]
+        client.post(f"/r/{code}/redeem", data={"csrf": token})
+        deadline = time.monotonic() + 10
+        while not inbox.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(inbox.messages) == 1 and ledger.notifications("sent")
