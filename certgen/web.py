@@ -308,15 +308,22 @@ _OUTCOME = {
 }
 
 
-def _responses(statuses: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    """OpenAPI responses from {status: (description, schema name)}."""
-    return {
+def _operation(method: str, summary: str, results: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """One path item taking a ``code``, from {status: (description, schema name)}."""
+    common = {
+        "400": ("Mistyped: the check symbol does not match", "Outcome"),
+        "401": ("No valid staff token", "Outcome"),
+        "404": ("Unknown code", "Outcome"),
+    }
+    responses = {
         status: {
             "description": text,
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
         }
-        for status, (text, ref) in statuses.items()
+        for status, (text, ref) in sorted({**common, **results}.items())
     }
+    code = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {"parameters": [code], method: {"summary": summary, "responses": responses}}
 
 
 OPENAPI: dict[str, Any] = {
@@ -328,38 +335,18 @@ OPENAPI: dict[str, Any] = {
     },
     "security": [{"staffToken": []}],
     "paths": {
-        "/api/certificates/{code}": {
-            "parameters": [
-                {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "get": {
-                "summary": "Look a certificate up (any case; dashes and spaces ignored)",
-                "responses": _responses(
-                    {
-                        "200": ("The certificate", "Certificate"),
-                        "400": ("Mistyped: the check symbol does not match", "Outcome"),
-                        "401": ("No valid staff token", "Outcome"),
-                        "404": ("Unknown code", "Outcome"),
-                    }
-                ),
+        "/api/certificates/{code}": _operation(
+            "get",
+            "Look a certificate up (any case; dashes and spaces ignored)",
+            {"200": ("The certificate", "Certificate")},
+        ),
+        "/api/certificates/{code}/redeem": _operation(
+            "post",
+            "Redeem once",
+            {
+                "200": ("Redeemed", "Outcome"),
+                "409": ("Already redeemed, expired or voided (see outcome)", "Outcome"),
             },
-        },
-        "/api/certificates/{code}/redeem": {
-            "parameters": [
-                {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "post": {
-                "summary": "Redeem once",
-                "responses": _responses(
-                    {
-                        "200": ("Redeemed", "Outcome"),
-                        "400": ("Mistyped", "Outcome"),
-                        "401": ("No valid staff token", "Outcome"),
-                        "404": ("Unknown code", "Outcome"),
-                        "409": ("Already redeemed, expired or voided (see outcome)", "Outcome"),
-                    }
-                ),
-            },
-        },
+        ),
     },
 }

@@ -15,6 +15,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from certgen import codes, web
+from certgen import config as config_mod
+from certgen.cli.base import mailer_for
 from certgen.config import Web
 from certgen.ledger import open_ledger
 from tests.test_cli import invoke
@@ -170,13 +172,10 @@ def test_redeeming_on_the_page_sends_off_the_request(
     inbox, controller = smtp
     configure(controller.port)
     code = issue_one()
-    from certgen import config as config_mod
-    from certgen.cli import _mailer
-
     config = config_mod.load()
     with open_ledger(config.ledger) as ledger:
         ledger.add_staff("Sam", web.hash_password("pin1234"))
-        app = web.create_app(ledger, Web(secret_key="k"), _mailer(config, None))
+        app = web.create_app(ledger, Web(secret_key="k"), mailer_for(config, None))
         client = app.test_client()
         page = client.get("/signin").get_data(as_text=True)
         token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]

@@ -1,0 +1,153 @@
+"""Running the redemption page, its staff, thank-you emails, and the ledger itself."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from certgen import config as config_mod
+from certgen import mail
+from certgen.cli.base import cli, mailer_for, opened_ledger, outbox_option, settings_options
+from certgen.errors import ConfigError, NotFoundError
+from certgen.ledger import safe_url
+
+
+@cli.group()
+def ledger() -> None:
+    """Where the ledger is and what it holds."""
+
+
+@ledger.command("path")
+@settings_options
+def ledger_path(config_file: Path | None, ledger: str | None) -> None:
+    """Print the ledger URL in use (without its password)."""
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    click.echo(safe_url(config.ledger))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+@outbox_option
+@settings_options
+def serve(
+    host: str,
+    port: int,
+    threads: int,
+    outbox: Path | None,
+    config_file: Path | None,
+    ledger: str | None,
+) -> None:
+    """Serve the redemption page that every QR code opens, with waitress.
+
+    Customers see whether a certificate is valid; signed-in staff redeem it. Put it behind
+    a TLS-terminating proxy (nginx, Caddy) for real use; see the README.
+    """
+    import waitress
+
+    from certgen import web
+
+    with opened_ledger(config_file, ledger) as (config, opened):
+        app = web.create_app(opened, config.web(), mailer_for(config, outbox))
+        click.echo(f"certgen: serving {safe_url(config.ledger)} on http://{host}:{port}/", err=True)
+        waitress.serve(app, host=host, port=port, threads=threads, ident="certgen")
+
+
+@cli.group()
+def staff() -> None:
+    """Staff who may sign in to the redemption page and use the API."""
+
+
+@staff.command("add")
+@click.argument("name")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password or PIN from standard input."
+)
+@settings_options
+def staff_add(
+    name: str, password_stdin: bool, config_file: Path | None, ledger: str | None
+) -> None:
+    """Add NAME with a password or PIN (asked for, or read with --password-stdin)."""
+    from certgen import web
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password or PIN", hide_input=True, confirmation_prompt=True)
+    if len(password) < 4:
+        raise click.BadParameter("use at least 4 characters", param_hint="password")
+    with opened_ledger(config_file, ledger) as (config, opened):
+        opened.add_staff(name, web.hash_password(password))
+    click.echo(f"Added {name}")
+
+
+@staff.command("remove")
+@click.argument("name")
+@settings_options
+def staff_remove(name: str, config_file: Path | None, ledger: str | None) -> None:
+    """Remove NAME: they can no longer sign in, and their API token stops working."""
+    with opened_ledger(config_file, ledger) as (config, opened):
+        if not opened.remove_staff(name):
+            raise NotFoundError(f"no staff member named '{name}'")
+    click.echo(f"Removed {name}")
+
+
+@staff.command("list")
+@settings_options
+def staff_list(config_file: Path | None, ledger: str | None) -> None:
+    """List staff, when each was added, and who has an API token."""
+    with opened_ledger(config_file, ledger) as (config, opened):
+        for name, added, has_token in opened.staff_members():
+            token = "\tAPI token" if has_token else ""
+            click.echo(f"{name}\tadded {added}{token}")
+
+
+@staff.command("token")
+@click.argument("name")
+@settings_options
+def staff_token(name: str, config_file: Path | None, ledger: str | None) -> None:
+    """Make a new API token for NAME (for a point-of-sale system); shown once, replaces the old."""
+    from certgen import web
+
+    token = secrets.token_urlsafe(32)
+    with opened_ledger(config_file, ledger) as (config, opened):
+        if not opened.set_token_hash(name, web.hash_token(token)):
+            raise NotFoundError(f"no staff member named '{name}'")
+    click.echo(token)
+
+
+@cli.command()
+@click.option("--retry", is_flag=True, help="Send every queued or failed thank-you email again.")
+@outbox_option
+@settings_options
+def notify(retry: bool, outbox: Path | None, config_file: Path | None, ledger: str | None) -> None:
+    """Referrers' thank-you emails: list them, or with --retry send the unsent ones."""
+    with opened_ledger(config_file, ledger) as (config, opened):
+        if retry:
+            mailer = mailer_for(config, outbox)
+            if mailer is None:
+                raise ConfigError("configure [smtp] in certgen.toml, or give --outbox")
+            counts = mail.retry(opened, mailer)
+            click.echo(f"sent {counts['sent']}, failed {counts['failed']}")
+            if counts["failed"]:
+                sys.exit(1)
+            return
+        for row in opened.notifications():
+            error = row["last_error"] or ""
+            click.echo(f"{row['code']}\t{row['status']}\t{row['attempts']} attempts\t{error}")
+
+
+@ledger.command("migrate")
+@settings_options
+def ledger_migrate(config_file: Path | None, ledger: str | None) -> None:
+    """Apply pending schema migrations (every command also does this first)."""
+    with opened_ledger(config_file, ledger) as (config, opened):
+        applied = opened.applied
+    click.echo(
+        f"{safe_url(config.ledger)}: "
+        + (f"applied {', '.join(applied)}" if applied else "up to date")
+    )

@@ -1,0 +1,173 @@
+"""certgen issue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from certgen import codes, inputs
+from certgen import config as config_mod
+from certgen import design as design_mod
+from certgen import issue as issue_mod
+from certgen.cli.base import (
+    actor_name,
+    by_option,
+    cli,
+    open_configured,
+    parse_pairs,
+    settings_options,
+)
+from certgen.ledger import safe_url
+
+
+@cli.command()
+@click.argument("csv_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-d", "--design", "design_name", required=True, help="Design name or folder.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("certificates.pdf"),
+    show_default=True,
+    help="PDF to write.",
+)
+@click.option("--to", "recipient", metavar="NAME", help="Recipient (one certificate).")
+@click.option("--from", "giver", metavar="NAME", help="Who gives it, the referring customer.")
+@click.option("--pain", metavar="TEXT", help='The pain it solves, e.g. "Tired of squeaky brakes?".')
+@click.option("--offer", metavar="TEXT", help="The free service offered.")
+@click.option("--expires", metavar="YYYY-MM-DD", help="Expiry date, or +DAYS from today.")
+@click.option(
+    "--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Any design field (repeatable)."
+)
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="HEADER=FIELD",
+    help="Map a CSV column to a field (repeatable).",
+)
+@click.option(
+    "--ignore",
+    "ignored",
+    multiple=True,
+    metavar="HEADER",
+    help="Leave a CSV column out (repeatable).",
+)
+@click.option(
+    "--encoding", default="utf-8", show_default=True, help="CSV encoding (a UTF-8 BOM is accepted)."
+)
+@click.option(
+    "--delimiter", help="CSV delimiter (default: guessed from the header among , ; tab |)."
+)
+@click.option(
+    "--base-url", metavar="URL", help="Redeem URL prefix for QR codes; env CERTGEN_BASE_URL."
+)
+@click.option(
+    "--batch-id",
+    metavar="ID",
+    help="Name the batch; running it again prints the same codes and issues none.",
+)
+@click.option(
+    "--designs-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of your own designs.",
+)
+@by_option
+@settings_options
+def issue(
+    csv_file: Path | None,
+    design_name: str,
+    output: Path,
+    recipient: str | None,
+    giver: str | None,
+    pain: str | None,
+    offer: str | None,
+    expires: str | None,
+    sets: tuple[str, ...],
+    maps: tuple[str, ...],
+    ignored: tuple[str, ...],
+    encoding: str,
+    delimiter: str | None,
+    base_url: str | None,
+    batch_id: str | None,
+    designs_dir: Path | None,
+    by: str | None,
+    config_file: Path | None,
+    ledger: str | None,
+) -> None:
+    """Issue certificates: one from the options, or one per row of CSV_FILE, into one PDF.
+
+    \b
+    certgen issue --design classic --to "Bob Ng" --from "Jane Doe" -o bob.pdf
+    certgen issue customers.csv --design classic -o run.pdf --map "Customer Name=from"
+
+    Every code is recorded in the ledger before the PDF appears; if any row has a problem,
+    all problems are listed and nothing is issued.
+    """
+    config = config_mod.load(
+        config_file=config_file, ledger=ledger, base_url=base_url, designs_dir=designs_dir
+    )
+    design = design_mod.load(
+        design_mod.find(design_name, [*config.designs_dirs, design_mod.shipped_designs_dir()])
+    )
+    given = parse_pairs(sets, "--set")
+    named = {"pain": pain, "offer": offer, "expires": expires}
+    given.update({k: v for k, v in named.items() if v is not None})
+    if csv_file is not None and (recipient is not None or giver is not None):
+        raise click.UsageError("--to and --from are for one certificate; a CSV gives them per row")
+    with open_configured(config) as opened:
+        known = opened.get_batch(batch_id) if batch_id else None
+        # A rerun of a batch resolves its rows as of the batch's time (relative expiry dates).
+        now = dt.datetime.fromisoformat(known.created_at) if known else dt.datetime.now(dt.UTC)
+        if csv_file is not None:
+            defaults = {**config.defaults, **given}  # campaign values for empty cells
+            rows, problems = inputs.read_csv(
+                csv_file,
+                design,
+                defaults,
+                now.date(),
+                encoding=encoding,
+                delimiter=delimiter,
+                mapping=parse_pairs(maps, "--map"),
+                ignore=ignored,
+            )
+            source = str(csv_file)
+        else:
+            people = {"recipient": recipient, "giver": giver}
+            given.update({k: v for k, v in people.items() if v is not None})
+            rows = [inputs.resolve_one(design, given, config.defaults, now.date())]
+            source, problems = "command line", []
+        result = issue_mod.issue(
+            design,
+            rows,
+            output=output,
+            ledger=opened,
+            base_url=config.base_url,
+            source=source,
+            now=now,
+            batch_id=batch_id,
+            problems=problems,
+            actor=actor_name(by),
+        )
+    count = len(result.codes)
+    plural = "s" if count != 1 else ""
+    if result.reprinted:
+        click.echo(
+            f"Batch {result.batch_id} was already issued: printed its {count} certificate{plural} "
+            f"again, with the same codes, to {output}"
+        )
+        return
+    click.echo(
+        f"Issued {count} certificate{plural} to {output} "
+        f"(design {design.name}, batch {result.batch_id}, ledger {safe_url(config.ledger)})"
+    )
+    if count == 1:
+        click.echo(f"Code: {codes.display(result.codes[0])}")
+    if config.base_url_is_default:
+        click.echo(
+            f"Note: QR codes point to {config.base_url}; set --base-url or base_url in "
+            "certgen.toml to your redemption site before printing for real.",
+            err=True,
+        )
