@@ -346,3 +346,31 @@ def test_ledger_migrate(tmp_path: Path) -> None:
     assert exit_code == 0
     assert f"applied {', '.join(name for name, _ in MIGRATIONS)}" in out
     assert invoke("ledger", "migrate", "--ledger", url)[1].strip().endswith("up to date")
+
+
+def test_staff_add_list_token_remove(env: Path) -> None:
+    assert certgen("staff", "add", "Sam", "--password-stdin").returncode != 0  # empty password
+    done = subprocess.run(
+        [shutil.which("certgen") or "", "staff", "add", "Sam", "--password-stdin"],
+        input="pin1234\n",
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "Added Sam"
+    again = subprocess.run(
+        [shutil.which("certgen") or "", "staff", "add", "Sam", "--password-stdin"],
+        input="pin1234\n",
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 5 and "already exists" in again.stderr
+    token = invoke("staff", "token", "Sam")[1].strip()
+    assert len(token) >= 40
+    [line] = invoke("staff", "list")[1].splitlines()
+    assert line.startswith("Sam\tadded ") and line.endswith("\tAPI token")
+    with open_ledger(f"sqlite:///{env / 'ledger.db'}") as ledger:
+        stored = ledger.password_hash("Sam")
+        assert stored and "pin1234" not in stored and token not in repr(ledger.staff_members())
+    assert invoke("staff", "remove", "Sam")[0] == 0
+    assert invoke("staff", "remove", "Sam")[0] == 6
+    assert invoke("staff", "token", "Nobody")[0] == 6
