@@ -188,3 +188,96 @@ def test_redeeming_on_the_page_sends_off_the_request(
         while not inbox.messages and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(inbox.messages) == 1 and ledger.notifications("sent")
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, trusted below through SSL_CERT_FILE."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.mark.parametrize(("password", "delivered"), [("s3cret", True), ("wrong", False)])
+def test_starttls_and_login(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, password: str, delivered: bool
+) -> None:
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert_file, key_file = _certificate(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert_file, key_file)
+    logins: list[tuple[str, bool]] = []
+
+    def authenticate(
+        server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        ok = data.login == b"gifts" and data.password == b"s3cret"
+        logins.append((data.login.decode(), session.ssl is not None))
+        return AuthResult(success=ok, handled=False)  # the server sends 235 or 535
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_tls,
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+    )
+    controller.start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # trust our certificate, verify as usual
+    monkeypatch.setenv("CERTGEN_SMTP_PASSWORD", password)
+    Path("certgen.toml").write_text(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "starttls"\n'
+        'username = "gifts"\nsender = "gifts@northside.example"\n'
+    )
+    try:
+        exit_code, _, err = invoke("redeem", issue_one())
+    finally:
+        controller.stop()
+    assert exit_code == 0  # the redemption stands either way
+    # credentials only ever travel inside TLS (on refusal smtplib tries PLAIN, then LOGIN)
+    assert logins and all(login == ("gifts", True) for login in logins)
+    assert len(inbox.messages) == (1 if delivered else 0)
+    assert ("sent" if delivered else "failed") in err
+    if not delivered:
+        with open_ledger(config_mod.load().ledger) as ledger:
+            [failed] = ledger.notifications("failed")
+        assert "535" in failed["last_error"]  # refused credentials, said by the server
