@@ -20,7 +20,7 @@ DEFAULT_BASE_URL = "http://localhost:8000"
 CONFIG_FILE = "certgen.toml"
 _KEYS = {"ledger", "base_url", "designs_dir", "defaults", "smtp", "web", "notify"}
 _SMTP_KEYS = {"host", "port", "security", "username", "password", "sender"}
-_WEB_KEYS = {"secret_key", "session_minutes", "lookups_per_minute"}
+_WEB_KEYS = {"secret_key", "session_minutes", "lookups_per_minute", "proxies"}
 _NOTIFY_KEYS = {"include_friend_name"}
 
 
@@ -46,6 +46,7 @@ class Web:
     secret_key: str  # signs session cookies
     session_minutes: int = 480
     lookups_per_minute: int = 30  # failed code lookups per client address, for the public
+    proxies: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from certgen import codes
@@ -96,6 +97,8 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=web.session_minutes),
     )
     lookups, sign_ins = Limiter(web.lookups_per_minute), Limiter(SIGN_INS_PER_MINUTE)
+    if web.proxies:  # limits count real clients, not the proxy, behind nginx or Caddy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=web.proxies, x_proto=web.proxies)  # type: ignore[method-assign]
 
     def notify(record: CertificateRecord | None) -> None:
         """The referrer's thank-you, off the request: a slow mail server never holds it up."""

@@ -166,6 +166,23 @@ def test_unknown_code_lookups_are_rate_limited_per_address(app: Flask, code: str
     assert staff.get(f"/r/{code}").status_code == 200  # staff are never locked out
 
 
+def test_behind_a_proxy_each_client_has_its_own_limit(ledger: Ledger, code: str) -> None:
+    app = web.create_app(ledger, Web(secret_key="k", lookups_per_minute=2, proxies=1))
+    client = app.test_client()
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    for _ in range(2):
+        client.get(
+            f"/r/{codes.generate()}", environ_base=proxy, headers={"X-Forwarded-For": "203.0.113.7"}
+        )
+    blocked = client.get(
+        f"/r/{code}", environ_base=proxy, headers={"X-Forwarded-For": "203.0.113.7"}
+    )
+    other = client.get(
+        f"/r/{code}", environ_base=proxy, headers={"X-Forwarded-For": "198.51.100.2"}
+    )
+    assert (blocked.status_code, other.status_code) == (429, 200)
+
+
 def test_unknown_and_mistyped_look_the_same_to_the_public(app: Flask, code: str) -> None:
     client = app.test_client()
     unknown = client.get(f"/r/{codes.generate()}").get_data(as_text=True)
