@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -174,7 +174,6 @@ class Design:
     assets: dict[str, Path]  # manifest-relative name -> resolved file
     templates: dict[str, text_mod.TextTemplate]  # element id -> compiled text
     hash: str
-    _hash_inputs: tuple[Path, ...] = field(default=(), repr=False)
 
     @property
     def name(self) -> str:
@@ -252,9 +251,7 @@ def load(folder: Path) -> Design:
         *sorted(set(assets.values())),
         *sorted({p for styles in fonts.values() for p in styles.values()}),
     )
-    return Design(
-        folder, manifest, width, height, fonts, assets, templates, _digest(hash_inputs), hash_inputs
-    )
+    return Design(folder, manifest, width, height, fonts, assets, templates, _digest(hash_inputs))
 
 
 def _parse(path: Path) -> Manifest:
