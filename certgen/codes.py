@@ -49,9 +49,16 @@ def is_valid(code: str) -> bool:
 
 
 def generate(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
-    """A new canonical code. ``randbelow`` is replaceable only to make tests reproducible."""
-    data = "".join(ALPHABET[randbelow(len(ALPHABET))] for _ in range(DATA_LENGTH))
-    return data + check_symbol(data)
+    """A new canonical code, never ``SAMPLE``. ``randbelow`` is replaceable only to make
+    tests reproducible."""
+    while True:
+        data = "".join(ALPHABET[randbelow(len(ALPHABET))] for _ in range(DATA_LENGTH))
+        if data != SAMPLE_DATA:
+            return data + check_symbol(data)
+
+
+SAMPLE_DATA = "0" * DATA_LENGTH
+SAMPLE = SAMPLE_DATA + check_symbol(SAMPLE_DATA)  # shown in previews; never issued
 
 
 def display(code: str) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
+import shutil
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -221,6 +223,52 @@ def find(name_or_path: str, search: list[Path]) -> Path:
     close = difflib.get_close_matches(name_or_path, known, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"known designs: {', '.join(known)}"
     raise DesignError(f"no design named '{name_or_path}'", path=name_or_path, hint=hint)
+
+
+def locate(name_or_path: str, user_dirs: list[Path]) -> Path:
+    """``find`` in the user's design folders, then among the shipped designs."""
+    return find(name_or_path, [*user_dirs, shipped_designs_dir()])
+
+
+@dataclass(frozen=True)
+class Available:
+    name: str
+    path: Path
+    shipped: bool
+
+
+def available(search: list[Path]) -> list[Available]:
+    """Every design in ``search`` (user folders first) and the shipped ones; a user design
+    hides a shipped one of the same name, as ``find`` does."""
+    found: dict[str, Available] = {}
+    shipped = shipped_designs_dir()
+    for folder in [*search, shipped]:
+        for name in sorted(_names(folder)):
+            found.setdefault(name, Available(name, folder / name, folder == shipped))
+    return sorted(found.values(), key=lambda a: a.name)
+
+
+def copy(source: Path, target: Path) -> Path:
+    """A working copy of a design under a new name, ready to edit."""
+    if target.exists():
+        raise DesignError(f"{target} already exists", path=str(target), hint="pick another name")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", target.name):
+        raise DesignError(
+            f"'{target.name}' is not a design name",
+            path=str(target),
+            hint="use lowercase letters, digits, - and _",
+        )
+    shutil.copytree(source, target, symlinks=False)
+    manifest = target / MANIFEST
+    text = manifest.read_text(encoding="utf-8")
+    renamed = re.sub(r'(?m)^name = ".*"$', f'name = "{target.name}"', text, count=1)
+    manifest.write_text(renamed, encoding="utf-8")
+    return target
+
+
+def schema() -> dict[str, object]:
+    """The JSON Schema of design.toml, for editors (taplo and others read it)."""
+    return Manifest.model_json_schema()
 
 
 def _names(folder: Path) -> Iterator[str]:

@@ -30,6 +30,7 @@ LAYERS = {
     "redeem": 3,
     "report": 3,
     "mail": 3,
+    "preview": 3,
     "web": 4,
     "cli": 4,
     "__main__": 4,

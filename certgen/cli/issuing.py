@@ -109,9 +109,7 @@ def issue(
     config = config_mod.load(
         config_file=config_file, ledger=ledger, base_url=base_url, designs_dir=designs_dir
     )
-    design = design_mod.load(
-        design_mod.find(design_name, [*config.designs_dirs, design_mod.shipped_designs_dir()])
-    )
+    design = design_mod.load(design_mod.locate(design_name, config.designs_dirs))
     given = parse_pairs(sets, "--set")
     named = {"pain": pain, "offer": offer, "expires": expires}
     given.update({k: v for k, v in named.items() if v is not None})

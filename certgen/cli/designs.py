@@ -1,0 +1,90 @@
+"""Designers' commands: list designs, copy one to edit, preview it, print the schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from certgen import config as config_mod
+from certgen import design as design_mod
+from certgen import preview as preview_mod
+from certgen.cli.base import cli
+
+designs_dir_option = click.option(
+    "--designs-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of your own designs (default: $CERTGEN_HOME/designs).",
+)
+
+
+def _search(designs_dir: Path | None) -> list[Path]:
+    return config_mod.load(designs_dir=designs_dir).designs_dirs
+
+
+@cli.group()
+def designs() -> None:
+    """Designs: the shipped ones and your own."""
+
+
+@designs.command("list")
+@designs_dir_option
+def designs_list(designs_dir: Path | None) -> None:
+    """Name, title, page size, fields and folder of every design."""
+    for found in design_mod.available(_search(designs_dir)):
+        loaded = design_mod.load(found.path)
+        origin = "shipped" if found.shipped else "yours"
+        size = f"{loaded.width_mm:.1f} x {loaded.height_mm:.1f} mm"
+        click.echo(f"{found.name}\t{loaded.manifest.design.title}\t{size}\t{origin}\t{found.path}")
+        click.echo(f"\tfields: {', '.join(loaded.fields)}")
+
+
+@designs.command("new")
+@click.argument("name")
+@click.option("--from", "source", default="classic", show_default=True, help="Design to copy.")
+@designs_dir_option
+def designs_new(name: str, source: str, designs_dir: Path | None) -> None:
+    """Copy a design to NAME in your designs folder, to edit."""
+    search = _search(designs_dir)
+    origin = design_mod.locate(source, search)
+    target = design_mod.copy(origin, search[0] / name)
+    design_mod.load(target)  # the copy works before anyone edits it
+    click.echo(f"Created {target} from {source}; edit {target / design_mod.MANIFEST}")
+
+
+@designs.command("schema")
+def designs_schema() -> None:
+    """The JSON Schema of design.toml, for editors that validate TOML against one."""
+    click.echo(json.dumps(design_mod.schema(), indent=2))
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Preview a row of this CSV instead of the design's sample values.",
+)
+@click.option("--row", default=1, show_default=True, type=int, help="Which data row of --csv.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("preview.png"),
+    show_default=True,
+)
+@click.option("--dpi", default=150, show_default=True, type=click.IntRange(20, 600))
+@designs_dir_option
+def preview(
+    name: str, csv_file: Path | None, row: int, output: Path, dpi: int, designs_dir: Path | None
+) -> None:
+    """Render design NAME (or a design folder) with sample data to a PNG; nothing is issued."""
+    config = config_mod.load(designs_dir=designs_dir)
+    design = design_mod.load(design_mod.locate(name, config.designs_dirs))
+    today = dt.date.today()
+    sample = preview_mod.sample_row(design, csv_file, row, config.defaults, today)
+    output.write_bytes(preview_mod.render_png(design, sample, config.base_url, dpi, today))
+    click.echo(f"Wrote {output} ({design.name}, {dpi} dpi)")

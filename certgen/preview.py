@@ -1,0 +1,53 @@
+"""A design as a designer sees it: one certificate with sample data, as a PNG.
+
+Nothing is recorded: the code shown is ``codes.SAMPLE`` (all zeros), which the check
+symbol accepts but ``codes.generate`` never returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Mapping
+from pathlib import Path
+
+import pypdfium2 as pdfium
+
+from certgen import codes, inputs, issue, render
+from certgen.design import Design
+from certgen.errors import InputError, Problem
+
+
+def sample_values(design: Design) -> dict[str, str]:
+    """Each field's ``sample``, for designs previewed without a CSV."""
+    return {name: spec.sample for name, spec in design.fields.items() if spec.sample}
+
+
+def sample_row(
+    design: Design, csv_file: Path | None, row: int, defaults: Mapping[str, str], today: dt.date
+) -> inputs.Row:
+    """Row ``row`` (1 = the first data row) of ``csv_file``, else the design's samples."""
+    if csv_file is None:
+        found, problems = inputs.resolve(design, sample_values(design), defaults, today)
+        if problems:
+            raise InputError(problems)
+        return found
+    rows, problems = inputs.read_csv(csv_file, design, defaults, today)
+    if problems:
+        raise InputError(problems)
+    if not 1 <= row <= len(rows):
+        raise InputError([Problem(f"has {len(rows)} rows; there is no row {row}", str(csv_file))])
+    return rows[row - 1]
+
+
+def render_png(design: Design, row: inputs.Row, base_url: str, dpi: int, today: dt.date) -> bytes:
+    certs = issue.prepare(
+        design, [row], base_url=base_url, issued_on=today, file=None, row_codes=[codes.SAMPLE]
+    )
+    pdf = io.BytesIO()
+    render.write_pdf(design, [issue.with_qr(design, certs[0], base_url)], pdf, title="preview")
+    page = pdfium.PdfDocument(pdf.getvalue())[0]
+    image = page.render(scale=dpi / 72).to_pil()
+    out = io.BytesIO()
+    image.save(out, format="PNG", dpi=(dpi, dpi))
+    return out.getvalue()

@@ -1,0 +1,86 @@
+"""Designers' commands: list, new, schema and preview, run as a designer would."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+import zxingcpp
+from PIL import Image
+
+from certgen import codes, qr
+from certgen.config import DEFAULT_BASE_URL
+from tests.helpers import SHIPPED
+from tests.test_cli import invoke
+
+
+def test_list_shows_shipped_designs_with_size_fields_and_origin() -> None:
+    exit_code, out, _ = invoke("designs", "list")
+    assert exit_code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("classic\tClassic gift certificate\t279.4 x 215.9 mm\tshipped\t")
+    assert "compact\tCompact gift certificate\t215.9 x 93.1 mm\tshipped" in out
+    assert "\tfields: recipient, giver, giver_email, pain, offer" in out
+
+
+def test_new_makes_a_working_copy_that_lists_as_yours(env: Path) -> None:
+    exit_code, out, err = invoke("designs", "new", "spring-promo", "--from", "modern")
+    assert exit_code == 0, err
+    copy = env / "designs" / "spring-promo"
+    manifest = tomllib.loads((copy / "design.toml").read_text())
+    assert manifest["design"]["name"] == "spring-promo"
+    assert (copy / "background.png").read_bytes() == (
+        SHIPPED / "modern" / "background.png"
+    ).read_bytes()
+    assert (
+        "spring-promo\tModern gift certificate\t297.0 x 210.0 mm\tyours\t"
+        in invoke("designs", "list")[1]
+    )
+    assert invoke("designs", "new", "spring-promo")[0] == 4  # exists
+    exit_code, _, err = invoke("designs", "new", "Bad Name!")
+    assert exit_code == 4 and "lowercase letters" in err
+    exit_code, _, _ = invoke("issue", "-d", "spring-promo", "--set", "business=A", "-o", "x.pdf")
+    assert exit_code == 0
+
+
+def test_schema_validates_every_shipped_design_and_rejects_unknown_keys() -> None:
+    exit_code, out, _ = invoke("designs", "schema")
+    schema = json.loads(out)
+    for name in ("classic", "modern", "compact"):
+        jsonschema.validate(tomllib.loads((SHIPPED / name / "design.toml").read_text()), schema)
+    broken = tomllib.loads((SHIPPED / "compact" / "design.toml").read_text())
+    broken["elements"][0]["colour"] = "#000000"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_preview_renders_samples_to_png_and_issues_nothing(env: Path) -> None:
+    exit_code, out, err = invoke("preview", "classic", "--dpi", "100", "-o", "p.png")
+    assert exit_code == 0, err
+    image = Image.open("p.png")
+    assert image.size == (round(279.4 / 25.4 * 100), round(215.9 / 25.4 * 100))
+    [found] = zxingcpp.read_barcodes(image)
+    assert found.text == qr.redeem_url(DEFAULT_BASE_URL, codes.SAMPLE)
+    assert not (env / "ledger.db").exists()
+
+
+def test_preview_a_csv_row_and_a_missing_row(tmp_path: Path) -> None:
+    Path("people.csv").write_text("to,from,business\nAnn,Bo,Acme\nCy,Di,Acme\n")
+    assert (
+        invoke("preview", "compact", "--csv", "people.csv", "--row", "2", "-o", "two.png")[0] == 0
+    )
+    assert (
+        invoke("preview", "compact", "--csv", "people.csv", "--row", "1", "-o", "one.png")[0] == 0
+    )
+    assert Path("one.png").read_bytes() != Path("two.png").read_bytes()
+    exit_code, _, err = invoke("preview", "compact", "--csv", "people.csv", "--row", "3")
+    assert exit_code == 3 and "has 2 rows; there is no row 3" in err
+
+
+def test_generate_never_returns_the_sample_code() -> None:
+    zeros = iter([0] * codes.DATA_LENGTH)
+    code = codes.generate(lambda n: next(zeros, 5))
+    assert code != codes.SAMPLE and codes.is_valid(codes.SAMPLE)
