@@ -11,19 +11,21 @@ import hashlib
 import re
 import shutil
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import ErrorDetails
 
 from certgen import text as text_mod
 from certgen import units
 from certgen.errors import DesignError
 
+T = TypeVar("T")
 FORMAT_VERSION = 1
 MANIFEST = "design.toml"
 MAX_ASSET_BYTES = 20 * 1024 * 1024
@@ -277,32 +279,65 @@ def _names(folder: Path) -> Iterator[str]:
 
 
 def load(folder: Path) -> Design:
-    """Read, validate and compile a design folder; every problem is a located DesignError."""
+    """Read, validate and compile a design folder; a problem is a located DesignError
+    (the first found; ``inspect`` lists them all)."""
+    design, problems = inspect(folder)
+    if design is None:
+        raise problems[0]
+    return design
+
+
+def inspect(folder: Path) -> tuple[Design | None, list[DesignError]]:
+    """The design, or every problem found in it: all schema problems if the manifest does
+    not validate, else every file, font, element, colour and template problem."""
     folder = folder.resolve()
     manifest_path = folder / MANIFEST
     where = str(manifest_path)
-    manifest = _parse(manifest_path)
-    width, height = _page_size(manifest.design, where)
-    assets = _assets(folder, manifest, where)
-    fonts = _fonts(folder, manifest, where)
+    try:
+        data = _read(manifest_path)
+        manifest = Manifest.model_validate(data)
+    except DesignError as exc:
+        return None, [exc]
+    except pydantic.ValidationError as exc:
+        return None, [_located(error, data, where) for error in exc.errors()]
+    problems: list[DesignError] = []
+
+    def attempt(action: Callable[..., T], *args: object) -> T | None:
+        try:
+            return action(*args)
+        except DesignError as exc:
+            problems.append(exc)
+            return None
+
+    size = attempt(_page_size, manifest.design, where)
+    assets = _assets(folder, manifest, where, attempt)
+    fonts = _fonts(folder, manifest, where, attempt)
     known = set(manifest.fields) | set(text_mod.BUILTINS)
     templates = {}
     for element in manifest.elements:
-        _check_element(element, fonts, width, height, where)
+        if size:
+            attempt(_check_element, element, fonts, *size, where)
+        attempt(_check_colors, element, where)
         if isinstance(element, TextElement):
-            templates[element.id] = text_mod.compile_text(
-                element.text, known=known, path=where, element=element.id
-            )
-    _check_colors(manifest, where)
+            compiled = attempt(_compile, element, known, where)
+            if compiled:
+                templates[element.id] = compiled
+    if problems or size is None:
+        return None, problems
     hash_inputs = (
         manifest_path,
         *sorted(set(assets.values())),
         *sorted({p for styles in fonts.values() for p in styles.values()}),
     )
-    return Design(folder, manifest, width, height, fonts, assets, templates, _digest(hash_inputs))
+    design = Design(folder, manifest, *size, fonts, assets, templates, _digest(hash_inputs))
+    return design, []
 
 
-def _parse(path: Path) -> Manifest:
+def _compile(element: TextElement, known: set[str], where: str) -> text_mod.TextTemplate:
+    return text_mod.compile_text(element.text, known=known, path=where, element=element.id)
+
+
+def _read(path: Path) -> dict[str, object]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -317,10 +352,7 @@ def _parse(path: Path) -> Manifest:
             field="format",
             hint=f"this certgen reads format = {FORMAT_VERSION}; upgrade certgen or the design",
         )
-    try:
-        return Manifest.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise _located(exc, data, str(path)) from exc
+    return data
 
 
 _ELEMENT_MODELS: dict[str, type[_Model]] = {
@@ -338,10 +370,9 @@ _SECTION_MODELS: dict[str, type[_Model]] = {
 }
 
 
-def _located(exc: pydantic.ValidationError, data: dict[str, object], path: str) -> DesignError:
-    """The first validation error, named by element id and key, with a did-you-mean."""
-    errors = exc.errors()
-    loc = errors[0]["loc"]
+def _located(error: ErrorDetails, data: dict[str, object], path: str) -> DesignError:
+    """One validation error, named by element id and key, with a did-you-mean."""
+    loc = error["loc"]
     element = None
     model: type[_Model] = _SECTION_MODELS.get(str(loc[0]), Manifest)
     if len(loc) >= 2 and loc[0] == "elements" and isinstance(loc[1], int):
@@ -353,13 +384,11 @@ def _located(exc: pydantic.ValidationError, data: dict[str, object], path: str) 
         loc = tuple(part for part in loc[2:] if part not in _ELEMENT_MODELS)
     key = ".".join(str(part) for part in loc)
     hint = None
-    message = errors[0]["msg"]
-    if errors[0]["type"] == "extra_forbidden":
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
         message = "unknown key"
         close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
         hint = f"did you mean '{close[0]}'?" if close else "remove it"
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more problems)"
     return DesignError(message, path=path, element=element, field=key or None, hint=hint)
 
 
@@ -398,32 +427,43 @@ def resolve_inside(folder: Path, name: str, suffixes: set[str], where: str, what
     return path
 
 
-def _assets(folder: Path, manifest: Manifest, where: str) -> dict[str, Path]:
+Attempt = Callable[..., Any]
+
+
+def _assets(folder: Path, manifest: Manifest, where: str, attempt: Attempt) -> dict[str, Path]:
     names = [manifest.design.background] if manifest.design.background else []
     names += [e.file for e in manifest.elements if isinstance(e, ImageElement)]
-    return {n: resolve_inside(folder, n, IMAGE_SUFFIXES, where, "image") for n in names}
+    found = {n: attempt(resolve_inside, folder, n, IMAGE_SUFFIXES, where, "image") for n in names}
+    return {name: path for name, path in found.items() if path}
 
 
 def _shared_fonts() -> dict[str, dict[str, Path]]:
     folder = shared_fonts_dir()
     data = tomllib.loads((folder / "fonts.toml").read_text(encoding="utf-8"))
     families = [FontFamily.model_validate(f) for f in data["fonts"]]
-    return {f.family: _styles(folder, f, str(folder / "fonts.toml")) for f in families}
+    return {f.family: _styles(folder, f, str(folder / "fonts.toml"), _raise) for f in families}
 
 
-def _styles(folder: Path, family: FontFamily, where: str) -> dict[str, Path]:
+def _styles(folder: Path, family: FontFamily, where: str, attempt: Attempt) -> dict[str, Path]:
     files = {style: getattr(family, style) for style in STYLES}
-    return {
-        style: resolve_inside(folder, name, FONT_SUFFIXES, where, "font")
+    found = {
+        style: attempt(resolve_inside, folder, name, FONT_SUFFIXES, where, "font")
         for style, name in files.items()
         if name
     }
+    return {style: path for style, path in found.items() if path}
 
 
-def _fonts(folder: Path, manifest: Manifest, where: str) -> dict[str, dict[str, Path]]:
+def _raise(action: Callable[..., Any], *args: object) -> Any:
+    return action(*args)
+
+
+def _fonts(
+    folder: Path, manifest: Manifest, where: str, attempt: Attempt
+) -> dict[str, dict[str, Path]]:
     fonts = _shared_fonts()
     for family in manifest.fonts:
-        fonts[family.family] = _styles(folder, family, where)
+        fonts[family.family] = _styles(folder, family, where, attempt)
     return fonts
 
 
@@ -471,16 +511,15 @@ def _bounds(element: Element) -> tuple[float, float, float, float]:
     return element.x, element.y, element.x + element.width, element.y + element.height
 
 
-def _check_colors(manifest: Manifest, where: str) -> None:
-    for element in manifest.elements:
-        for key in ("color", "fill", "stroke"):
-            value = getattr(element, key, None)
-            if value is None:
-                continue
-            try:
-                units.parse_color(value)
-            except ValueError as exc:
-                raise DesignError(str(exc), path=where, element=element.id, field=key) from exc
+def _check_colors(element: Element, where: str) -> None:
+    for key in ("color", "fill", "stroke"):
+        value = getattr(element, key, None)
+        if value is None:
+            continue
+        try:
+            units.parse_color(value)
+        except ValueError as exc:
+            raise DesignError(str(exc), path=where, element=element.id, field=key) from exc
 
 
 def _digest(paths: tuple[Path, ...]) -> str:

@@ -40,6 +40,11 @@ def _version(length: int, ecc: str) -> int:
     return int(code.best_fit())
 
 
+def modules(payload: str, ecc: str = "M") -> int:
+    """Modules per side of the QR code for ``payload``, without the quiet zone."""
+    return 17 + 4 * _version(len(payload.encode("utf-8")), ecc)
+
+
 def matrix(payload: str, ecc: str = "M") -> Matrix:
     data = payload.encode("utf-8")
     version = _version(len(data), ecc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from PIL import Image
 
 from certgen import codes, qr
 from certgen.config import DEFAULT_BASE_URL
-from tests.helpers import SHIPPED
+from tests.helpers import SHIPPED, TEST_DESIGNS
 from tests.test_cli import invoke
 
 
@@ -84,3 +85,87 @@ def test_generate_never_returns_the_sample_code() -> None:
     zeros = iter([0] * codes.DATA_LENGTH)
     code = codes.generate(lambda n: next(zeros, 5))
     assert code != codes.SAMPLE and codes.is_valid(codes.SAMPLE)
+
+
+def test_check_passes_every_shipped_design() -> None:
+    for name in ("classic", "modern", "compact"):
+        exit_code, out, err = invoke("designs", "check", name)
+        assert exit_code == 0 and out.strip().endswith(f"{name}: no problems"), err
+
+
+def _broken_copy(tmp_path: Path, replacements: list[tuple[str, str]]) -> Path:
+    folder = tmp_path / "broken"
+    shutil.copytree(TEST_DESIGNS / "tiny", folder)
+    manifest = folder / "design.toml"
+    text = manifest.read_text()
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    manifest.write_text(text)
+    return folder
+
+
+def test_check_lists_every_schema_problem_at_once(tmp_path: Path) -> None:
+    folder = _broken_copy(
+        tmp_path,
+        [
+            ("size = 10\n", "sise = 10\nsize = 10\n"),
+            ('file = "logo.png"', 'file = "logo.png"\nwidht = 3'),
+        ],
+    )
+    exit_code, _, err = invoke("designs", "check", str(folder))
+    assert exit_code == 4 and "2 problems in" in err
+    assert "element 'corner', 'sise': unknown key (did you mean 'size'?)" in err
+    assert "element 'logo', 'widht': unknown key (did you mean 'width'?)" in err
+
+
+def test_check_lists_every_other_problem_at_once(tmp_path: Path) -> None:
+    folder = _broken_copy(
+        tmp_path,
+        [
+            ('font = "Noto Serif"', 'font = "Noto Serf"'),  # unknown font
+            ("{{ giver }}", "{{ givr }}"),  # undeclared variable
+            ('file = "logo.png"', 'file = "../../../etc/x.png"'),  # leaves the folder
+            ("x = 120", "x = 140"),  # off the page
+            ('size = 10\nvalign = "top"', 'size = 10\nvalign = "top"\ncolor = "red"'),
+        ],
+    )
+    exit_code, _, err = invoke("designs", "check", str(folder))
+    assert exit_code == 4
+    for expected in (
+        "element 'recipient', 'font': unknown font 'Noto Serf' (did you mean 'Noto Serif'?)",
+        "element 'giver', 'text': uses undeclared variable 'givr' (did you mean 'giver'?)",
+        "image '../../../etc/x.png' is outside the design folder",
+        "element 'logo': lies outside the 148 x 105 mm page",
+        "element 'corner', 'color'",
+    ):
+        assert expected in err, expected
+
+
+def test_check_measures_samples_qr_size_and_margins(tmp_path: Path) -> None:
+    folder = _broken_copy(
+        tmp_path,
+        [
+            (
+                "[fields.recipient]\nmax_length = 80",
+                "[fields.recipient]\nmax_length = 80\n"
+                'sample = "Bartholomew-Featherstonehaugh-Montgomery-Wolfgangsson"',
+            ),
+            (
+                "[fields.business]\nrequired = true",
+                '[fields.business]\nrequired = true\nsample = "Acme"',
+            ),
+            ("x = 100\ny = 40\nsize = 40", "x = 100\ny = 40\nsize = 9"),
+            ("x = 10\ny = 10\nwidth = 30", "x = 1\ny = 10\nwidth = 30"),
+        ],
+    )
+    exit_code, _, err = invoke("designs", "check", str(folder))
+    assert exit_code == 4 and "3 problems" in err
+    assert (
+        "with the sample values, 'Bartholomew-" in err and "does not fit element 'recipient'" in err
+    )
+    assert (
+        "element 'qr', 'size': its modules would print 0.24 mm wide" in err
+        and "make size at least 15 mm" in err
+    )
+    assert "element 'corner': comes within 1.0 mm of the page edge" in err

@@ -31,6 +31,7 @@ LAYERS = {
     "report": 3,
     "mail": 3,
     "preview": 3,
+    "checks": 3,
     "web": 4,
     "cli": 4,
     "__main__": 4,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from certgen import checks
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import preview as preview_mod
@@ -52,6 +53,28 @@ def designs_new(name: str, source: str, designs_dir: Path | None) -> None:
     target = design_mod.copy(origin, search[0] / name)
     design_mod.load(target)  # the copy works before anyone edits it
     click.echo(f"Created {target} from {source}; edit {target / design_mod.MANIFEST}")
+
+
+@designs.command("check")
+@click.argument("name")
+@designs_dir_option
+def designs_check(name: str, designs_dir: Path | None) -> None:
+    """Every problem design NAME (or a design folder) has, each with its file, element and
+    a fix; exit code 4 if there are any."""
+    config = config_mod.load(designs_dir=designs_dir)
+    folder = design_mod.locate(name, config.designs_dirs)
+    problems = checks.check(folder, config.base_url)
+    if not problems:
+        click.echo(f"{folder}: no problems")
+        return
+    click.secho(
+        f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {folder}:",
+        err=True,
+        fg="red",
+    )
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    raise SystemExit(4)
 
 
 @designs.command("schema")
