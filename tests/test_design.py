@@ -6,11 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from certgen import design as design_mod
+from certgen import render
 from certgen.design import CodeElement, QrElement, TextElement
 from certgen.errors import DesignError
-from tests.helpers import SHIPPED, TEST_DESIGNS
+from tests.helpers import SHIPPED, TEST_DESIGNS, issue_rows, rows, words
 
 SHIPPED_NAMES = ["classic", "modern", "compact"]
 
@@ -146,3 +148,38 @@ def test_hash_follows_every_file(tiny: Path) -> None:
     assert design_mod.load(tiny).hash == before
     (tiny / "logo.png").write_bytes((tiny / "logo.png").read_bytes() + b"\0")
     assert design_mod.load(tiny).hash != before
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_decoded(tiny: Path) -> None:
+    bomb = tiny / "logo.png"
+    Image.new("1", (8000, 8000)).save(bomb, optimize=True)  # 64 Mpx in a few kB
+    assert bomb.stat().st_size < 100_000
+    design = design_mod.load(tiny)
+    with pytest.raises(DesignError, match="64,000,000 pixels; the limit is 40,000,000"):
+        render.open_image(design.assets["logo.png"])
+
+
+def test_a_corrupt_image_is_a_clear_error(tiny: Path) -> None:
+    (tiny / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    design = design_mod.load(tiny)
+    with pytest.raises(DesignError, match="cannot read image logo.png"):
+        render.open_image(design.assets["logo.png"])
+
+
+def test_a_design_may_bring_its_own_font_family(tiny: Path, tmp_path: Path) -> None:
+    fonts = tiny / "fonts"
+    fonts.mkdir()
+    shutil.copy(design_mod.shared_fonts_dir() / "Lato-Regular.ttf", fonts / "House-Regular.ttf")
+    shutil.copy(design_mod.shared_fonts_dir() / "Lato-Bold.ttf", fonts / "House-Bold.ttf")
+    edit(
+        tiny,
+        "[[elements]]",
+        '[[fonts]]\nfamily = "House"\nregular = "fonts/House-Regular.ttf"\n'
+        'bold = "fonts/House-Bold.ttf"\n\n[[elements]]',
+    )
+    edit(tiny, 'font = "Noto Sans"\nstyle = "bold"', 'font = "House"\nstyle = "bold"')
+    design = design_mod.load(tiny)
+    assert design.fonts["House"]["bold"] == (fonts / "House-Bold.ttf").resolve()
+    pdf = issue_rows(tmp_path / "out", design, rows(design, [{"giver": "Jane"}])).file
+    [jane] = [w for w in words(pdf) if w.text == "Jane"]
+    assert jane.fontname.endswith("Lato-Bold")  # the design's file, embedded
