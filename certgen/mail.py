@@ -7,6 +7,7 @@ recorded for ``certgen notify --retry``.
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from certgen.ledger import CertificateRecord, Ledger
 
 EMAIL_FIELD = "giver_email"
 TIMEOUT = 15  # seconds for one SMTP conversation
+STALE_CLAIM = dt.timedelta(minutes=10)  # far longer than a conversation can last
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,10 @@ def notify_redeemed(ledger: Ledger, mailer: Mailer | None, record: CertificateRe
     return _attempt(ledger, mailer, record) if mailer else "queued"
 
 
-def _attempt(ledger: Ledger, mailer: Mailer, record: CertificateRecord) -> str:
-    if not ledger.claim_notification(record.code):
+def _attempt(
+    ledger: Ledger, mailer: Mailer, record: CertificateRecord, stale_before: str | None = None
+) -> str:
+    if not ledger.claim_notification(record.code, stale_before):
         return "already"
     message = thank_you(record, mailer.sender, mailer.include_friend_name)
     try:
@@ -112,10 +116,12 @@ def _attempt(ledger: Ledger, mailer: Mailer, record: CertificateRecord) -> str:
 
 
 def retry(ledger: Ledger, mailer: Mailer) -> dict[str, int]:
-    """Send every queued or failed thank-you again; counts of each result."""
+    """Send every queued or failed thank-you again, and any whose sender died mid-send
+    (claimed over STALE_CLAIM ago); counts of each result."""
+    stale_before = (dt.datetime.now(dt.UTC) - STALE_CLAIM).isoformat(timespec="seconds")
     counts = {"sent": 0, "failed": 0, "already": 0}
-    for row in ledger.notifications("pending", "failed"):
+    for row in ledger.notifications("pending", "failed", "sending"):
         record = ledger.get(row["code"])
         if record is not None:
-            counts[_attempt(ledger, mailer, record)] += 1
+            counts[_attempt(ledger, mailer, record, stale_before)] += 1
     return counts

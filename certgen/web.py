@@ -77,11 +77,19 @@ class Limiter:
     def retry_after(self, client: str) -> int:
         """Seconds until ``client`` may try again; 0 if it may now."""
         with self._lock:
-            hits = self._hits[client]
+            hits = self._hits.get(client)
+            if hits is None:
+                return 0
             now = time.monotonic()
             while hits and now - hits[0] > self.window:
                 hits.popleft()
+            if not hits:
+                del self._hits[client]  # forget idle addresses: memory stays bounded
+                return 0
             return int(self.window - (now - hits[0])) + 1 if len(hits) >= self.limit else 0
+
+    def __len__(self) -> int:
+        return len(self._hits)
 
     def hit(self, client: str) -> None:
         with self._lock:

@@ -18,7 +18,7 @@ from certgen import codes, web
 from certgen import config as config_mod
 from certgen.cli.base import mailer_for
 from certgen.config import Web
-from certgen.ledger import open_ledger
+from certgen.ledger import notifications, open_ledger
 from tests.test_cli import invoke
 
 
@@ -281,3 +281,26 @@ def test_starttls_and_login(
         with open_ledger(config_mod.load().ledger) as ledger:
             [failed] = ledger.notifications("failed")
         assert "535" in failed["last_error"]  # refused credentials, said by the server
+
+
+def test_a_sender_that_died_mid_send_is_retried_later_but_a_live_one_is_not(
+    smtp: tuple[Inbox, Controller], env: Path
+) -> None:
+    inbox, controller = smtp
+    configure(controller.port)
+    stuck, busy = issue_one(), issue_one("kim@example.com")
+    Path("certgen.toml").unlink()  # no mail settings: both are only queued when redeemed
+    invoke("redeem", stuck)
+    invoke("redeem", busy)
+    configure(controller.port)
+    with open_ledger(f"sqlite:///{env / 'ledger.db'}") as ledger:
+        for code in (stuck, busy):
+            assert ledger.claim_notification(code)  # a sender takes each, then...
+        with ledger.engine.begin() as conn:  # ...the one holding `stuck` died 20 minutes ago
+            conn.execute(
+                notifications.update()
+                .where(notifications.c.code == stuck)
+                .values(claimed_at="2000-01-01T00:00:00+00:00")
+            )
+    assert invoke("notify", "--retry")[1].strip() == "sent 1, failed 0"
+    assert [m["To"] for m in inbox.messages] == ["jane.secret@example.com"]

@@ -236,3 +236,14 @@ def test_openapi_document_is_valid_and_served(app: Flask) -> None:
     spec = app.test_client().get("/api/openapi.json").json
     validate(spec)  # type: ignore[arg-type]
     assert set(spec["paths"]) == {"/api/certificates/{code}", "/api/certificates/{code}/redeem"}  # type: ignore[index]
+
+
+def test_the_limiter_forgets_idle_addresses() -> None:
+    limiter = web.Limiter(limit=2, window=0.05)
+    for address in ("a", "b"):
+        limiter.hit(address)
+        limiter.hit(address)
+    assert limiter.retry_after("a") > 0 and len(limiter) == 2
+    time.sleep(0.06)
+    assert limiter.retry_after("a") == 0 and limiter.retry_after("b") == 0
+    assert len(limiter) == 0

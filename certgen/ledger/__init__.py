@@ -383,14 +383,21 @@ class Ledger:
             return False
         return True
 
-    def claim_notification(self, code: str) -> bool:
-        """Take an unsent notification for one attempt; False if it is sent or taken."""
+    def claim_notification(self, code: str, stale_before: str | None = None) -> bool:
+        """Take an unsent notification for one attempt; False if it is sent or another
+        sender has it. A claim made before ``stale_before`` (its sender died mid-send) may
+        be taken again."""
         n = notifications.c
+        claimable: sa.ColumnElement[bool] = n.status.in_(("pending", "failed"))
+        if stale_before is not None:
+            claimable = sa.or_(
+                claimable, sa.and_(n.status == "sending", n.claimed_at < stale_before)
+            )
         with self._transaction() as conn:
             claimed = conn.execute(
                 notifications.update()
-                .where(n.code == code, n.status.in_(("pending", "failed")))
-                .values(status="sending", attempts=n.attempts + 1)
+                .where(n.code == code, claimable)
+                .values(status="sending", attempts=n.attempts + 1, claimed_at=utc_now())
             ).rowcount
         return claimed == 1
 

@@ -133,6 +133,11 @@ def _m004_staff_and_notifications(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _m005_notification_claims(conn: Connection) -> None:
+    """When a sender claimed a notification, so a claim whose sender died can be retaken."""
+    conn.execute(sa.text("ALTER TABLE notifications ADD COLUMN claimed_at VARCHAR(32)"))
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -140,6 +145,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m002_lifecycle", _m002_lifecycle),
     ("m003_append_only_events", _m003_append_only_events),
     ("m004_staff_and_notifications", _m004_staff_and_notifications),
+    ("m005_notification_claims", _m005_notification_claims),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -153,6 +159,7 @@ for _column in _lifecycle_columns():
 _staff_and_notifications(metadata)
 staff = metadata.tables["staff"]
 notifications = metadata.tables["notifications"]
+notifications.append_column(sa.Column("claimed_at", sa.String(32)))
 migrations_table = sa.Table(
     "certgen_migrations",
     sa.MetaData(),
