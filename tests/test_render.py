@@ -54,14 +54,20 @@ def test_names_land_inside_their_boxes_in_their_fonts(tmp_path: Path) -> None:
         assert word.fontname.endswith(font), word.fontname  # subset prefix + PostScript name
 
 
+@pytest.mark.parametrize("design", ["classic", "modern", "compact"])
 @pytest.mark.parametrize(
     "name", ["Ελένη Παπαδοπούλου", "Анна Смирнова", "Łukasz Żółć", "José Nuñez"]
 )
-def test_greek_cyrillic_and_latin_names_come_back_out_of_the_pdf(tmp_path: Path, name: str) -> None:
-    pdf = issue_pdf(tmp_path, [{"recipient": name}], "classic")
-    assert name in page_text(pdf)
-    recipient = box(element("classic", "recipient"))
-    assert all(inside(w, recipient) for w in words(pdf) if w.text in name.split())
+def test_greek_cyrillic_and_latin_names_come_back_out_of_the_pdf(
+    tmp_path: Path, design: str, name: str
+) -> None:
+    pdf = issue_pdf(tmp_path, [{"recipient": name, "giver": name}], design)
+    text = page_text(pdf)
+    assert text.count(name) == 2  # as recipient and as giver
+    found = [w for w in words(pdf) if w.text in name.split()]
+    for element_id in ("recipient", "giver"):
+        in_box = [w for w in found if inside(w, box(element(design, element_id)))]
+        assert {w.text for w in in_box} == set(name.split()), (element_id, found)
 
 
 def test_fonts_are_embedded_truetype_subsets(tmp_path: Path) -> None:
