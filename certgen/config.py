@@ -29,6 +29,11 @@ def home() -> Path:
     return Path(os.environ.get("CERTGEN_HOME") or click.get_app_dir("certgen"))
 
 
+def default_ledger() -> str:
+    """The embedded SQLite ledger in the app folder."""
+    return f"sqlite:///{home() / 'ledger.db'}"
+
+
 @dataclass(frozen=True)
 class Smtp:
     """Where referrers' thank-you emails go out."""
@@ -163,7 +168,7 @@ def load(
     data, defaults = _read(path)
     relative_to = path.parent if path else Path.cwd()
     url = _setting(ledger, "CERTGEN_LEDGER", data, "ledger")
-    url = url or f"sqlite:///{home() / 'ledger.db'}"
+    url = url or default_ledger()
     base = _setting(base_url, "CERTGEN_BASE_URL", data, "base_url") or DEFAULT_BASE_URL
     if not base.startswith(("http://", "https://")):
         raise ConfigError(f"base URL '{base}' must start with http:// or https://")

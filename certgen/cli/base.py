@@ -76,10 +76,7 @@ def parse_pairs(values: Sequence[str], flag: str) -> dict[str, str]:
 
 
 def open_configured(config: config_mod.Config) -> Ledger:
-    if (
-        config.ledger.startswith("sqlite:///")
-        and config.ledger == f"sqlite:///{config_mod.home() / 'ledger.db'}"
-    ):
+    if config.ledger == config_mod.default_ledger():  # only the default's folder is made
         config_mod.home().mkdir(parents=True, exist_ok=True)
     return open_ledger(config.ledger)
 
@@ -133,4 +130,11 @@ outbox_option = click.option(
     "--outbox",
     type=click.Path(path_type=Path, file_okay=False),
     help="Write thank-you emails as .eml files into this folder instead of sending them.",
+)
+
+
+designs_dir_option = click.option(
+    "--designs-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of your own designs (default: $CERTGEN_HOME/designs).",
 )

@@ -12,13 +12,7 @@ from certgen import checks
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import preview as preview_mod
-from certgen.cli.base import cli
-
-designs_dir_option = click.option(
-    "--designs-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Folder of your own designs (default: $CERTGEN_HOME/designs).",
-)
+from certgen.cli.base import cli, designs_dir_option
 
 
 def _search(designs_dir: Path | None) -> list[Path]:

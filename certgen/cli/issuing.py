@@ -15,6 +15,7 @@ from certgen.cli.base import (
     actor_name,
     by_option,
     cli,
+    designs_dir_option,
     open_configured,
     parse_pairs,
     settings_options,
@@ -69,11 +70,7 @@ from certgen.ledger import safe_url
     metavar="ID",
     help="Name the batch; running it again prints the same codes and issues none.",
 )
-@click.option(
-    "--designs-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Folder of your own designs.",
-)
+@designs_dir_option
 @by_option
 @settings_options
 def issue(
