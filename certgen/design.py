@@ -59,6 +59,11 @@ class Page(_Model):
     height_mm: float | None = Field(default=None, gt=0, le=2000)
     background: str | None = Field(default=None, description="PNG or JPEG, stretched to the page")
     background_color: str | None = None
+    fallback_fonts: tuple[str, ...] | None = Field(
+        default=None,
+        description="Font families tried in order for characters an element's font lacks; "
+        "default: the shared list in fonts/fonts.toml (Arabic, Hebrew, Devanagari, CJK)",
+    )
 
 
 class FontFamily(_Model):
@@ -175,6 +180,7 @@ class Design:
     width_mm: float
     height_mm: float
     fonts: dict[str, dict[str, Path]]  # family -> style -> TTF file
+    fallback: tuple[str, ...]  # families for characters an element's own font lacks
     assets: dict[str, Path]  # manifest-relative name -> resolved file
     templates: dict[str, text_mod.TextTemplate]  # element id -> compiled text
     hash: str
@@ -190,6 +196,18 @@ class Design:
     @cached_property
     def text_elements(self) -> list[TextElement]:
         return [e for e in self.manifest.elements if isinstance(e, TextElement)]
+
+    def font_chain(self, family: str, style: str) -> tuple[Path, ...]:
+        """The element's font, then the fallbacks in the same style where they have it."""
+        key = (family, style)
+        if key not in self._chains:
+            rest = (self.fonts[f].get(style, self.fonts[f]["regular"]) for f in self.fallback)
+            self._chains[key] = tuple(dict.fromkeys((self.fonts[family][style], *rest)))
+        return self._chains[key]
+
+    @cached_property
+    def _chains(self) -> dict[tuple[str, str], tuple[Path, ...]]:
+        return {}
 
     def is_static(self, element: object) -> bool:
         """Whether an element looks the same on every certificate (drawn once per PDF)."""
@@ -312,6 +330,7 @@ def inspect(folder: Path) -> tuple[Design | None, list[DesignError]]:
     size = attempt(_page_size, manifest.design, where)
     assets = _assets(folder, manifest, where, attempt)
     fonts = _fonts(folder, manifest, where, attempt)
+    fallback = attempt(_fallback, manifest.design, fonts, where) or ()
     known = set(manifest.fields) | set(text_mod.BUILTINS)
     templates = {}
     for element in manifest.elements:
@@ -324,12 +343,15 @@ def inspect(folder: Path) -> tuple[Design | None, list[DesignError]]:
                 templates[element.id] = compiled
     if problems or size is None:
         return None, problems
+    used = {e.font for e in manifest.elements if isinstance(e, TextElement | CodeElement)}
     hash_inputs = (
         manifest_path,
         *sorted(set(assets.values())),
-        *sorted({p for styles in fonts.values() for p in styles.values()}),
+        *sorted({p for f in used | set(fallback) for p in fonts[f].values()}),
     )
-    design = Design(folder, manifest, *size, fonts, assets, templates, _digest(hash_inputs))
+    design = Design(
+        folder, manifest, *size, fonts, fallback, assets, templates, _digest(hash_inputs)
+    )
     return design, []
 
 
@@ -437,9 +459,29 @@ def _assets(folder: Path, manifest: Manifest, where: str, attempt: Attempt) -> d
     return {name: path for name, path in found.items() if path}
 
 
+def _shared_fonts_toml() -> dict[str, Any]:
+    return tomllib.loads((shared_fonts_dir() / "fonts.toml").read_text(encoding="utf-8"))
+
+
+def _fallback(page: Page, fonts: dict[str, dict[str, Path]], where: str) -> tuple[str, ...]:
+    families = page.fallback_fonts
+    if families is None:
+        return tuple(_shared_fonts_toml()["fallback"])
+    for family in families:
+        if family not in fonts:
+            close = difflib.get_close_matches(family, list(fonts), n=1)
+            raise DesignError(
+                f"unknown fallback font '{family}'",
+                path=where,
+                field="design.fallback_fonts",
+                hint=f"did you mean '{close[0]}'?" if close else f"known: {', '.join(fonts)}",
+            )
+    return families
+
+
 def _shared_fonts() -> dict[str, dict[str, Path]]:
     folder = shared_fonts_dir()
-    data = tomllib.loads((folder / "fonts.toml").read_text(encoding="utf-8"))
+    data = _shared_fonts_toml()
     families = [FontFamily.model_validate(f) for f in data["fonts"]]
     return {f.family: _styles(folder, f, str(folder / "fonts.toml"), _raise) for f in families}
 

@@ -75,8 +75,10 @@ def _layout(
     missing = render.missing_glyphs(design, element, text)
     if missing:
         chars = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in missing)
-        message = f"element '{element.id}': font '{element.font}' has no glyph for {chars}"
-        return None, Problem(message, *where, column, "remove or replace those characters")
+        fonts = ", ".join(dict.fromkeys((element.font, *design.fallback)))
+        message = f"element '{element.id}': no font has a glyph for {chars} (tried {fonts})"
+        hint = "remove or replace those characters, or add a font that has them to the design"
+        return None, Problem(message, *where, column, hint)
     fitted = render.fit(design, element, text)
     if fitted is None:
         smallest = element.min_size or element.size

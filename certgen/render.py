@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -20,7 +20,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from certgen import __version__, units
+from certgen import __version__, typeset, units
 from certgen.design import (
     CodeElement,
     Design,
@@ -59,40 +59,106 @@ class Certificate:
     qr: Mapping[str, Matrix]  # element id -> modules
 
 
-def font_name(design: Design, family: str, style: str) -> str:
-    """reportlab's font registry is global, so names carry the design's name."""
-    return f"{design.name}/{family}/{style}"
+class GlyphFont(TTFont):  # type: ignore[misc]
+    """A TrueType font drawn glyph by glyph, as HarfBuzz placed them.
+
+    reportlab subsets fonts by character, so a glyph with no character of its own (an
+    Arabic joining form, a ligature, a Devanagari conjunct) is given a private-use one, and
+    the subset's ToUnicode map sends that back to the text the glyph stands for: copying
+    or searching the PDF finds the name as it was typed.
+    """
+
+    def __init__(self, name: str, path: Path):
+        super().__init__(name, str(path))
+        self._private: dict[tuple[int, str], str] = {}
+        self._meaning: dict[int, str] = {}  # private code point -> text
+        self._next_private = 0xE000
+
+    def char(self, glyph: typeset.Glyph) -> str:
+        """The character that selects ``glyph`` in this font's PDF subsets."""
+        if len(glyph.text) == 1 and ord(glyph.text) in self.face.glyphToChar.get(glyph.gid, ()):
+            return glyph.text
+        key = (glyph.gid, glyph.text)
+        if key not in self._private:
+            face = self.face
+            while self._next_private in face.charToGlyph:
+                self._next_private += 1
+            code = self._next_private
+            face.charToGlyph[code] = glyph.gid
+            face.charWidths[code] = glyph.width
+            self._meaning[code] = glyph.text
+            self._private[key] = chr(code)
+        return self._private[key]
+
+    def addObjects(self, doc: Any) -> None:
+        state = self.state.get(doc)
+        subsets = [list(s) for s in state.subsets] if state else []
+        names = [self.getSubsetInternalName(n, doc)[1:] for n in range(len(subsets))]
+        super().addObjects(doc)
+        fonts = doc.idToObject["BasicFonts"].dict
+        for name, subset in zip(names, subsets, strict=True):
+            stream = doc.idToObject[fonts[name].ToUnicode.name]
+            for index, code in enumerate(subset):
+                if code in self._meaning:
+                    meaning = self._meaning[code].encode("utf-16-be").hex().upper()
+                    stream.content = stream.content.replace(
+                        f"<{index:02X}> <{code:04X}>", f"<{index:02X}> <{meaning}>"
+                    )
+
+
+_GLYPH_FONTS: dict[Path, GlyphFont] = {}
+
+
+def glyph_font(path: Path) -> GlyphFont:
+    """reportlab's font registry is global: one registered font per file."""
+    if path not in _GLYPH_FONTS:
+        try:
+            font = GlyphFont(f"certgen:{path}", path)
+        except (TTFError, OSError) as exc:
+            raise DesignError(f"cannot read font {path.name}: {exc}", path=str(path)) from exc
+        pdfmetrics.registerFont(font)
+        _GLYPH_FONTS[path] = font
+    return _GLYPH_FONTS[path]
 
 
 def register_fonts(design: Design) -> None:
-    registered = set(pdfmetrics.getRegisteredFontNames())
-    for family, styles in design.fonts.items():
-        for style, path in styles.items():
-            name = font_name(design, family, style)
-            if name in registered:
-                continue
-            try:
-                pdfmetrics.registerFont(TTFont(name, str(path)))
-            except (TTFError, OSError) as exc:
-                raise DesignError(f"cannot read font {path.name}: {exc}", path=str(path)) from exc
+    """Open the fonts the design's elements name, so a broken file fails before any work.
+    Fallback fonts (large CJK ones among them) are opened when a character needs them."""
+    for element in design.manifest.elements:
+        if isinstance(element, TextElement | CodeElement):
+            glyph_font(design.fonts[element.font][element.style])
 
 
-def _font(design: Design, element: TextElement | CodeElement) -> tuple[str, Any]:
-    name = font_name(design, element.font, element.style)
-    return name, pdfmetrics.getFont(name)
+def _chain(design: Design, element: TextElement | CodeElement) -> tuple[Path, ...]:
+    return design.font_chain(element.font, element.style)
+
+
+def _face(design: Design, element: TextElement | CodeElement) -> Any:
+    return glyph_font(design.fonts[element.font][element.style]).face
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """How far the fonts of some lines reach above and below the baseline, in thousandths
+    of an em: the element's own font, widened by any fallback its lines draw from."""
+
+    ascent: float
+    descent: float  # negative, below the baseline
+
+    def extent(self, size: float, lines: int, line_height: float) -> float:
+        """Height in pt from the first line's ascender to the last line's descender."""
+        return (lines - 1) * size * line_height + (self.ascent - self.descent) * size / 1000
+
+
+def _metrics(chain: tuple[Path, ...], lines: Iterable[str]) -> Metrics:
+    paths = {chain[0], *(run.path for text in lines for run in typeset.layout(text, chain).runs)}
+    faces = [glyph_font(path).face for path in paths]
+    return Metrics(max(f.ascent for f in faces), min(f.descent for f in faces))
 
 
 def missing_glyphs(design: Design, element: TextElement, text: str) -> list[str]:
-    """Characters of ``text`` the element's font cannot draw (they would print as boxes)."""
-    _, font = _font(design, element)
-    cmap = font.face.charToGlyph
-    return sorted({c for c in text if c != "\n" and ord(c) not in cmap})
-
-
-def _extent(font: Any, size: float, lines: int, line_height: float) -> float:
-    """Height in pt from the first line's ascender to the last line's descender."""
-    glyph = (font.face.ascent - font.face.descent) * size / 1000
-    return float((lines - 1) * size * line_height + glyph)
+    """Characters of ``text`` that no font in the element's chain can draw."""
+    return typeset.uncovered(text, _chain(design, element))
 
 
 def _wrap(text: str, width: float, measure: Callable[[str], float]) -> list[str] | None:
@@ -116,32 +182,35 @@ def _wrap(text: str, width: float, measure: Callable[[str], float]) -> list[str]
 def fit(design: Design, element: TextElement, text: str) -> Fitted | None:
     """The largest size from ``size`` down to ``min_size`` at which ``text`` fits its box:
     on one line if it can, else wrapped onto up to ``max_lines`` lines. None if it cannot."""
-    name, font = _font(design, element)
+    chain = _chain(design, element)
     width, height = units.mm_to_pt(element.width), units.mm_to_pt(element.height)
     sizes = _sizes(element.size, element.min_size or element.size)
     hard_lines = text.split("\n")
+    metrics = _metrics(chain, hard_lines)  # wrapping moves words, not fonts, between lines
+    # Shaped once at 1000 units an em; a width at any size is a multiplication.
+    advances = [typeset.layout(line, chain).advance for line in hard_lines]
     for size in sizes:
         if len(hard_lines) > element.max_lines:
             break
-        if _extent(font, size, len(hard_lines), element.line_height) > height:
+        if metrics.extent(size, len(hard_lines), element.line_height) > height:
             continue
-        if all(pdfmetrics.stringWidth(line, name, size) <= width for line in hard_lines):
+        if all(advance * size / 1000 <= width for advance in advances):
             return Fitted(size, tuple(hard_lines))
     if element.max_lines == 1:
         return None
     for size in sizes:
-        lines = _wrap(text, width, functools.partial(_width, name=name, size=size))
+        lines = _wrap(text, width, functools.partial(_width, chain=chain, size=size))
         if (
             lines is not None
             and len(lines) <= element.max_lines
-            and _extent(font, size, len(lines), element.line_height) <= height
+            and metrics.extent(size, len(lines), element.line_height) <= height
         ):
             return Fitted(size, tuple(lines))
     return None
 
 
-def _width(text: str, name: str, size: float) -> float:
-    return float(pdfmetrics.stringWidth(text, name, size))
+def _width(text: str, chain: tuple[Path, ...], size: float) -> float:
+    return typeset.layout(text, chain).width(size)
 
 
 def _sizes(largest: float, smallest: float) -> list[float]:
@@ -188,21 +257,20 @@ class Surface:
     page: Page
     design: Design
     images: Mapping[str, ImageReader]
+    # (text, fonts, size) -> its text-showing operators: names and dates repeat in a run.
+    shown: dict[tuple[str, tuple[Path, ...], float], str] = field(default_factory=dict)
 
 
 def _draw_text(s: Surface, element: TextElement, cert: Certificate) -> None:
-    name, font = _font(s.design, element)
     fitted = cert.texts[element.id]
     if fitted.lines == ("",) and element.blank == "line":
-        _draw_blank_line(s.canvas, s.page, element, font)
+        _draw_blank_line(s.canvas, s.page, element, _face(s.design, element))
     else:
-        _draw_lines(s.canvas, s.page, element, name, font, fitted, element.line_height)
+        _draw_lines(s, element, fitted, element.line_height)
 
 
 def _draw_code(s: Surface, element: CodeElement, cert: Certificate) -> None:
-    name, font = _font(s.design, element)
-    fitted = Fitted(element.size, (cert.code_text,))
-    _draw_lines(s.canvas, s.page, element, name, font, fitted, 1.2)
+    _draw_lines(s, element, Fitted(element.size, (cert.code_text,)), 1.2)
 
 
 def _draw_image(s: Surface, element: ImageElement, cert: Certificate) -> None:
@@ -225,39 +293,84 @@ def _draw_image(s: Surface, element: ImageElement, cert: Certificate) -> None:
 
 
 def _draw_lines(
-    c: Canvas,
-    page: Page,
-    element: TextElement | CodeElement,
-    font_name: str,
-    font: Any,
-    fitted: Fitted,
-    line_height: float,
+    s: Surface, element: TextElement | CodeElement, fitted: Fitted, line_height: float
 ) -> None:
+    c, page, chain = s.canvas, s.page, _chain(s.design, element)
     size = fitted.size
-    leading = size * line_height
-    ascent = font.face.ascent * size / 1000
-    block = _extent(font, size, len(fitted.lines), line_height)
+    metrics = _metrics(chain, fitted.lines)
+    block = metrics.extent(size, len(fitted.lines), line_height)
     box_h = units.mm_to_pt(element.height)
     valign = getattr(element, "valign", "middle")
     offset = {"top": 0.0, "middle": (box_h - block) / 2, "bottom": box_h - block}[valign]
-    baseline = page.y(element.y) - offset - ascent
+    baseline = page.y(element.y) - offset - metrics.ascent * size / 1000
     left, width = page.x(element.x), units.mm_to_pt(element.width)
-    c.setFont(font_name, size)
     c.setFillColorRGB(*units.parse_color(element.color))
-    for line in fitted.lines:
-        if element.align == "center":
-            c.drawCentredString(left + width / 2, baseline, line)
-        elif element.align == "right":
-            c.drawRightString(left + width, baseline, line)
-        else:
-            c.drawString(left, baseline, line)
-        baseline -= leading
+    for text in fitted.lines:
+        line = typeset.layout(text, chain)
+        if line.runs:
+            slack = width - line.width(size)
+            x = left + {"left": 0.0, "center": slack / 2, "right": slack}[element.align]
+            key = (text, chain, size)
+            if key not in s.shown:
+                s.shown[key] = _show_glyphs(c, line, size)
+            c.addLiteral(f"BT 1 0 0 1 {_num(x)} {_num(baseline)} Tm\n{s.shown[key]}\nET")
+        baseline -= size * line_height
 
 
-def _draw_blank_line(c: Canvas, page: Page, element: TextElement, font: Any) -> None:
+def _show_glyphs(c: Canvas, line: typeset.Line, size: float) -> str:
+    """Operators that show the glyphs where HarfBuzz placed them, left to right (TJ moves for
+    kerning and marks, Ts for raised marks). Viewers read right-to-left runs back into
+    typed order themselves (PDFium, as in Chrome, does); an ActualText span would confuse
+    them, so it is added only where the glyphs cannot spell the line one by one."""
+    doc = c._doc  # reportlab's document: fonts number their subsets per document
+    actual = line.spelled != line.text
+    ops = []
+    if actual:
+        ops.append(f"/Span <</ActualText <FEFF{line.text.encode('utf-16-be').hex().upper()}>>> BDC")
+    pen = cursor = rise = 0.0  # thousandths of an em; cursor: where the PDF's text position is
+    parts: list[str] = []
+
+    def flush() -> None:
+        if parts:
+            ops.append(f"[{' '.join(parts)}] TJ")
+            parts.clear()
+
+    for run in line.runs:
+        font = glyph_font(run.path)
+        chars = [font.char(glyph) for glyph in run.glyphs]
+        glyphs = iter(zip(run.glyphs, chars, strict=True))
+        for subset, codes in font.splitString("".join(chars), doc):
+            flush()
+            ops.append(f"{font.getSubsetInternalName(subset, doc)} {_num(size)} Tf")
+            for code, (glyph, char) in zip(codes, glyphs, strict=False):
+                if glyph.dy != rise:
+                    flush()
+                    rise = glyph.dy
+                    ops.append(f"{_num(rise * size / 1000)} Ts")
+                target = pen + glyph.dx
+                if abs(target - cursor) > 0.01:
+                    parts.append(_num(cursor - target))
+                parts.append(f"<{code:02X}>")
+                cursor = target + font.face.getCharWidth(ord(char))
+                pen += glyph.advance
+    flush()
+    if rise:
+        ops.append("0 Ts")
+    if actual:
+        ops.append("EMC")
+    return "\n".join(ops)
+
+
+def _num(value: float) -> str:
+    """A PDF number: short, and the same on every machine."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _draw_blank_line(c: Canvas, page: Page, element: TextElement, face: Any) -> None:
     """A rule to write on by hand, where the text's baseline would be."""
     size = element.size
-    ascent, descent = font.face.ascent * size / 1000, font.face.descent * size / 1000
+    ascent, descent = face.ascent * size / 1000, face.descent * size / 1000
     box_h = units.mm_to_pt(element.height)
     baseline = page.y(element.y) - (box_h - (ascent - descent)) / 2 - ascent
     c.setStrokeColorRGB(*units.parse_color(element.color))

@@ -91,7 +91,7 @@ def test_sample_run_and_show(env: Path) -> None:
         "run.pdf",
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("Issued 6 certificates to run.pdf")
+    assert done.stdout.startswith("Issued 10 certificates to run.pdf")
     assert done.stderr == ""  # the sample config sets a base URL
     urls = [found for [found] in qr_codes(Path("run.pdf"))]
     assert all(u.startswith("https://gifts.riverside-auto.example/r/") for u in urls)

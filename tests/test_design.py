@@ -110,6 +110,21 @@ def test_unknown_font_suggests_a_known_one(tiny: Path) -> None:
     assert error.element == "recipient" and "did you mean 'Noto Serif'?" in str(error)
 
 
+def test_unknown_fallback_font_suggests_a_known_one(tiny: Path) -> None:
+    edit(tiny, 'name = "tiny"', 'name = "tiny"\nfallback_fonts = ["Noto Sans Arbic"]')
+    error = load_error(tiny)
+    assert error.field == "design.fallback_fonts" and str(tiny / "design.toml") in str(error)
+    assert "did you mean 'Noto Sans Arabic'?" in str(error)
+
+
+def test_fallback_fonts_replace_the_shared_chain(tiny: Path) -> None:
+    edit(tiny, 'name = "tiny"', 'name = "tiny"\nfallback_fonts = ["Noto Sans Hebrew"]')
+    design = design_mod.load(tiny)
+    chain = design.font_chain("Noto Serif", "regular")
+    assert [p.name for p in chain] == ["NotoSerif-Regular.ttf", "NotoSansHebrew-Regular.ttf"]
+    assert design.font_chain("Noto Serif", "bold")[1].name == "NotoSansHebrew-Bold.ttf"
+
+
 def test_missing_style(tiny: Path) -> None:
     edit(tiny, 'font = "Noto Sans"\nsize = 10', 'font = "EB Garamond"\nstyle = "bold"\nsize = 10')
     assert "has no bold style" in str(load_error(tiny))

@@ -24,6 +24,7 @@ LAYERS = {
     "inputs": 1,
     "config": 1,
     "qr": 2,
+    "typeset": 2,
     "render": 2,
     "ledger": 2,
     "issue": 3,
@@ -45,6 +46,8 @@ OWNERS = {
     "flask": {"web"},
     "werkzeug": {"web"},
     "jinja2": {"text", "issue"},
+    "uharfbuzz": {"typeset"},
+    "bidi": {"typeset"},
 }
 
 

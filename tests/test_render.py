@@ -127,11 +127,16 @@ def test_text_that_cannot_fit_stops_the_run_naming_row_field_and_element(tmp_pat
     assert not (tmp_path / "out.pdf").exists()
 
 
-def test_characters_the_font_lacks_are_refused_before_printing(tmp_path: Path) -> None:
+def test_characters_no_font_has_are_refused_before_printing(tmp_path: Path) -> None:
+    # An emoji and a Phoenician letter: no shipped font draws either (李 prints, from the
+    # CJK fallback, so it is not listed).
     with pytest.raises(InputError) as caught:
-        issue_pdf(tmp_path, [{"recipient": "Bob 😀 李"}])
+        issue_pdf(tmp_path, [{"recipient": "Bob 😀 李 \U00010900"}])
     message = str(caught.value)
-    assert "U+1F600" in message and "U+674E" in message and "row 2" in message
+    assert "t.csv, row 2, column 'recipient'" in message and "element 'recipient'" in message
+    assert "U+1F600" in message and "U+10900" in message and "U+674E" not in message
+    assert "tried Noto Serif, Noto Sans, Noto Sans Arabic" in message
+    assert not (tmp_path / "out.pdf").exists()
 
 
 @pytest.mark.parametrize(
