@@ -93,7 +93,8 @@ def run_naive(design: design_mod.Design, rows: list[inputs.Row], folder: Path) -
         for cert in certs:
             page = design.manifest.design
             if page.background:
-                c.drawImage(writer.surface.images[page.background], 0, 0, width, height)
+                background = writer.surface.art[page.background, page.background_page]
+                background.draw(c, 0, 0, width, height)
             every = render.Certificate(
                 cert.code, {**static_texts, **cert.texts}, cert.code_text, {}
             )

@@ -1,8 +1,9 @@
 """``certgen designs check``: every problem a design has, before anyone prints it.
 
-Beyond what loading finds (schema, files, fonts, elements, templates), it lays the design out
-with its sample values and measures what a designer cannot see by eye: text that does not fit,
-QR modules too small to scan at print size, and elements in the margin printers trim.
+Beyond what loading finds (schema, files, fonts, elements, templates), it opens the art and
+lays the design out with its sample values, and measures what a designer cannot see by eye:
+text that does not fit, QR modules too small to scan at print size, and elements in the
+margin printers trim.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from certgen import codes, inputs, issue, qr
+from certgen import codes, inputs, issue, qr, render
 from certgen.design import CodeElement, Design, QrElement, TextElement, inspect
 from certgen.errors import DesignError, InputError
 from certgen.preview import sample_values
@@ -25,10 +26,20 @@ def check(folder: Path, base_url: str, today: dt.date | None = None) -> list[Des
         return problems
     where = str(design.path / "design.toml")
     return [
+        *_art(design),
         *_samples(design, base_url, today or dt.date.today(), where),
         *_qr_sizes(design, base_url, where),
         *_margins(design, where),
     ]
+
+
+def _art(design: Design) -> list[DesignError]:
+    """Art that cannot be opened: corrupt, too many pixels, SVG reaching outside itself."""
+    try:
+        render.load_art(design)
+    except DesignError as exc:
+        return [exc]
+    return []
 
 
 def _samples(design: Design, base_url: str, today: dt.date, where: str) -> list[DesignError]:

@@ -29,7 +29,7 @@ T = TypeVar("T")
 FORMAT_VERSION = 1
 MANIFEST = "design.toml"
 MAX_ASSET_BYTES = 20 * 1024 * 1024
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".svg", ".pdf"}
 FONT_SUFFIXES = {".ttf"}
 STYLES = ("regular", "bold", "italic", "bold_italic")
 
@@ -57,8 +57,14 @@ class Page(_Model):
     page: str | None = Field(default=None, description='Named size, e.g. "A4-landscape"')
     width_mm: float | None = Field(default=None, gt=0, le=2000)
     height_mm: float | None = Field(default=None, gt=0, le=2000)
-    background: str | None = Field(default=None, description="PNG or JPEG, stretched to the page")
+    background: str | None = Field(
+        default=None, description="PNG, JPEG, SVG or PDF art, stretched to the page"
+    )
+    background_page: int = Field(default=1, ge=1, description="for a PDF background: its page")
     background_color: str | None = None
+    art_dpi: int = Field(
+        default=300, ge=72, le=1200, description="raster art is downsampled to this at print size"
+    )
     fallback_fonts: tuple[str, ...] | None = Field(
         default=None,
         description="Font families tried in order for characters an element's font lacks; "
@@ -133,7 +139,8 @@ class QrElement(_Model):
 
 class ImageElement(_Box):
     type: Literal["image"]
-    file: str
+    file: str = Field(description="PNG, JPEG, SVG or PDF; SVG and PDF stay vector")
+    page: int = Field(default=1, ge=1, description="for PDF art: which page")
     fit: Literal["contain", "cover", "stretch"] = "contain"
 
 

@@ -1,4 +1,4 @@
-"""Drawing certificates as PDF pages. The only module that imports reportlab.
+"""Drawing certificates as PDF pages. With ``art``, the only module that imports reportlab.
 
 Input is plain data: each certificate's rendered strings and QR matrices. The design's
 static parts (background, images, rules, text without variables) go into one form
@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from PIL import Image
 from reportlab import rl_config
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from certgen import __version__, typeset, units
+from certgen import __version__, art, typeset, units
 from certgen.design import (
     CodeElement,
     Design,
@@ -35,9 +33,6 @@ from certgen.qr import Matrix
 
 STATIC_FORM = "certgen-static"
 rl_config.useA85 = 0  # ASCII85 makes every stream a quarter larger, for 7-bit channels we never use
-# Pillow warns at ~89 Mpx and errors only at twice that; art for an A4 page at 300 dpi
-# needs under 9 Mpx, so refuse anything past 40 Mpx before it is decoded.
-MAX_IMAGE_PIXELS = 40_000_000
 SHRINK_STEP = 0.25  # pt
 
 
@@ -218,22 +213,24 @@ def _sizes(largest: float, smallest: float) -> list[float]:
     return [largest - i * SHRINK_STEP for i in range(steps)] + [smallest]
 
 
-def open_image(path: Path) -> ImageReader:
-    """A PNG or JPEG checked for size before it is decoded."""
-    try:
-        with Image.open(path, formats=["PNG", "JPEG"]) as image:
-            pixels = image.width * image.height
-            if pixels > MAX_IMAGE_PIXELS:
-                raise DesignError(
-                    f"image {path.name} has {pixels:,} pixels; the limit is {MAX_IMAGE_PIXELS:,}",
-                    path=str(path),
-                    hint="downsample it to the print resolution (300 dpi is plenty)",
-                )
-            image.verify()  # decodes the data once, so a corrupt file fails here
-    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise DesignError(f"cannot read image {path.name}: {exc}", path=str(path)) from exc
-    # From the path, reportlab embeds a JPEG's bytes as they are instead of re-encoding.
-    return ImageReader(str(path))
+def load_art(design: Design) -> dict[tuple[str, int], art.Art]:
+    """Every piece of art the design draws, by file and page, each opened once and raster
+    art downsampled to the largest size it is drawn at."""
+    page = design.manifest.design
+    boxes: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    if page.background:
+        size = (units.mm_to_pt(design.width_mm), units.mm_to_pt(design.height_mm))
+        boxes.setdefault((page.background, page.background_page), []).append(size)
+    for e in design.manifest.elements:
+        if isinstance(e, ImageElement):
+            size = (units.mm_to_pt(e.width), units.mm_to_pt(e.height))
+            boxes.setdefault((e.file, e.page), []).append(size)
+    return {
+        (name, number): art.open_art(
+            design.assets[name], page=number, boxes=sizes, dpi=page.art_dpi
+        )
+        for (name, number), sizes in boxes.items()
+    }
 
 
 class Page:
@@ -256,7 +253,7 @@ class Surface:
     canvas: Canvas
     page: Page
     design: Design
-    images: Mapping[str, ImageReader]
+    art: Mapping[tuple[str, int], art.Art]
     # (text, fonts, size) -> its text-showing operators: names and dates repeat in a run.
     shown: dict[tuple[str, tuple[Path, ...], float], str] = field(default_factory=dict)
 
@@ -275,20 +272,20 @@ def _draw_code(s: Surface, element: CodeElement, cert: Certificate) -> None:
 
 def _draw_image(s: Surface, element: ImageElement, cert: Certificate) -> None:
     c, page = s.canvas, s.page
-    reader = s.images[element.file]
+    picture = s.art[element.file, element.page]
     left, top = page.x(element.x), page.y(element.y)
     width, height = units.mm_to_pt(element.width), units.mm_to_pt(element.height)
     if element.fit == "stretch":
-        c.drawImage(reader, left, top - height, width, height)
+        picture.draw(c, left, top - height, width, height)
         return
-    iw, ih = reader.getSize()
+    iw, ih = picture.width, picture.height
     scale = (max if element.fit == "cover" else min)(width / iw, height / ih)
     dw, dh = iw * scale, ih * scale
     c.saveState()
     clip = c.beginPath()
     clip.rect(left, top - height, width, height)
     c.clipPath(clip, stroke=0, fill=0)
-    c.drawImage(reader, left + (width - dw) / 2, top - height + (height - dh) / 2, dw, dh)
+    picture.draw(c, left + (width - dw) / 2, top - height + (height - dh) / 2, dw, dh)
     c.restoreState()
 
 
@@ -446,8 +443,7 @@ class Writer:
         c.setSubject("Gift certificates")
         c.setCreator(f"certgen {__version__}")
         c.setProducer(f"certgen {__version__}")
-        images = {name: open_image(path) for name, path in design.assets.items()}
-        self.surface = Surface(c, Page(design.height_mm), design, images)
+        self.surface = Surface(c, Page(design.height_mm), design, load_art(design))
         elements = design.manifest.elements
         self.static = [e for e in elements if design.is_static(e)]
         self.dynamic = [e for e in elements if not design.is_static(e)]
@@ -468,7 +464,7 @@ class Writer:
             c.setFillColorRGB(*units.parse_color(page.background_color))
             c.rect(0, 0, width, height, stroke=0, fill=1)
         if page.background:
-            c.drawImage(self.surface.images[page.background], 0, 0, width, height)
+            self.surface.art[page.background, page.background_page].draw(c, 0, 0, width, height)
         self._draw(self.static, Certificate("", texts, "", {}))
         c.endForm()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from certgen import art
 from certgen import design as design_mod
-from certgen import render
 from certgen.design import CodeElement, QrElement, TextElement
 from certgen.errors import DesignError
 from tests.helpers import SHIPPED, TEST_DESIGNS, issue_rows, rows, words
@@ -171,14 +171,14 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded(tiny: Path) -> Non
     assert bomb.stat().st_size < 100_000
     design = design_mod.load(tiny)
     with pytest.raises(DesignError, match="64,000,000 pixels; the limit is 40,000,000"):
-        render.open_image(design.assets["logo.png"])
+        art.open_art(design.assets["logo.png"])
 
 
 def test_a_corrupt_image_is_a_clear_error(tiny: Path) -> None:
     (tiny / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     design = design_mod.load(tiny)
     with pytest.raises(DesignError, match="cannot read image logo.png"):
-        render.open_image(design.assets["logo.png"])
+        art.open_art(design.assets["logo.png"])
 
 
 def test_a_design_may_bring_its_own_font_family(tiny: Path, tmp_path: Path) -> None:

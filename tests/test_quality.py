@@ -25,6 +25,7 @@ LAYERS = {
     "config": 1,
     "qr": 2,
     "typeset": 2,
+    "art": 2,
     "render": 2,
     "ledger": 2,
     "issue": 3,
@@ -40,7 +41,10 @@ LAYERS = {
 }
 # Third-party libraries that only one module may touch.
 OWNERS = {
-    "reportlab": {"render"},
+    "reportlab": {"render", "art"},
+    "svglib": {"art"},
+    "pdfrw": {"art"},
+    "lxml": {"art"},
     "click": {"cli", "config"},
     "sqlalchemy": {"ledger"},
     "flask": {"web"},

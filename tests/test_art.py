@@ -1,0 +1,182 @@
+"""Art in the formats designers export: SVG and PDF pages stay vector, large raster art is
+downsampled to the print resolution, and art cannot reach outside its design folder."""
+
+from __future__ import annotations
+
+import base64
+import io
+import random
+import shutil
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+import pytest
+from PIL import Image
+from reportlab.pdfgen.canvas import Canvas
+
+from certgen import checks
+from certgen import design as design_mod
+from certgen.errors import DesignError
+from certgen.units import PT_PER_MM
+from tests.helpers import TEST_DESIGNS, issue_rows, page_text, rows
+
+LOGO = (120, 5, 20, 20)  # the tiny design's image element: x, y, width, height in mm
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100" viewBox="0 0 200 100">'
+    '<rect x="0" y="0" width="100" height="100" fill="#FF0000"/>'
+    '<circle cx="150" cy="50" r="50" fill="#0000FF"/>{extra}</svg>'
+)
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    folder = tmp_path / "tiny"
+    shutil.copytree(TEST_DESIGNS / "tiny", folder)
+    return folder
+
+
+def use_art(folder: Path, name: str, extra: str = "") -> None:
+    manifest = folder / "design.toml"
+    text = manifest.read_text().replace('file = "logo.png"', f'file = "{name}"{extra}', 1)
+    manifest.write_text(text)
+
+
+def art_problems(folder: Path, name: str) -> list[DesignError]:
+    """What ``designs check`` says about one art file."""
+    found = [p for p in checks.check(folder, "https://g.example") if name in str(p)]
+    assert all(str(folder / name) in str(p) for p in found), found
+    return found
+
+
+def issue_pdf(folder: Path, out: Path) -> Path:
+    design = design_mod.load(folder)
+    return issue_rows(out, design, rows(design, [{"recipient": "Bob"}])).file
+
+
+def pixel(pdf: Path, x_mm: float, y_mm: float, dpi: int = 150) -> tuple[int, int, int]:
+    doc = pdfium.PdfDocument(str(pdf))
+    image = doc[0].render(scale=dpi / 72).to_pil().convert("RGB")
+    doc.close()
+    scale = dpi / 72 * PT_PER_MM
+    return image.getpixel((round(x_mm * scale), round(y_mm * scale)))  # type: ignore[return-value]
+
+
+def images_embedded(pdf: Path) -> list[tuple[int, int]]:
+    """Pixel size of every image drawn on page 1, inside forms too."""
+    doc = pdfium.PdfDocument(str(pdf))
+    found = doc[0].get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4)
+    sizes = [tuple(image.get_px_size()) for image in found]
+    doc.close()
+    return sizes  # type: ignore[return-value]
+
+
+def image_count(pdf: Path) -> int:
+    return pdf.read_bytes().count(b"/Subtype /Image")
+
+
+def near(color: tuple[int, int, int], target: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) < 40 for a, b in zip(color, target, strict=True))
+
+
+def test_svg_art_is_drawn_as_vectors(tiny: Path, tmp_path: Path) -> None:
+    (tiny / "art.svg").write_text(SVG.format(extra=""))
+    use_art(tiny, "art.svg")
+    pdf = issue_pdf(tiny, tmp_path / "out")
+    assert image_count(pdf) == 0  # no raster anywhere: the art is paths
+    x, y, w, h = LOGO  # 200 x 100 art contained in a 20 x 20 mm box: 20 x 10 mm, centred
+    assert near(pixel(pdf, x + w * 0.25, y + h / 2), (255, 0, 0))
+    assert near(pixel(pdf, x + w * 0.75, y + h / 2), (0, 0, 255))
+    assert near(pixel(pdf, x + w * 0.25, y + 2), (255, 255, 255))  # above the art: page
+
+
+def test_a_page_of_a_pdf_is_drawn_as_vectors(tiny: Path, tmp_path: Path) -> None:
+    c = Canvas(str(tiny / "art.pdf"), pagesize=(100, 100))
+    for color in ((1, 0, 0), (0, 0.6, 0)):
+        c.setFillColorRGB(*color)
+        c.rect(0, 0, 100, 100, fill=1, stroke=0)
+        c.showPage()
+    c.save()
+    use_art(tiny, "art.pdf", "\npage = 2")
+    pdf = issue_pdf(tiny, tmp_path / "out")
+    assert image_count(pdf) == 0
+    x, y, w, h = LOGO
+    assert near(pixel(pdf, x + w / 2, y + h / 2), (0, 153, 0))  # page 2, not page 1
+
+    manifest = tiny / "design.toml"
+    manifest.write_text(manifest.read_text().replace("page = 2", "page = 3"))
+    [problem] = art_problems(tiny, "art.pdf")
+    assert "has 2 page(s), not a page 3" in str(problem)
+
+
+def noise(size: tuple[int, int]) -> Image.Image:
+    """An image that does not compress, so its byte size shows its pixel count."""
+    data = random.Random(3).randbytes(size[0] * size[1] * 3)  # noqa: S311 - test data
+    return Image.frombytes("RGB", size, data)
+
+
+@pytest.mark.parametrize("suffix", ["png", "jpg"])
+def test_large_raster_art_is_downsampled_to_the_print_resolution(
+    tiny: Path, tmp_path: Path, suffix: str
+) -> None:
+    noise((1200, 1200)).save(tiny / f"big.{suffix}")
+    use_art(tiny, f"big.{suffix}")
+    manifest = tiny / "design.toml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            'page = "A6-landscape"', 'page = "A6-landscape"\nart_dpi = 150'
+        )
+    )
+    pdf = issue_pdf(tiny, tmp_path / "out")
+    # A 20 mm box at 150 dpi needs 118 pixels a side, not 1,200.
+    assert images_embedded(pdf) == [(118, 118)]
+    assert pdf.stat().st_size < (tiny / f"big.{suffix}").stat().st_size / 10
+
+
+def test_small_raster_art_is_embedded_as_it_is(tiny: Path, tmp_path: Path) -> None:
+    pdf = issue_pdf(tiny, tmp_path / "out")
+    with Image.open(tiny / "logo.png") as logo:
+        assert images_embedded(pdf) == [logo.size]
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "/etc/hostname",
+        "file:///etc/hostname",
+        "../outside.png",
+        "sub/../../outside.png",
+        "https://example.com/x.png",
+        "other.svg#shape",
+    ],
+)
+def test_svg_referring_outside_itself_is_refused(tiny: Path, href: str) -> None:
+    Image.new("RGB", (4, 4)).save(tiny.parent / "outside.png")
+    extra = f'<image href="{href}" x="0" y="0" width="10" height="10"/>'
+    (tiny / "art.svg").write_text(SVG.format(extra=extra))
+    use_art(tiny, "art.svg")
+    [problem] = art_problems(tiny, "art.svg")
+    assert "refers to" in str(problem) and "outside itself" in str(problem)
+
+
+def test_svg_external_entities_are_never_read(tiny: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRETVALUE")
+    svg = SVG.format(extra='<text x="10" y="50" font-size="20">&leak;</text>')
+    doctype = f'<!DOCTYPE svg [<!ENTITY leak SYSTEM "file://{secret}">]>\n'
+    (tiny / "art.svg").write_text(doctype + svg)
+    use_art(tiny, "art.svg")
+    pdf = issue_pdf(tiny, tmp_path / "out")
+    assert "TOPSECRETVALUE" not in page_text(pdf)
+    assert b"TOPSECRETVALUE" not in pdf.read_bytes()
+
+
+def test_an_image_bomb_embedded_in_svg_is_refused(tiny: Path) -> None:
+    bomb = io.BytesIO()
+    Image.new("1", (8000, 8000)).save(bomb, "PNG", optimize=True)  # 64 Mpx in a few kB
+    data = base64.b64encode(bomb.getvalue()).decode()
+    extra = f'<image href="data:image/png;base64,{data}" width="10" height="10"/>'
+    (tiny / "art.svg").write_text(SVG.format(extra=extra))
+    use_art(tiny, "art.svg")
+    [problem] = art_problems(tiny, "art.svg")
+    assert "64,000,000 pixels; the limit is 40,000,000" in str(problem)
