@@ -45,7 +45,7 @@ def use_art(folder: Path, name: str, extra: str = "") -> None:
 def art_problems(folder: Path, name: str) -> list[DesignError]:
     """What ``designs check`` says about one art file."""
     found = [p for p in checks.check(folder, "https://g.example") if name in str(p)]
-    assert all(str(folder / name) in str(p) for p in found), found
+    assert all(isinstance(p, DesignError) and str(folder / name) in str(p) for p in found), found
     return found
 
 
