@@ -12,7 +12,7 @@ import glob
 import os
 import secrets
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from certgen.design import Design, QrElement, TextElement
 from certgen.errors import InputError, LedgerError, OutputError, Problem
 from certgen.inputs import Row
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger
+from certgen.sheets import Sheet
 
 Randbelow = Callable[[int], int]
 
@@ -163,11 +164,14 @@ def issue(
     batch_id: str | None = None,
     problems: Sequence[Problem] = (),
     actor: str = "certgen",
+    sheet: Sheet | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> BatchResult:
     """Issue one certificate per row into ``output``, recording every code in ``ledger``.
 
     ``problems`` found while reading the input are reported with any found here; if there
-    are any, nothing is drawn or recorded."""
+    are any, nothing is drawn or recorded. ``sheet`` imposes several to a printer sheet;
+    ``progress`` is called with the number of certificates drawn so far."""
     output = output.resolve()
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
@@ -191,7 +195,7 @@ def issue(
     if recorded:  # a rerun: the batch keeps its codes, and nothing new is issued
         _check_same_batch(design, rows, recorded, batch_id)
         certs = build([r.code for r in recorded])
-        _publish(design, certs, base_url, output, lambda pages: None)
+        _publish(design, certs, base_url, output, lambda pages: None, sheet, progress)
         return BatchResult(batch_id, output, [c.code for c in certs], reprinted=True)
     row_codes = _fresh_codes(len(rows), set(), randbelow)
     certs = build(row_codes)
@@ -206,7 +210,7 @@ def issue(
         records = list(_records(design, rows, certs, pages, batch, issued_at))
         ledger.issue_batch(batch, records, actor=actor)
 
-    _publish(design, certs, base_url, output, record)
+    _publish(design, certs, base_url, output, record, sheet, progress)
     return BatchResult(batch_id, output, [c.code for c in certs])
 
 
@@ -216,6 +220,8 @@ def _publish(
     base_url: str,
     output: Path,
     record: Callable[[list[int]], None],
+    sheet: Sheet | None,
+    progress: Callable[[int], None] | None,
 ) -> None:
     """Draw into a temporary file, ``record`` the pages, and only then move the PDF into
     place; on any failure the temporary file is removed. Part files that a killed run
@@ -224,7 +230,8 @@ def _publish(
         stale.unlink(missing_ok=True)
     temp = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
     try:
-        pages = _write(design, (with_qr(design, c, base_url) for c in certs), temp)
+        drawn = (with_qr(design, c, base_url) for c in _counted(certs, progress))
+        pages = _write(design, drawn, temp, sheet)
         record(pages)
         os.replace(temp, output)
     except OSError as exc:
@@ -255,11 +262,25 @@ def _check_same_batch(
             raise LedgerError(f"batch {batch_id}: {where} differs from what was issued; {hint}")
 
 
-def _write(design: Design, certs: Iterable[render.Certificate], temp: Path) -> list[int]:
+def _counted(
+    certs: Iterable[render.Certificate], progress: Callable[[int], None] | None
+) -> Iterator[render.Certificate]:
+    """The certificates, calling ``progress`` with how many are drawn as each one is (the
+    writer asks for the next one once it has drawn the last)."""
+    for done, cert in enumerate(certs, start=1):
+        yield cert
+        if progress:
+            progress(done)
+
+
+def _write(
+    design: Design, certs: Iterable[render.Certificate], temp: Path, sheet: Sheet | None
+) -> list[int]:
     # os.open rather than mkstemp: the PDF gets the usual permissions (umask), not 0600.
     descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     with os.fdopen(descriptor, "wb") as stream:
-        pages = render.write_pdf(design, certs, stream, title=design.manifest.design.title)
+        title = design.manifest.design.title
+        pages = render.write_pdf(design, certs, stream, title=title, sheet=sheet)
         stream.flush()
         os.fsync(stream.fileno())
     return pages

@@ -30,6 +30,7 @@ from certgen.design import (
 )
 from certgen.errors import DesignError
 from certgen.qr import Matrix
+from certgen.sheets import Sheet
 
 STATIC_FORM = "certgen-static"
 rl_config.useA85 = 0  # ASCII85 makes every stream a quarter larger, for 7-bit channels we never use
@@ -432,11 +433,12 @@ DRAWERS: dict[type, Callable[[Surface, Any, Certificate], None]] = {
 
 
 class Writer:
-    """Writes certificates one page each to a binary stream."""
+    """Writes certificates to a binary stream: one a page, or several to a printer sheet."""
 
-    def __init__(self, design: Design, stream: BinaryIO, *, title: str):
+    def __init__(self, design: Design, stream: BinaryIO, *, title: str, sheet: Sheet | None = None):
         register_fonts(design)
-        size = (units.mm_to_pt(design.width_mm), units.mm_to_pt(design.height_mm))
+        self.trim = (units.mm_to_pt(design.width_mm), units.mm_to_pt(design.height_mm))
+        size = (units.mm_to_pt(sheet.width), units.mm_to_pt(sheet.height)) if sheet else self.trim
         c = Canvas(stream, pagesize=size, invariant=1, pageCompression=1)
         c.setTitle(title)
         c.setAuthor("certgen")
@@ -447,19 +449,22 @@ class Writer:
         elements = design.manifest.elements
         self.static = [e for e in elements if design.is_static(e)]
         self.dynamic = [e for e in elements if not design.is_static(e)]
+        self.sheet, self.height = sheet, size[1]
+        self.marks = sheet.marks() if sheet else []
         self.pages = 0
+        self.slot = 0  # certificates on the sheet being filled
 
     def _draw(self, elements: Iterable[object], cert: Certificate) -> None:
         for element in elements:
             DRAWERS[type(element)](self.surface, element, cert)
 
     def _draw_static(self) -> None:
-        """The art every page shares, into one form XObject."""
+        """The art every certificate shares, into one form XObject."""
         c, design = self.surface.canvas, self.surface.design
         texts = {e.id: _static_text(design, e) for e in self.static if isinstance(e, TextElement)}
-        c.beginForm(STATIC_FORM)
+        width, height = self.trim
+        c.beginForm(STATIC_FORM, 0, 0, width, height)
         page = design.manifest.design
-        width, height = units.mm_to_pt(design.width_mm), units.mm_to_pt(design.height_mm)
         if page.background_color:
             c.setFillColorRGB(*units.parse_color(page.background_color))
             c.rect(0, 0, width, height, stroke=0, fill=1)
@@ -469,16 +474,44 @@ class Writer:
         c.endForm()
 
     def add(self, cert: Certificate) -> int:
-        """Draw one certificate on a new page; returns its page number (from 1)."""
-        if self.pages == 0:
+        """Draw one certificate; returns the number (from 1) of the page it is on."""
+        c = self.surface.canvas
+        if self.pages == 0 and self.slot == 0:
             self._draw_static()
-        self.surface.canvas.doForm(STATIC_FORM)
+        if self.sheet is None:
+            c.doForm(STATIC_FORM)
+            self._draw(self.dynamic, cert)
+            c.showPage()
+            self.pages += 1
+            return self.pages
+        if self.slot == 0:
+            self.pages += 1
+        left, top = self.sheet.slots[self.slot]
+        c.saveState()
+        c.translate(units.mm_to_pt(left), self.height - units.mm_to_pt(top) - self.trim[1])
+        trim = c.beginPath()
+        trim.rect(0, 0, *self.trim)
+        c.clipPath(trim, stroke=0, fill=0)  # art stops at the trim, not on a neighbour
+        c.doForm(STATIC_FORM)
         self._draw(self.dynamic, cert)
-        self.surface.canvas.showPage()
-        self.pages += 1
+        c.restoreState()
+        self.slot += 1
+        if self.slot == len(self.sheet.slots):
+            self._finish_sheet()
         return self.pages
 
+    def _finish_sheet(self) -> None:
+        c, mm = self.surface.canvas, units.mm_to_pt
+        c.setStrokeColorRGB(0, 0, 0)
+        c.setLineWidth(0.25)
+        for x1, y1, x2, y2 in self.marks:
+            c.line(mm(x1), self.height - mm(y1), mm(x2), self.height - mm(y2))
+        c.showPage()
+        self.slot = 0
+
     def close(self) -> None:
+        if self.slot:
+            self._finish_sheet()
         self.surface.canvas.save()
 
 
@@ -496,10 +529,14 @@ def _static_text(design: Design, element: TextElement) -> Fitted:
 
 
 def write_pdf(
-    design: Design, certificates: Iterable[Certificate], stream: BinaryIO, title: str
+    design: Design,
+    certificates: Iterable[Certificate],
+    stream: BinaryIO,
+    title: str,
+    sheet: Sheet | None = None,
 ) -> list[int]:
-    """All certificates, one a page; returns each one's page number."""
-    writer = Writer(design, stream, title=title)
+    """All certificates, one a page or imposed on ``sheet``; returns each one's page."""
+    writer = Writer(design, stream, title=title, sheet=sheet)
     pages = [writer.add(cert) for cert in certificates]
     writer.close()
     return pages

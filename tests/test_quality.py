@@ -23,6 +23,7 @@ LAYERS = {
     "design": 1,
     "inputs": 1,
     "config": 1,
+    "sheets": 1,
     "qr": 2,
     "typeset": 2,
     "art": 2,

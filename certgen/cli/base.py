@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -138,3 +139,26 @@ designs_dir_option = click.option(
     type=click.Path(path_type=Path, file_okay=False),
     help="Folder of your own designs (default: $CERTGEN_HOME/designs).",
 )
+
+
+@contextmanager
+def progress_bar(total: int, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr (done, rate, time left) when stderr is a terminal; nothing
+    when it is not (a log, a pipe, cron) or with --quiet."""
+    if quiet or total < 2 or not sys.stderr.isatty():
+        yield None
+        return
+    started = time.monotonic()
+    with click.progressbar(
+        length=total,
+        label="Drawing",
+        file=sys.stderr,
+        show_pos=True,
+        item_show_func=lambda rate: rate,
+    ) as bar:
+
+        def advance(done: int) -> None:
+            rate = done / max(time.monotonic() - started, 1e-6)
+            bar.update(done - bar.pos, f"{rate:.0f}/s")
+
+        yield advance

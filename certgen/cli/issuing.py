@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import click
 
-from certgen import codes, inputs
+from certgen import codes, inputs, sheets
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import issue as issue_mod
@@ -18,6 +19,7 @@ from certgen.cli.base import (
     designs_dir_option,
     open_configured,
     parse_pairs,
+    progress_bar,
     settings_options,
 )
 from certgen.ledger import safe_url
@@ -70,6 +72,16 @@ from certgen.ledger import safe_url
     metavar="ID",
     help="Name the batch; running it again prints the same codes and issues none.",
 )
+@click.option(
+    "--sheet",
+    metavar="NAME|FILE",
+    help="Several to a printer sheet: letter-1up/2up/3up, a4-1up/2up/3up, or a sheet TOML file.",
+)
+@click.option("--gutter", type=float, metavar="MM", help="Space between certificates on a sheet.")
+@click.option("--crop-marks", is_flag=True, help="Draw crop marks outside each trim on a sheet.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bar and no notes; the summary stays."
+)
 @designs_dir_option
 @by_option
 @settings_options
@@ -89,6 +101,10 @@ def issue(
     delimiter: str | None,
     base_url: str | None,
     batch_id: str | None,
+    sheet: str | None,
+    gutter: float | None,
+    crop_marks: bool,
+    quiet: bool,
     designs_dir: Path | None,
     by: str | None,
     config_file: Path | None,
@@ -112,6 +128,11 @@ def issue(
     given.update({k: v for k, v in named.items() if v is not None})
     if csv_file is not None and (recipient is not None or giver is not None):
         raise click.UsageError("--to and --from are for one certificate; a CSV gives them per row")
+    if sheet is None and (gutter is not None or crop_marks):
+        raise click.UsageError("--gutter and --crop-marks need --sheet")
+    trim = (design.width_mm, design.height_mm)
+    imposed = sheets.load(sheet, trim, gutter, crop_marks) if sheet else None
+    started = time.monotonic()
     with open_configured(config) as opened:
         known = opened.get_batch(batch_id) if batch_id else None
         # A rerun of a batch resolves its rows as of the batch's time (relative expiry dates).
@@ -134,33 +155,39 @@ def issue(
             given.update({k: v for k, v in people.items() if v is not None})
             rows = [inputs.resolve_one(design, given, config.defaults, now.date())]
             source, problems = "command line", []
-        result = issue_mod.issue(
-            design,
-            rows,
-            output=output,
-            ledger=opened,
-            base_url=config.base_url,
-            source=source,
-            now=now,
-            batch_id=batch_id,
-            problems=problems,
-            actor=actor_name(by),
-        )
+        with progress_bar(len(rows), quiet) as progress:
+            result = issue_mod.issue(
+                design,
+                rows,
+                output=output,
+                ledger=opened,
+                base_url=config.base_url,
+                source=source,
+                now=now,
+                batch_id=batch_id,
+                problems=problems,
+                actor=actor_name(by),
+                sheet=imposed,
+                progress=progress,
+            )
     count = len(result.codes)
     plural = "s" if count != 1 else ""
+    seconds = time.monotonic() - started
+    timing = f"{seconds:.1f} s" + (f", {count / seconds:.0f} certificates/s" if count > 1 else "")
+    on_sheets = f" on {imposed.name} sheets" if imposed else ""
     if result.reprinted:
         click.echo(
             f"Batch {result.batch_id} was already issued: printed its {count} certificate{plural} "
-            f"again, with the same codes, to {output}"
+            f"again, with the same codes, to {output}{on_sheets} ({timing})"
         )
         return
     click.echo(
-        f"Issued {count} certificate{plural} to {output} "
+        f"Issued {count} certificate{plural} to {output}{on_sheets} in {timing} "
         f"(design {design.name}, batch {result.batch_id}, ledger {safe_url(config.ledger)})"
     )
     if count == 1:
         click.echo(f"Code: {codes.display(result.codes[0])}")
-    if config.base_url_is_default:
+    if config.base_url_is_default and not quiet:
         click.echo(
             f"Note: QR codes point to {config.base_url}; set --base-url or base_url in "
             "certgen.toml to your redemption site before printing for real.",

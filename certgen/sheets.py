@@ -1,0 +1,170 @@
+"""Printer sheets: where each certificate's trim box lands when several share a sheet.
+
+A named sheet (``letter-3up``) gives the paper and how many certificates it carries; the grid
+and the paper's orientation are chosen so that the design fits, centred, with the gutter
+between certificates. A custom sheet is a small TOML file that fixes the grid itself.
+Everything here is millimetres from the sheet's top-left corner, like design manifests.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from certgen import units
+from certgen.errors import DesignError, InputError, Problem
+
+PAPERS = {"letter": "Letter", "a4": "A4"}
+COUNTS = (1, 2, 3)
+NAMES = tuple(f"{paper}-{n}up" for paper in PAPERS for n in COUNTS)
+MARK_LENGTH = 5.0  # mm
+MARK_OFFSET = 2.0  # mm between a trim edge and its crop mark
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    width: float
+    height: float
+    slots: tuple[tuple[float, float], ...]  # each trim box's top-left corner
+    trim: tuple[float, float]  # the certificate's width and height
+    crop_marks: bool = False
+
+    def trims(self) -> list[tuple[float, float, float, float]]:
+        """Every trim box as (left, top, right, bottom)."""
+        w, h = self.trim
+        return [(x, y, x + w, y + h) for x, y in self.slots]
+
+    def marks(self) -> list[tuple[float, float, float, float]]:
+        """Crop marks as lines (x1, y1, x2, y2): two at each trim corner, continuing its
+        edges outwards, kept only where they touch no trim box and stay on the paper."""
+        if not self.crop_marks:
+            return []
+        found = []
+        start, end = MARK_OFFSET, MARK_OFFSET + MARK_LENGTH
+        for left, top, right, bottom in self.trims():
+            for y in (top, bottom):
+                found += [(left - end, y, left - start, y), (right + start, y, right + end, y)]
+            for x in (left, right):
+                found += [(x, top - end, x, top - start), (x, bottom + start, x, bottom + end)]
+        return sorted({m for m in found if self._clear(m)})
+
+    def _clear(self, mark: tuple[float, float, float, float]) -> bool:
+        x1, y1, x2, y2 = mark
+        on_paper = 0 <= min(x1, x2) and max(x1, x2) <= self.width
+        on_paper = on_paper and 0 <= min(y1, y2) and max(y1, y2) <= self.height
+        e = 0.01  # a mark on a trim's edge would show on the cut certificate
+        return on_paper and not any(
+            min(x1, x2) < r + e
+            and max(x1, x2) > lft - e
+            and min(y1, y2) < b + e
+            and max(y1, y2) > t - e
+            for lft, t, r, b in self.trims()
+        )
+
+
+class SheetFile(BaseModel):
+    """A custom sheet: paper size and grid; offsets default to a centred grid."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    width_mm: float = Field(gt=0, le=2000)
+    height_mm: float = Field(gt=0, le=2000)
+    columns: int = Field(ge=1, le=20)
+    rows: int = Field(ge=1, le=20)
+    gutter_mm: float = Field(default=0, ge=0, le=100)
+    left_mm: float | None = Field(default=None, ge=0)
+    top_mm: float | None = Field(default=None, ge=0)
+
+
+def load(
+    name_or_path: str,
+    trim: tuple[float, float],
+    gutter: float | None = None,
+    crop_marks: bool = False,
+) -> Sheet:
+    """The sheet ``name_or_path`` names, for certificates ``trim`` (width, height) mm."""
+    if name_or_path.lower() in NAMES:
+        return _named(name_or_path.lower(), trim, gutter or 0.0, crop_marks)
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise InputError(
+            [
+                Problem(
+                    f"no sheet named '{name_or_path}'",
+                    hint=f"use one of {', '.join(NAMES)} or a sheet TOML file",
+                )
+            ]
+        )
+    try:
+        spec = SheetFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, pydantic.ValidationError) as exc:
+        raise DesignError(f"not a sheet file: {exc}", path=str(path)) from exc
+    if gutter is not None:
+        spec = spec.model_copy(update={"gutter_mm": gutter})
+    slots = _grid(
+        spec.width_mm,
+        spec.height_mm,
+        spec.columns,
+        spec.rows,
+        trim,
+        spec.gutter_mm,
+        spec.left_mm,
+        spec.top_mm,
+    )
+    if slots is None:
+        raise DesignError(
+            f"{spec.columns} x {spec.rows} certificates of {trim[0]:g} x {trim[1]:g} mm with a "
+            f"{spec.gutter_mm:g} mm gutter do not fit a {spec.width_mm:g} x {spec.height_mm:g} "
+            "mm sheet",
+            path=str(path),
+        )
+    return Sheet(path.stem, spec.width_mm, spec.height_mm, tuple(slots), trim, crop_marks)
+
+
+def _named(name: str, trim: tuple[float, float], gutter: float, crop_marks: bool) -> Sheet:
+    paper, count = name.split("-")
+    width, height = units.page_size_mm(PAPERS[paper])
+    n = int(count.removesuffix("up"))
+    # Portrait paper first, a single column first: the usual way to feed and cut.
+    for w, h in ((width, height), (height, width)):
+        for columns, rows in ((1, n), (n, 1)):
+            slots = _grid(w, h, columns, rows, trim, gutter, None, None)
+            if slots is not None:
+                return Sheet(name, w, h, tuple(slots), trim, crop_marks)
+    raise InputError(
+        [
+            Problem(
+                f"a {trim[0]:g} x {trim[1]:g} mm certificate does not fit {n} to a {PAPERS[paper]} "
+                f"sheet with a {gutter:g} mm gutter",
+                hint="pick fewer per sheet, a smaller gutter, or a custom sheet file",
+            )
+        ]
+    )
+
+
+def _grid(
+    width: float,
+    height: float,
+    columns: int,
+    rows: int,
+    trim: tuple[float, float],
+    gutter: float,
+    left: float | None,
+    top: float | None,
+) -> list[tuple[float, float]] | None:
+    """Top-left corners, row by row, or None if the grid leaves the paper."""
+    used_w = columns * trim[0] + (columns - 1) * gutter
+    used_h = rows * trim[1] + (rows - 1) * gutter
+    left = (width - used_w) / 2 if left is None else left
+    top = (height - used_h) / 2 if top is None else top
+    if left < -1e-6 or top < -1e-6 or left + used_w > width + 1e-6 or top + used_h > height + 1e-6:
+        return None
+    return [
+        (left + c * (trim[0] + gutter), top + r * (trim[1] + gutter))
+        for r in range(rows)
+        for c in range(columns)
+    ]

@@ -1,0 +1,172 @@
+"""Certificates imposed on printer sheets: each trim box where the sheet says, crop marks
+outside every trim, the ledger's page is the sheet, and a progress bar only on a terminal."""
+
+from __future__ import annotations
+
+import os
+import pty
+import shutil
+import subprocess
+from pathlib import Path
+
+import pdfplumber
+import pytest
+
+from certgen import codes, sheets
+from certgen.errors import InputError
+from certgen.ledger import open_ledger
+from certgen.units import PT_PER_MM
+from tests.helpers import REPO_ROOT, issue_rows, load, qr_codes, rows, words
+
+TINY = load("tiny")
+TRIM = (TINY.width_mm, TINY.height_mm)
+PEOPLE = [{"recipient": f"Person{i}"} for i in range(5)]
+
+
+def positions(pdf: Path) -> dict[str, tuple[int, float, float]]:
+    """Each PersonN word: its page, and its left and top in mm."""
+    found = {}
+    with pdfplumber.open(pdf) as doc:
+        for number, page in enumerate(doc.pages, start=1):
+            for w in page.extract_words():
+                if w["text"].startswith("Person"):
+                    found[w["text"]] = (number, w["x0"] / PT_PER_MM, w["top"] / PT_PER_MM)
+    return found
+
+
+def test_each_certificate_lands_where_the_sheet_says(tmp_path: Path) -> None:
+    sheet = sheets.load("a4-2up", TRIM, gutter=6, crop_marks=True)
+    assert (sheet.width, sheet.height) == pytest.approx((210, 297))
+    single = issue_rows(tmp_path / "single", TINY, rows(TINY, PEOPLE)).file
+    imposed = issue_rows(tmp_path / "sheet", TINY, rows(TINY, PEOPLE), sheet=sheet)
+    alone, placed = positions(single), positions(imposed.file)
+    for i in range(5):
+        name = f"Person{i}"
+        slot_x, slot_y = sheet.slots[i % 2]
+        page, x, y = placed[name]
+        assert page == i // 2 + 1
+        # Same place in the certificate, moved by the slot's corner: within 0.1 mm.
+        assert x - alone[name][1] == pytest.approx(slot_x, abs=0.1)
+        assert y - alone[name][2] == pytest.approx(slot_y, abs=0.1)
+    # Centred, 6 mm apart: (297 - 2 x 105 - 6) / 2 = 40.5 mm from the top.
+    assert [v for slot in sheet.slots for v in slot] == pytest.approx([31, 40.5, 31, 151.5])
+    # The ledger's page is the sheet; each sheet's QR codes are its own certificates'.
+    with open_ledger(f"sqlite:///{tmp_path / 'sheet' / 'ledger.db'}") as ledger:
+        recorded = {code: ledger.get(code).page for code in imposed.codes}  # type: ignore[union-attr]
+    found = qr_codes(imposed.file)
+    assert len(found) == 3
+    for page, urls in enumerate(found, start=1):
+        on_page = {codes.normalize(u) for u in urls}
+        assert on_page == {c for c, p in recorded.items() if p == page}
+
+
+def test_crop_marks_sit_outside_every_trim_on_the_trim_lines(tmp_path: Path) -> None:
+    sheet = sheets.load("a4-2up", TRIM, gutter=10, crop_marks=True)
+    pdf = issue_rows(tmp_path, TINY, rows(TINY, PEOPLE[:2]), sheet=sheet).file
+    with pdfplumber.open(pdf) as doc:
+        page = doc.pages[0]
+        height = float(page.height)
+        lines = [
+            (
+                ln["x0"] / PT_PER_MM,
+                (height - ln["y1"]) / PT_PER_MM,
+                ln["x1"] / PT_PER_MM,
+                (height - ln["y0"]) / PT_PER_MM,
+            )
+            for ln in page.lines
+            if ln["linewidth"] == pytest.approx(0.25)
+        ]
+    assert len(lines) == len(sheet.marks()) == 16  # 2 trims x 4 corners x 2, none overlap
+    edges_x = {x for left, _, right, _ in sheet.trims() for x in (left, right)}
+    edges_y = {y for _, top, _, bottom in sheet.trims() for y in (top, bottom)}
+    for x0, top, x1, bottom in lines:
+        for left, t, right, b in sheet.trims():  # not one point inside a trim box
+            assert x1 <= left + 0.05 or x0 >= right - 0.05 or bottom <= t + 0.05 or top >= b - 0.05
+        vertical = abs(x1 - x0) < 0.01
+        # A mark continues a trim edge: same x (vertical) or same y (horizontal), 0.1 mm.
+        on = edges_x if vertical else edges_y
+        assert min(abs((x0 if vertical else top) - e) for e in on) < 0.1
+
+
+def test_full_bleed_sheets_have_no_room_for_marks_and_say_so_by_drawing_none() -> None:
+    compact = load("compact")
+    sheet = sheets.load("letter-3up", (compact.width_mm, compact.height_mm), None, True)
+    assert len(sheet.slots) == 3 and sheet.marks() == []  # three fill the Letter page
+
+
+def test_a_custom_sheet_file_fixes_the_grid(tmp_path: Path) -> None:
+    spec = tmp_path / "labels.toml"
+    spec.write_text(
+        "width_mm = 320\nheight_mm = 230\ncolumns = 2\nrows = 2\ngutter_mm = 4\n"
+        "left_mm = 10\ntop_mm = 8\n"
+    )
+    sheet = sheets.load(str(spec), TRIM)
+    flat = [v for slot in sheet.slots for v in slot]
+    assert flat == pytest.approx([10, 8, 162, 8, 10, 117, 162, 117])
+    pdf = issue_rows(tmp_path / "out", TINY, rows(TINY, PEOPLE[:4]), sheet=sheet).file
+    alone = positions(issue_rows(tmp_path / "one", TINY, rows(TINY, PEOPLE[:4])).file)
+    for i, (name, (page, x, y)) in enumerate(sorted(positions(pdf).items())):
+        assert page == 1
+        assert (x - alone[name][1], y - alone[name][2]) == pytest.approx(sheet.slots[i], abs=0.1)
+
+
+def test_sheets_that_cannot_hold_the_design_are_refused_clearly(tmp_path: Path) -> None:
+    modern = load("modern")  # A4 landscape
+    with pytest.raises(InputError, match=r"does not fit 2 to a A4 sheet"):
+        sheets.load("a4-2up", (modern.width_mm, modern.height_mm))
+    with pytest.raises(InputError, match="no sheet named 'a5-9up'.*letter-1up"):
+        sheets.load("a5-9up", TRIM)
+
+
+def run_cli(args: list[str], terminal: bool) -> tuple[int, str]:
+    """The real console script; stderr on a pseudo-terminal or a pipe. Returns exit code and
+    everything it wrote."""
+    exe = shutil.which("certgen")
+    assert exe
+    if not terminal:
+        done = subprocess.run([exe, *args], capture_output=True, text=True, timeout=120)
+        return done.returncode, done.stdout + done.stderr
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([exe, *args], stdout=follower, stderr=follower)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    return process.wait(timeout=120), output.decode(errors="replace")
+
+
+def test_progress_bar_on_a_terminal_only_and_a_summary_always() -> None:
+    csv = str(REPO_ROOT / "samples" / "customers.csv")
+    config = str(REPO_ROOT / "samples" / "certgen.toml")
+    base = ["issue", csv, "-d", "compact", "--config", config, "--sheet", "letter-3up"]
+    code, shown = run_cli([*base, "-o", "a.pdf"], terminal=True)
+    assert code == 0, shown
+    assert "Drawing" in shown and "10/10" in shown and "/s" in shown
+    assert "Issued 10 certificates to a.pdf on letter-3up sheets in " in shown
+    code, logged = run_cli([*base, "-o", "b.pdf"], terminal=False)
+    assert code == 0 and "Drawing" not in logged and "certificates/s" in logged
+    code, quiet = run_cli([*base, "-o", "c.pdf", "--quiet"], terminal=True)
+    assert code == 0 and "Drawing" not in quiet and "Issued 10 certificates" in quiet
+    assert len(words(Path("a.pdf"))) > 0 and Path("c.pdf").exists()
+
+
+def test_gutter_without_a_sheet_is_a_usage_error() -> None:
+    code, shown = run_cli(
+        [
+            "issue",
+            "-d",
+            str(REPO_ROOT / "tests" / "designs" / "tiny"),
+            "--to",
+            "A",
+            "--gutter",
+            "3",
+        ],
+        terminal=False,
+    )
+    assert code == 2 and "--gutter and --crop-marks need --sheet" in shown
