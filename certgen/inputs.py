@@ -306,3 +306,13 @@ def _records(text: str, delimiter: str, file: str) -> Iterator[tuple[int, list[s
         raise InputError(
             [Problem(f"not valid CSV: {exc}", file, start, hint="check the quotes on this row")]
         ) from None
+
+
+# A spreadsheet treats a cell starting with one of these as a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def safe_cell(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading formula character gets a quote mark.
+    For every CSV certgen writes (reports, run manifests)."""
+    return f"'{text}" if text.startswith(FORMULA_START) else text

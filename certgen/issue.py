@@ -6,6 +6,7 @@ the ledger has committed every code, so a failure leaves no records and no parti
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import glob
@@ -22,7 +23,7 @@ import jinja2
 from certgen import codes, qr, render
 from certgen.design import Design, QrElement, TextElement
 from certgen.errors import InputError, LedgerError, OutputError, Problem
-from certgen.inputs import Row
+from certgen.inputs import Row, safe_cell
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger
 from certgen.sheets import Sheet
 
@@ -32,9 +33,11 @@ Randbelow = Callable[[int], int]
 @dataclass(frozen=True)
 class BatchResult:
     batch_id: str
-    file: Path
+    file: Path  # the output asked for; with ``split``, the pattern the parts are named after
     codes: list[str]
     reprinted: bool = False  # the batch was already recorded: same codes, nothing new issued
+    files: tuple[Path, ...] = ()  # every PDF written
+    manifest: Path | None = None  # with ``split``: code, recipient, file and page per row
 
 
 def new_batch_id(now: dt.datetime) -> str:
@@ -166,12 +169,14 @@ def issue(
     actor: str = "certgen",
     sheet: Sheet | None = None,
     progress: Callable[[int], None] | None = None,
+    split: int | None = None,
 ) -> BatchResult:
     """Issue one certificate per row into ``output``, recording every code in ``ledger``.
 
     ``problems`` found while reading the input are reported with any found here; if there
     are any, nothing is drawn or recorded. ``sheet`` imposes several to a printer sheet;
-    ``progress`` is called with the number of certificates drawn so far."""
+    ``split`` writes files of at most that many certificates (``run-0001.pdf``...) and a
+    ``run-manifest.csv``; ``progress`` is called with the number drawn so far."""
     output = output.resolve()
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
@@ -192,11 +197,19 @@ def issue(
         )
 
     recorded = ledger.batch(batch_id)
+    outputs = _outputs(output, len(rows), split)
     if recorded:  # a rerun: the batch keeps its codes, and nothing new is issued
         _check_same_batch(design, rows, recorded, batch_id)
         certs = build([r.code for r in recorded])
-        _publish(design, certs, base_url, output, lambda pages: None, sheet, progress)
-        return BatchResult(batch_id, output, [c.code for c in certs], reprinted=True)
+
+        def same_places(placed: list[tuple[Path, int]]) -> None:
+            _check_same_places(recorded, placed, batch_id)
+
+        _publish(design, certs, base_url, outputs, same_places, sheet, progress)
+        manifest = _manifest(output, rows, recorded) if split else None
+        return BatchResult(
+            batch_id, output, [c.code for c in certs], True, tuple(outputs), manifest
+        )
     row_codes = _fresh_codes(len(rows), set(), randbelow)
     certs = build(row_codes)
     taken = ledger.existing(row_codes)
@@ -205,39 +218,96 @@ def issue(
     batch = BatchRecord(
         batch_id, design.name, design.hash, source, str(output), len(certs), issued_at
     )
+    records: list[CertificateRecord] = []
 
-    def record(pages: list[int]) -> None:
-        records = list(_records(design, rows, certs, pages, batch, issued_at))
+    def record(placed: list[tuple[Path, int]]) -> None:
+        records.extend(_records(design, rows, certs, placed, batch, issued_at))
         ledger.issue_batch(batch, records, actor=actor)
 
-    _publish(design, certs, base_url, output, record, sheet, progress)
-    return BatchResult(batch_id, output, [c.code for c in certs])
+    _publish(design, certs, base_url, outputs, record, sheet, progress)
+    manifest = _manifest(output, rows, records) if split else None
+    return BatchResult(batch_id, output, [c.code for c in certs], False, tuple(outputs), manifest)
+
+
+def _outputs(output: Path, count: int, split: int | None) -> dict[Path, range]:
+    """Each file to write and the certificates (by position) it holds."""
+    if not split or count <= 0:
+        return {output: range(count)}
+    parts = range(0, count, split)
+    return {
+        output.with_name(f"{output.stem}-{n:04d}{output.suffix}"): range(
+            start, min(start + split, count)
+        )
+        for n, start in enumerate(parts, start=1)
+    }
 
 
 def _publish(
     design: Design,
     certs: Sequence[render.Certificate],
     base_url: str,
-    output: Path,
-    record: Callable[[list[int]], None],
+    outputs: dict[Path, range],
+    record: Callable[[list[tuple[Path, int]]], None],
     sheet: Sheet | None,
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Draw into a temporary file, ``record`` the pages, and only then move the PDF into
-    place; on any failure the temporary file is removed. Part files that a killed run
-    left beside the same output are removed first."""
-    for stale in output.parent.glob(f".{glob.escape(output.name)}.*.part"):
-        stale.unlink(missing_ok=True)
-    temp = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
+    """Draw each file into a temporary one, ``record`` every certificate's file and page,
+    and only then move the PDFs into place; on any failure the temporary files are removed.
+    Part files that a killed run left beside the same outputs are removed first."""
+    for output in outputs:
+        for stale in output.parent.glob(f".{glob.escape(output.name)}.*.part"):
+            stale.unlink(missing_ok=True)
+    temps = {out: out.with_name(f".{out.name}.{secrets.token_hex(4)}.part") for out in outputs}
     try:
-        drawn = (with_qr(design, c, base_url) for c in _counted(certs, progress))
-        pages = _write(design, drawn, temp, sheet)
-        record(pages)
-        os.replace(temp, output)
+        placed: list[tuple[Path, int]] = []
+        for output, positions in outputs.items():
+            chunk = (certs[i] for i in positions)
+            drawn = (with_qr(design, c, base_url) for c in _counted(chunk, progress, len(placed)))
+            placed += [(output, page) for page in _write(design, drawn, temps[output], sheet)]
+        record(placed)
+        for output, temp in temps.items():
+            os.replace(temp, output)
     except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc.strerror}") from exc
+        raise OutputError(f"cannot write {exc.filename or 'the output'}: {exc.strerror}") from exc
+    finally:
+        for temp in temps.values():
+            temp.unlink(missing_ok=True)
+
+
+def _check_same_places(
+    recorded: Sequence[CertificateRecord], placed: list[tuple[Path, int]], batch_id: str
+) -> None:
+    for record, (file, page) in zip(recorded, placed, strict=True):
+        if (record.file, record.page) != (str(file), page):
+            raise LedgerError(
+                f"batch {batch_id} printed {codes.display(record.code)} to {record.file}, "
+                f"page {record.page}; this run would put it in {file}, page {page}; "
+                "rerun it with the same --output, --split and --sheet"
+            )
+
+
+MANIFEST_COLUMNS = ("code", "row", "recipient", "giver", "file", "page")
+
+
+def _manifest(output: Path, rows: Sequence[Row], records: Sequence[CertificateRecord]) -> Path:
+    """``<output>-manifest.csv``: where each row's certificate is, for the print shop or mail
+    house; written (atomically) after the PDFs are in place."""
+    path = output.with_name(f"{output.stem}-manifest.csv")
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        with temp.open("w", newline="", encoding="utf-8") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(MANIFEST_COLUMNS)
+            for row, r in zip(rows, records, strict=True):
+                names = (r.recipient or "", r.giver or "", Path(r.file).name)
+                cells = [safe_cell(name) for name in names]
+                writer.writerow([codes.display(r.code), row.number or "", *cells, r.page])
+        os.replace(temp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
     finally:
         temp.unlink(missing_ok=True)
+    return path
 
 
 def _check_same_batch(
@@ -263,11 +333,11 @@ def _check_same_batch(
 
 
 def _counted(
-    certs: Iterable[render.Certificate], progress: Callable[[int], None] | None
+    certs: Iterable[render.Certificate], progress: Callable[[int], None] | None, before: int
 ) -> Iterator[render.Certificate]:
     """The certificates, calling ``progress`` with how many are drawn as each one is (the
-    writer asks for the next one once it has drawn the last)."""
-    for done, cert in enumerate(certs, start=1):
+    writer asks for the next one once it has drawn the last); ``before`` were drawn earlier."""
+    for done, cert in enumerate(certs, start=before + 1):
         yield cert
         if progress:
             progress(done)
@@ -290,16 +360,16 @@ def _records(
     design: Design,
     rows: Iterable[Row],
     certs: Iterable[render.Certificate],
-    pages: Iterable[int],
+    placed: Iterable[tuple[Path, int]],
     batch: BatchRecord,
     issued_at: str,
 ) -> Iterable[CertificateRecord]:
-    for row, cert, page in zip(rows, certs, pages, strict=True):
+    for row, cert, (file, page) in zip(rows, certs, placed, strict=True):
         expires = row.values.get("expires")
         yield CertificateRecord(
             code=cert.code,
             batch_id=batch.id,
-            file=batch.file,
+            file=str(file),
             page=page,
             source_row=row.number,
             design=design.name,

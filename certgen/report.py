@@ -13,12 +13,11 @@ import json
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
+from certgen.inputs import safe_cell
 from certgen.ledger import Ledger
 
 GROUPS = ("referrer", "design", "batch", "month")
 FORMATS = ("table", "csv", "json")
-# A spreadsheet treats a cell starting with one of these as a formula (OWASP CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 
 @dataclass(frozen=True)
@@ -63,11 +62,6 @@ def build(ledger: Ledger, by: str, today: dt.date | None = None) -> list[Line]:
 
 def _headers(by: str) -> list[str]:
     return [by, *list(Line.__dataclass_fields__)[1:]]
-
-
-def safe_cell(text: str) -> str:
-    """Text a spreadsheet shows as text: a leading formula character gets a quote mark."""
-    return f"'{text}" if text.startswith(FORMULA_START) else text
 
 
 def to_csv(lines: list[Line], by: str) -> str:

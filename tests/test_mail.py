@@ -184,8 +184,9 @@ def test_redeeming_on_the_page_sends_off_the_request(
             r'name="csrf" value="([^"]+)"', client.get(f"/r/{code}").get_data(as_text=True)
         ).group(1)  # type: ignore[union-attr]
         client.post(f"/r/{code}/redeem", data={"csrf": token})
+        # The sender thread records "sent" just after the server has the message: wait for both.
         deadline = time.monotonic() + 10
-        while not inbox.messages and time.monotonic() < deadline:
+        while not ledger.notifications("sent") and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(inbox.messages) == 1 and ledger.notifications("sent")
 

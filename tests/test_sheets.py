@@ -170,3 +170,12 @@ def test_gutter_without_a_sheet_is_a_usage_error() -> None:
         terminal=False,
     )
     assert code == 2 and "--gutter and --crop-marks need --sheet" in shown
+
+
+def test_a_sheet_run_reprinted_by_batch_id_is_the_same_file(tmp_path: Path) -> None:
+    sheet = sheets.load("a4-2up", TRIM, gutter=6, crop_marks=True)
+    people = rows(TINY, PEOPLE)
+    first = issue_rows(tmp_path, TINY, people, sheet=sheet, batch_id="s1")
+    before = first.file.read_bytes()
+    again = issue_rows(tmp_path, TINY, people, sheet=sheet, batch_id="s1")
+    assert again.reprinted and again.codes == first.codes and again.file.read_bytes() == before

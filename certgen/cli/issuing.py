@@ -80,6 +80,12 @@ from certgen.ledger import safe_url
 @click.option("--gutter", type=float, metavar="MM", help="Space between certificates on a sheet.")
 @click.option("--crop-marks", is_flag=True, help="Draw crop marks outside each trim on a sheet.")
 @click.option(
+    "--split",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Files of at most N certificates (run-0001.pdf, ...) and a run-manifest.csv.",
+)
+@click.option(
     "-q", "--quiet", is_flag=True, help="No progress bar and no notes; the summary stays."
 )
 @designs_dir_option
@@ -104,6 +110,7 @@ def issue(
     sheet: str | None,
     gutter: float | None,
     crop_marks: bool,
+    split: int | None,
     quiet: bool,
     designs_dir: Path | None,
     by: str | None,
@@ -169,20 +176,27 @@ def issue(
                 actor=actor_name(by),
                 sheet=imposed,
                 progress=progress,
+                split=split,
             )
     count = len(result.codes)
     plural = "s" if count != 1 else ""
     seconds = time.monotonic() - started
     timing = f"{seconds:.1f} s" + (f", {count / seconds:.0f} certificates/s" if count > 1 else "")
     on_sheets = f" on {imposed.name} sheets" if imposed else ""
+    files = result.files
+    where = (
+        str(output) if len(files) == 1 else f"{files[0]} ... {files[-1].name} ({len(files)} files)"
+    )
+    if result.manifest:
+        where += f", manifest {result.manifest}"
     if result.reprinted:
         click.echo(
             f"Batch {result.batch_id} was already issued: printed its {count} certificate{plural} "
-            f"again, with the same codes, to {output}{on_sheets} ({timing})"
+            f"again, with the same codes, to {where}{on_sheets} ({timing})"
         )
         return
     click.echo(
-        f"Issued {count} certificate{plural} to {output}{on_sheets} in {timing} "
+        f"Issued {count} certificate{plural} to {where}{on_sheets} in {timing} "
         f"(design {design.name}, batch {result.batch_id}, ledger {safe_url(config.ledger)})"
     )
     if count == 1:

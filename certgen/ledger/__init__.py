@@ -425,11 +425,14 @@ class Ledger:
         return None if row is None else BatchRecord(**row._mapping)
 
     def batch(self, batch_id: str) -> list[CertificateRecord]:
+        """The batch's certificates in input order (several may share a page or a sheet,
+        and split runs restart pages in each file)."""
+        c = certificates.c
         with self._transaction() as conn:
             rows = conn.execute(
                 sa.select(certificates)
-                .where(certificates.c.batch_id == batch_id)
-                .order_by(certificates.c.page)
+                .where(c.batch_id == batch_id)
+                .order_by(c.source_row, c.file, c.page)
             ).all()
         return [_record(r._mapping) for r in rows]
 

@@ -1,0 +1,66 @@
+"""--split: bounded files for print shops and mail houses, and a manifest matching the ledger."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from certgen import codes
+from certgen.errors import LedgerError
+from certgen.ledger import open_ledger
+from tests.helpers import issue_rows, load, page_count, qr_codes, rows
+
+TINY = load("tiny")
+PEOPLE = [{"recipient": f"Person {i}", "giver": "Jane"} for i in range(7)]
+PEOPLE[4] = {"recipient": '=HYPERLINK("http://evil.example")', "giver": "@Jane"}
+
+
+def manifest_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_split_writes_bounded_files_and_a_manifest_that_matches_the_ledger(
+    tmp_path: Path,
+) -> None:
+    result = issue_rows(tmp_path, TINY, rows(TINY, PEOPLE), output=tmp_path / "run.pdf", split=3)
+    names = [f.name for f in result.files]
+    assert names == ["run-0001.pdf", "run-0002.pdf", "run-0003.pdf"]
+    assert [page_count(f) for f in result.files] == [3, 3, 1]
+    assert not (tmp_path / "run.pdf").exists()
+    assert result.manifest == tmp_path / "run-manifest.csv"
+    listed = manifest_rows(result.manifest)
+    assert [r["row"] for r in listed] == [str(n) for n in range(2, 9)]  # every row, in order
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        for line in listed:
+            record = ledger.get(codes.normalize(line["code"]))
+            assert record is not None
+            assert (Path(record.file).name, record.page) == (line["file"], int(line["page"]))
+    # Each page's QR code is the code the manifest lists for that file and page.
+    for file in result.files:
+        for page, [url] in enumerate(qr_codes(file), start=1):
+            [line] = [r for r in listed if r["file"] == file.name and r["page"] == str(page)]
+            assert codes.normalize(url) == codes.normalize(line["code"])
+    # Names a spreadsheet would run as formulas are quoted.
+    assert listed[4]["recipient"] == '\'=HYPERLINK("http://evil.example")'
+    assert listed[4]["giver"] == "'@Jane"
+
+
+def test_a_rerun_reprints_the_same_files_and_refuses_another_split(tmp_path: Path) -> None:
+    first = issue_rows(
+        tmp_path, TINY, rows(TINY, PEOPLE), output=tmp_path / "run.pdf", split=3, batch_id="b1"
+    )
+    before = {f: f.read_bytes() for f in first.files}
+    again = issue_rows(
+        tmp_path, TINY, rows(TINY, PEOPLE), output=tmp_path / "run.pdf", split=3, batch_id="b1"
+    )
+    assert again.reprinted and again.codes == first.codes
+    assert {f: f.read_bytes() for f in again.files} == before
+    with pytest.raises(LedgerError, match="rerun it with the same --output, --split and --sheet"):
+        issue_rows(
+            tmp_path, TINY, rows(TINY, PEOPLE), output=tmp_path / "run.pdf", split=2, batch_id="b1"
+        )
+    assert {f: f.read_bytes() for f in first.files} == before  # nothing was overwritten
+    assert not list(tmp_path.glob(".*.part"))
