@@ -104,6 +104,6 @@ class LedgerError(CertgenError):
 
 
 class NotFoundError(CertgenError):
-    """A code that is not in the ledger."""
+    """A code or a run that is not in the ledger."""
 
     exit_code = 6

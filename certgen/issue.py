@@ -36,7 +36,8 @@ class BatchResult:
     file: Path  # the output asked for; with ``split``, the pattern the parts are named after
     codes: list[str]
     reprinted: bool = False  # the batch was already recorded: same codes, nothing new issued
-    files: tuple[Path, ...] = ()  # every PDF written
+    files: tuple[Path, ...] = ()  # every PDF of the run
+    issued: int = 0  # certificates recorded by this run (a resumed run: the rest)
     manifest: Path | None = None  # with ``split``: code, recipient, file and page per row
 
 
@@ -196,37 +197,55 @@ def issue(
             problems=problems,
         )
 
-    recorded = ledger.batch(batch_id)
-    outputs = _outputs(output, len(rows), split)
-    if recorded:  # a rerun: the batch keeps its codes, and nothing new is issued
-        _check_same_batch(design, rows, recorded, batch_id)
-        certs = build([r.code for r in recorded])
-
-        def same_places(placed: list[tuple[Path, int]]) -> None:
-            _check_same_places(recorded, placed, batch_id)
-
-        _publish(design, certs, base_url, outputs, same_places, sheet, progress)
-        manifest = _manifest(output, rows, recorded) if split else None
-        return BatchResult(
-            batch_id, output, [c.code for c in certs], True, tuple(outputs), manifest
-        )
-    row_codes = _fresh_codes(len(rows), set(), randbelow)
-    certs = build(row_codes)
-    taken = ledger.existing(row_codes)
+    known = ledger.get_batch(batch_id)
+    recorded = ledger.batch(batch_id) if known else []
+    if known:  # a rerun or a resumed run: recorded rows keep their codes
+        _check_same_batch(design, rows, known, recorded, batch_id)
+    fresh = _fresh_codes(len(rows) - len(recorded), set(), randbelow)
+    taken = ledger.existing(fresh)
     if taken:  # 80 random bits: practically never, but every printed code must be unique
-        certs = build(_fresh_codes(len(rows), taken | set(row_codes), randbelow))
-    batch = BatchRecord(
+        fresh = _fresh_codes(len(fresh), taken | set(fresh), randbelow)
+    certs = build([r.code for r in recorded] + fresh)
+    batch = known or BatchRecord(
         batch_id, design.name, design.hash, source, str(output), len(certs), issued_at
     )
-    records: list[CertificateRecord] = []
+    records = list(recorded)
 
-    def record(placed: list[tuple[Path, int]]) -> None:
-        records.extend(_records(design, rows, certs, placed, batch, issued_at))
-        ledger.issue_batch(batch, records, actor=actor)
+    def record(part: range, placed: list[tuple[Path, int]]) -> None:
+        """Rows recorded before must land where the ledger says; the rest are recorded now,
+        the part's certificates and events in one transaction."""
+        old = [i for i in part if i < len(recorded)]
+        _check_same_places([recorded[i] for i in old], placed[: len(old)], batch_id)
+        new = range(part.start + len(old), part.stop)
+        if new:
+            batch_rows = [rows[i] for i in new]
+            added = list(
+                _records(
+                    design,
+                    batch_rows,
+                    [certs[i] for i in new],
+                    placed[len(old) :],
+                    batch,
+                    issued_at,
+                )
+            )
+            ledger.issue_batch(batch, added, actor=actor, new_batch=not records)
+            records.extend(added)
 
-    _publish(design, certs, base_url, outputs, record, sheet, progress)
+    outputs = _outputs(output, len(rows), split)
+    # A split run keeps the parts already recorded and in place: that is how it resumes.
+    done = {out for out, part in outputs.items() if split and part.stop <= len(recorded)}
+    _publish(design, certs, base_url, outputs, record, sheet, progress, done)
     manifest = _manifest(output, rows, records) if split else None
-    return BatchResult(batch_id, output, [c.code for c in certs], False, tuple(outputs), manifest)
+    return BatchResult(
+        batch_id,
+        output,
+        [c.code for c in certs],
+        reprinted=bool(known) and not fresh,
+        files=tuple(outputs),
+        manifest=manifest,
+        issued=len(fresh),
+    )
 
 
 def _outputs(output: Path, count: int, split: int | None) -> dict[Path, range]:
@@ -247,30 +266,32 @@ def _publish(
     certs: Sequence[render.Certificate],
     base_url: str,
     outputs: dict[Path, range],
-    record: Callable[[list[tuple[Path, int]]], None],
+    record: Callable[[range, list[tuple[Path, int]]], None],
     sheet: Sheet | None,
     progress: Callable[[int], None] | None,
+    done: set[Path],
 ) -> None:
-    """Draw each file into a temporary one, ``record`` every certificate's file and page,
-    and only then move the PDFs into place; on any failure the temporary files are removed.
-    Part files that a killed run left beside the same outputs are removed first."""
+    """Each file in turn: draw it into a temporary file, ``record`` its certificates' files
+    and pages, and only then move it into place; on any failure the temporary file is
+    removed. Files in ``done`` are kept as they are. Part files that a killed run left
+    beside the same outputs are removed first."""
     for output in outputs:
         for stale in output.parent.glob(f".{glob.escape(output.name)}.*.part"):
             stale.unlink(missing_ok=True)
-    temps = {out: out.with_name(f".{out.name}.{secrets.token_hex(4)}.part") for out in outputs}
-    try:
-        placed: list[tuple[Path, int]] = []
-        for output, positions in outputs.items():
-            chunk = (certs[i] for i in positions)
-            drawn = (with_qr(design, c, base_url) for c in _counted(chunk, progress, len(placed)))
-            placed += [(output, page) for page in _write(design, drawn, temps[output], sheet)]
-        record(placed)
-        for output, temp in temps.items():
+    for output, part in outputs.items():
+        if output in done and output.is_file():
+            if progress:
+                progress(part.stop)
+            continue
+        temp = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
+        try:
+            chunk = (certs[i] for i in part)
+            drawn = (with_qr(design, c, base_url) for c in _counted(chunk, progress, part.start))
+            record(part, [(output, page) for page in _write(design, drawn, temp, sheet)])
             os.replace(temp, output)
-    except OSError as exc:
-        raise OutputError(f"cannot write {exc.filename or 'the output'}: {exc.strerror}") from exc
-    finally:
-        for temp in temps.values():
+        except OSError as exc:
+            raise OutputError(f"cannot write {output}: {exc.strerror}") from exc
+        finally:
             temp.unlink(missing_ok=True)
 
 
@@ -311,22 +332,26 @@ def _manifest(output: Path, rows: Sequence[Row], records: Sequence[CertificateRe
 
 
 def _check_same_batch(
-    design: Design, rows: Sequence[Row], recorded: Sequence[CertificateRecord], batch_id: str
+    design: Design,
+    rows: Sequence[Row],
+    batch: BatchRecord,
+    recorded: Sequence[CertificateRecord],
+    batch_id: str,
 ) -> None:
-    """A batch id names one set of inputs: the same rows and design may be printed again,
-    anything else under that id is refused."""
+    """A batch id names one set of inputs: the same rows and design may be printed again
+    (or finished, if the run was interrupted), anything else under that id is refused."""
     hint = "use a new --batch-id for new input"
-    if recorded[0].design != design.name or recorded[0].design_hash != design.hash:
+    if batch.design != design.name or batch.design_hash != design.hash:
         raise LedgerError(
-            f"batch {batch_id} was issued with design {recorded[0].design} "
-            f"({recorded[0].design_hash}); this is {design.name} ({design.hash}); {hint}"
+            f"batch {batch_id} was issued with design {batch.design} "
+            f"({batch.design_hash}); this is {design.name} ({design.hash}); {hint}"
         )
-    if len(rows) != len(recorded):
+    if len(rows) != batch.count:
         raise LedgerError(
-            f"batch {batch_id} has {len(recorded)} certificates; this input has {len(rows)} rows; "
+            f"batch {batch_id} has {batch.count} certificates; this input has {len(rows)} rows; "
             f"{hint}"
         )
-    for row, record in zip(rows, recorded, strict=True):
+    for row, record in zip(rows, recorded, strict=False):
         if {name: str(value) for name, value in row.values.items()} != record.data:
             where = f"row {row.number}" if row.number else "the values"
             raise LedgerError(f"batch {batch_id}: {where} differs from what was issued; {hint}")

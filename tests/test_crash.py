@@ -15,7 +15,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
-from certgen import qr
+from certgen import codes, qr
 from certgen.ledger import open_ledger
 from tests.helpers import qr_codes
 
@@ -112,3 +112,56 @@ def _extract_pages(source: Path, target: Path, pages: list[int]) -> None:
     out = pdfium.PdfDocument.new()
     out.import_pages(pdfium.PdfDocument(str(source)), pages)
     out.save(str(target))
+
+
+@pytest.mark.slow
+def test_a_split_run_killed_midway_resumes_to_the_same_output(env: Path) -> None:
+    Path("big.csv").write_text(
+        "to,from\n" + "".join(f"Friend {i},Customer {i}\n" for i in range(ROWS))
+    )
+    base = [arg for arg in command(env) if arg not in ("--batch-id", "crash")]
+    run = [*base, "--split", "200", "--run-id", "mail"]
+    process = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finished_parts = lambda: Path("run-0002.pdf").exists()  # noqa: E731
+    assert kill_when(process, finished_parts), "the run finished before it could be killed"
+    assert not Path("run-0006.pdf").exists()
+    kept = {p.name: p.stat().st_mtime_ns for p in Path().glob("run-000*.pdf")}
+    assert 2 <= len(kept) < 6 and recorded(env) == 200 * len(kept)  # whole parts only
+    runs = subprocess.run([run[0], "runs"], capture_output=True, text=True, timeout=60)
+    assert f"{recorded(env)}/{ROWS}" in runs.stdout and "interrupted" in runs.stdout
+
+    resumed = [*base, "--split", "200", "--resume", "mail"]
+    done = subprocess.run(resumed, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"Resumed run mail: issued the other {ROWS - 200 * len(kept)} of {ROWS}" in done.stdout
+    assert not list(Path().glob(".*.part"))
+    for name, mtime in kept.items():
+        assert Path(name).stat().st_mtime_ns == mtime  # parts already in place are kept
+    files = sorted(Path().glob("run-000*.pdf"))
+    assert [f.name for f in files] == [f"run-000{n}.pdf" for n in range(1, 7)]
+
+    with open_ledger(f"sqlite:///{env / 'ledger.db'}") as ledger:
+        records = ledger.batch("mail")
+    assert len(records) == ROWS == len({r.code for r in records})  # each row once, once only
+    assert [r.source_row for r in records] == list(range(2, ROWS + 2))
+    manifest = Path("run-manifest.csv").read_text(encoding="utf-8").splitlines()[1:]
+    listed = [line.split(",") for line in manifest]
+    assert [(codes.normalize(c[0]), c[4], int(c[5])) for c in listed] == [
+        (r.code, Path(r.file).name, r.page) for r in records
+    ]
+    # Every page's QR code decodes to its own code, each code on exactly one page.
+    seen = []
+    for file in files:
+        for page, [url] in enumerate(qr_codes(file, dpi=100), start=1):
+            [record] = [r for r in records if Path(r.file) == file.resolve() and r.page == page]
+            assert url == qr.redeem_url(BASE, record.code)
+            seen.append(record.code)
+    assert sorted(seen) == sorted(r.code for r in records)
+
+    # The finished output is what the whole run prints: reprinting it gives the same bytes.
+    resumed_bytes = {f.name: f.read_bytes() for f in files}
+    for f in files:
+        f.unlink()
+    again = subprocess.run(run, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "already issued" in again.stdout, again.stderr
+    assert {f.name: f.read_bytes() for f in sorted(Path().glob("run-000*.pdf"))} == resumed_bytes

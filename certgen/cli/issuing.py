@@ -22,6 +22,7 @@ from certgen.cli.base import (
     progress_bar,
     settings_options,
 )
+from certgen.errors import NotFoundError
 from certgen.ledger import safe_url
 
 
@@ -69,8 +70,15 @@ from certgen.ledger import safe_url
 )
 @click.option(
     "--batch-id",
+    "--run-id",
+    "batch_id",
     metavar="ID",
-    help="Name the batch; running it again prints the same codes and issues none.",
+    help="Name the run; running it again prints the same codes and issues none.",
+)
+@click.option(
+    "--resume",
+    metavar="ID",
+    help="Finish an interrupted run (same input and options); with --split, kept parts stay.",
 )
 @click.option(
     "--sheet",
@@ -107,6 +115,7 @@ def issue(
     delimiter: str | None,
     base_url: str | None,
     batch_id: str | None,
+    resume: str | None,
     sheet: str | None,
     gutter: float | None,
     crop_marks: bool,
@@ -140,8 +149,15 @@ def issue(
     trim = (design.width_mm, design.height_mm)
     imposed = sheets.load(sheet, trim, gutter, crop_marks) if sheet else None
     started = time.monotonic()
+    if resume and batch_id and resume != batch_id:
+        raise click.UsageError("--resume names the run; leave out --run-id/--batch-id")
+    batch_id = resume or batch_id
     with open_configured(config) as opened:
         known = opened.get_batch(batch_id) if batch_id else None
+        if resume and known is None:
+            raise NotFoundError(
+                f"no run {resume} in {safe_url(config.ledger)} (certgen runs lists the runs)"
+            )
         # A rerun of a batch resolves its rows as of the batch's time (relative expiry dates).
         now = dt.datetime.fromisoformat(known.created_at) if known else dt.datetime.now(dt.UTC)
         if csv_file is not None:
@@ -189,6 +205,12 @@ def issue(
     )
     if result.manifest:
         where += f", manifest {result.manifest}"
+    if result.issued and result.issued < count:
+        click.echo(
+            f"Resumed run {result.batch_id}: issued the other {result.issued} of {count} "
+            f"certificates; {where}{on_sheets} ({timing})"
+        )
+        return
     if result.reprinted:
         click.echo(
             f"Batch {result.batch_id} was already issued: printed its {count} certificate{plural} "
@@ -207,3 +229,35 @@ def issue(
             "certgen.toml to your redemption site before printing for real.",
             err=True,
         )
+
+
+@cli.command()
+@settings_options
+def runs(config_file: Path | None, ledger: str | None) -> None:
+    """List issue runs, newest first: id, when, design, certificates recorded, state, file.
+
+    A run whose state is "interrupted" can be finished with certgen issue ... --resume ID.
+    """
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with open_configured(config) as opened:
+        found = opened.runs()
+    if not found:
+        click.echo("No runs yet.")
+        return
+    lines = [("RUN", "CREATED", "DESIGN", "CERTIFICATES", "STATE", "FILE")]
+    for batch, recorded in found:
+        state = "done" if recorded >= batch.count else "interrupted"
+        lines.append(
+            (
+                batch.id,
+                batch.created_at,
+                batch.design,
+                f"{recorded}/{batch.count}",
+                state,
+                batch.file,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(5)]
+    for line in lines:
+        padded = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
+        click.echo("  ".join([*padded, line[5]]))

@@ -159,8 +159,10 @@ class Ledger:
         *,
         actor: str = "certgen",
         channel: str = "cli",
+        new_batch: bool = True,
     ) -> None:
-        """Record a batch and all its certificates and events in one transaction."""
+        """Record a batch (unless ``new_batch`` is false: a later part of a split run) and
+        these certificates and their events, in one transaction."""
         cert_rows = [_certificate_row(r) for r in records]
         event_rows = [
             {
@@ -175,7 +177,8 @@ class Ledger:
         ]
         try:
             with self._transaction() as conn:
-                conn.execute(batches.insert().values(**vars(batch)))
+                if new_batch:
+                    conn.execute(batches.insert().values(**vars(batch)))
                 if cert_rows:
                     conn.execute(certificates.insert(), cert_rows)
                     conn.execute(events.insert(), event_rows)
@@ -423,6 +426,23 @@ class Ledger:
         with self._transaction() as conn:
             row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).first()
         return None if row is None else BatchRecord(**row._mapping)
+
+    def runs(self) -> list[tuple[BatchRecord, int]]:
+        """Every batch, newest first, with how many of its certificates are recorded (fewer
+        than its count: a split run that was interrupted)."""
+        recorded = sa.func.count(certificates.c.code)
+        query = (
+            sa.select(batches, recorded.label("recorded"))
+            .select_from(batches.outerjoin(certificates, certificates.c.batch_id == batches.c.id))
+            .group_by(*batches.c)
+            .order_by(batches.c.created_at.desc(), batches.c.id)
+        )
+        with self._transaction() as conn:
+            rows = conn.execute(query).all()
+        return [
+            (BatchRecord(**{k: v for k, v in r._mapping.items() if k != "recorded"}), r.recorded)
+            for r in rows
+        ]
 
     def batch(self, batch_id: str) -> list[CertificateRecord]:
         """The batch's certificates in input order (several may share a page or a sheet,
