@@ -1,0 +1,97 @@
+"""Mailing-run benchmark: the real `certgen issue` on a generated CSV, as a mail house runs it.
+
+    python bench/batch.py [--sizes 10000,100000] [--design compact] [--split 1000]
+
+For each size: one PDF, and --split files with their manifest; both record every code in a
+fresh SQLite ledger. Prints certificates per second (wall clock, process start included),
+bytes per certificate over all files, and the peak resident memory of the certgen process,
+beside the naive baseline of bench/render.py (each page drawn from scratch, QR codes as
+raster images) run in this process on 1,000 rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import render as render_bench  # bench/render.py, beside this file
+
+ROW = "{:>7}  {:<22} {:>8} {:>11} {:>9}"
+
+
+def write_csv(path: Path, count: int) -> None:
+    with path.open("w", encoding="utf-8") as stream:
+        stream.write("to,from,business\n")
+        for i in range(count):
+            stream.write(f"Friend {i},Customer {i},Riverside Auto Care\n")
+
+
+def run_cli(args: list[str], home: Path) -> tuple[float, float]:
+    """Seconds and peak RSS (MiB) of one certgen process."""
+    exe = shutil.which("certgen")
+    assert exe, "install certgen first (pip install -e .)"
+    env = {**os.environ, "CERTGEN_HOME": str(home)}
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", exe, *args], env=env, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    return seconds, float(done.stdout.strip().splitlines()[-1])
+
+
+def child(argv: list[str]) -> None:
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--design", default="compact")
+    parser.add_argument("--split", type=int, default=1000)
+    parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    seconds, _ = render_bench.measure("naive", args.design, 1000)
+    naive = 1000 / seconds
+    print(f"design {args.design}; this machine ({os.cpu_count()} cores)")
+    print(ROW.format("rows", "variant", "cert/s", "bytes/cert", "peak MiB"))
+    print(ROW.format(1000, "naive baseline", f"{naive:.0f}", "-", "-"))
+    for count in (int(n) for n in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            write_csv(folder / "rows.csv", count)
+            for label, extra in (
+                ("one file", []),
+                (f"--split {args.split}", ["--split", str(args.split)]),
+            ):
+                out = folder / label.replace(" ", "_").strip("-") / "run.pdf"
+                out.parent.mkdir()
+                command = ["issue", str(folder / "rows.csv"), "-d", args.design, "-q"]
+                seconds, peak = run_cli([*command, *extra, "-o", str(out)], out.parent)
+                size = sum(f.stat().st_size for f in out.parent.glob("run*.pdf"))
+                rate = count / seconds
+                print(
+                    ROW.format(
+                        count,
+                        f"{label} ({rate / naive:.1f}x)",
+                        f"{rate:.0f}",
+                        f"{size / count:.0f}",
+                        f"{peak:.0f}",
+                    )
+                )
+
+
+if __name__ == "__main__":
+    main()
