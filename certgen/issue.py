@@ -1,7 +1,10 @@
 """Issuing: check every row, build each certificate as data, draw, record, then publish.
 
-The PDF is written to a temporary file beside the output and moved into place only after
-the ledger has committed every code, so a failure leaves no records and no partial PDF.
+Every row is checked before anything is drawn. Each PDF is written to a temporary file
+beside it and moved into place only after the ledger has committed its codes, so a failure
+leaves no record without its PDF and no partial PDF. A run is one file, recorded whole, or
+with ``split`` several, recorded one after the other: an interrupted split run is finished by
+running it again under its batch id, which keeps the files in place and the recorded codes.
 """
 
 from __future__ import annotations

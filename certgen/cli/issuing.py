@@ -203,22 +203,21 @@ def issue(
     where = (
         str(output) if len(files) == 1 else f"{files[0]} ... {files[-1].name} ({len(files)} files)"
     )
-    if result.manifest:
-        where += f", manifest {result.manifest}"
+    where += on_sheets + (f", manifest {result.manifest}" if result.manifest else "")
     if result.issued and result.issued < count:
         click.echo(
             f"Resumed run {result.batch_id}: issued the other {result.issued} of {count} "
-            f"certificates; {where}{on_sheets} ({timing})"
+            f"certificates; {where} ({timing})"
         )
         return
     if result.reprinted:
         click.echo(
             f"Batch {result.batch_id} was already issued: printed its {count} certificate{plural} "
-            f"again, with the same codes, to {where}{on_sheets} ({timing})"
+            f"again, with the same codes, to {where} ({timing})"
         )
         return
     click.echo(
-        f"Issued {count} certificate{plural} to {where}{on_sheets} in {timing} "
+        f"Issued {count} certificate{plural} to {where} in {timing} "
         f"(design {design.name}, batch {result.batch_id}, ledger {safe_url(config.ledger)})"
     )
     if count == 1:
