@@ -2,9 +2,10 @@
 
     python bench/batch.py [--sizes 10000,100000] [--design compact] [--split 1000]
 
-For each size: one PDF, and --split files with their manifest; both record every code in a
-fresh SQLite ledger. Prints certificates per second (wall clock, process start included),
-bytes per certificate over all files, and the peak resident memory of the certgen process,
+For each size: one PDF, and --split files with their manifest drawn by one process and by one
+per core; each records every code in a fresh SQLite ledger. Prints certificates per second
+(wall clock, process start included), bytes per certificate over all files, and the peak
+resident memory of the certgen process (the largest of its processes with --jobs),
 beside the naive baseline of bench/render.py (each page drawn from scratch, QR codes as
 raster images) run in this process on 1,000 rows.
 """
@@ -72,11 +73,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             write_csv(folder / "rows.csv", count)
+            cores = str(os.cpu_count() or 1)
             for label, extra in (
-                ("one file", []),
-                (f"--split {args.split}", ["--split", str(args.split)]),
+                ("one file", ["--jobs", "1"]),
+                (f"--split {args.split} -j 1", ["--split", str(args.split), "--jobs", "1"]),
+                (f"--split {args.split} -j {cores}", ["--split", str(args.split), "--jobs", cores]),
             ):
-                out = folder / label.replace(" ", "_").strip("-") / "run.pdf"
+                out = folder / label.replace(" ", "_").replace("-", "") / "run.pdf"
                 out.parent.mkdir()
                 command = ["issue", str(folder / "rows.csv"), "-d", args.design, "-q"]
                 seconds, peak = run_cli([*command, *extra, "-o", str(out)], out.parent)

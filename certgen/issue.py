@@ -13,10 +13,12 @@ import csv
 import dataclasses
 import datetime as dt
 import glob
+import multiprocessing
 import os
 import secrets
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,13 +176,15 @@ def issue(
     sheet: Sheet | None = None,
     progress: Callable[[int], None] | None = None,
     split: int | None = None,
+    jobs: int = 1,
 ) -> BatchResult:
     """Issue one certificate per row into ``output``, recording every code in ``ledger``.
 
     ``problems`` found while reading the input are reported with any found here; if there
     are any, nothing is drawn or recorded. ``sheet`` imposes several to a printer sheet;
     ``split`` writes files of at most that many certificates (``run-0001.pdf``...) and a
-    ``run-manifest.csv``; ``progress`` is called with the number drawn so far."""
+    ``run-manifest.csv``, drawn in ``jobs`` processes; ``progress`` is called with the
+    number drawn so far."""
     output = output.resolve()
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
@@ -238,7 +242,8 @@ def issue(
     outputs = _outputs(output, len(rows), split)
     # A split run keeps the parts already recorded and in place: that is how it resumes.
     done = {out for out, part in outputs.items() if split and part.stop <= len(recorded)}
-    _publish(design, certs, base_url, outputs, record, sheet, progress, done)
+    drawing = _Drawing(design, certs, base_url, sheet)
+    _publish(drawing, outputs, record, progress, done, jobs)
     manifest = _manifest(output, rows, records) if split else None
     return BatchResult(
         batch_id,
@@ -264,37 +269,88 @@ def _outputs(output: Path, count: int, split: int | None) -> dict[Path, range]:
     }
 
 
+@dataclass(frozen=True)
+class _Drawing:
+    """What every file of a run is drawn from."""
+
+    design: Design
+    certs: Sequence[render.Certificate]
+    base_url: str
+    sheet: Sheet | None
+
+    def draw(
+        self, part: range, temp: Path, progress: Callable[[int], None] | None = None
+    ) -> list[int]:
+        chunk = _counted((self.certs[i] for i in part), progress, part.start)
+        drawn = (with_qr(self.design, c, self.base_url) for c in chunk)
+        return _write(self.design, drawn, temp, self.sheet)
+
+
+# Worker processes are forked with the run's drawing in memory instead of pickling it (a
+# design holds compiled templates); set just before the pool starts.
+_FORKED: _Drawing | None = None
+
+
+def _draw_forked(part: range, temp: Path) -> list[int]:
+    if _FORKED is None:
+        raise RuntimeError("worker started without a drawing")
+    return _FORKED.draw(part, temp)
+
+
 def _publish(
-    design: Design,
-    certs: Sequence[render.Certificate],
-    base_url: str,
+    drawing: _Drawing,
     outputs: dict[Path, range],
     record: Callable[[range, list[tuple[Path, int]]], None],
-    sheet: Sheet | None,
     progress: Callable[[int], None] | None,
     done: set[Path],
+    jobs: int,
 ) -> None:
-    """Each file in turn: draw it into a temporary file, ``record`` its certificates' files
-    and pages, and only then move it into place; on any failure the temporary file is
-    removed. Files in ``done`` are kept as they are. Part files that a killed run left
-    beside the same outputs are removed first."""
+    """Each file: draw it into a temporary file, then, in order, ``record`` its
+    certificates' files and pages and only then move it into place; temporary files are
+    removed on any failure. With ``jobs`` > 1 the files are drawn in that many processes;
+    each file is drawn the same way in any process, so the output does not change. Files in
+    ``done`` are kept as they are; part files a killed run left are removed first."""
+    global _FORKED
     for output in outputs:
         for stale in output.parent.glob(f".{glob.escape(output.name)}.*.part"):
             stale.unlink(missing_ok=True)
+    todo = {}
     for output, part in outputs.items():
         if output in done and output.is_file():
             if progress:
                 progress(part.stop)
-            continue
-        temp = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
-        try:
-            chunk = (certs[i] for i in part)
-            drawn = (with_qr(design, c, base_url) for c in _counted(chunk, progress, part.start))
-            record(part, [(output, page) for page in _write(design, drawn, temp, sheet)])
-            os.replace(temp, output)
-        except OSError as exc:
-            raise OutputError(f"cannot write {output}: {exc.strerror}") from exc
-        finally:
+        else:
+            todo[output] = part
+    temps = {out: out.with_name(f".{out.name}.{secrets.token_hex(4)}.part") for out in todo}
+
+    def place(output: Path, part: range, pages: list[int]) -> None:
+        record(part, [(output, page) for page in pages])
+        os.replace(temps[output], output)
+        if progress:
+            progress(part.stop)
+
+    try:
+        if jobs > 1 and len(todo) > 1:
+            _FORKED = drawing
+            fork = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=fork) as pool:
+                pending = {
+                    out: pool.submit(_draw_forked, part, temps[out]) for out, part in todo.items()
+                }
+                try:
+                    for output, part in todo.items():
+                        place(output, part, pending[output].result())
+                finally:
+                    for future in pending.values():
+                        future.cancel()
+        else:
+            for output, part in todo.items():
+                place(output, part, drawing.draw(part, temps[output], progress))
+    except OSError as exc:
+        raise OutputError(f"cannot write {exc.filename or 'a PDF'}: {exc.strerror}") from exc
+    finally:
+        _FORKED = None
+        for temp in temps.values():
             temp.unlink(missing_ok=True)
 
 

@@ -46,14 +46,15 @@ def command(env: Path) -> list[str]:
 def kill_when(
     process: subprocess.Popen[str], ready: Callable[[], bool], limit: float = 120
 ) -> bool:
-    """SIGKILL the run as soon as ``ready``; False if it finished first."""
+    """SIGKILL the run, with any worker processes it started (its process group, as a power
+    cut would), as soon as ``ready``; False if it finished first."""
     deadline = time.monotonic() + limit
     while not ready():
         if process.poll() is not None:
             return False
         assert time.monotonic() < deadline
         time.sleep(0.002)
-    os.kill(process.pid, signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     return True
 
@@ -80,7 +81,11 @@ def test_killed_run_resumes_with_every_row_issued_once(env: Path, moment: str) -
         "to,from\n" + "".join(f"Friend {i},Customer {i}\n" for i in range(ROWS))
     )
     process = subprocess.Popen(
-        command(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     if moment == "while drawing":
         assert kill_when(process, part_file_exists), "the run finished before it could be killed"
@@ -121,7 +126,9 @@ def test_a_split_run_killed_midway_resumes_to_the_same_output(env: Path) -> None
     )
     base = [arg for arg in command(env) if arg not in ("--batch-id", "crash")]
     run = [*base, "--split", "200", "--run-id", "mail"]
-    process = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     finished_parts = lambda: Path("run-0002.pdf").exists()  # noqa: E731
     assert kill_when(process, finished_parts), "the run finished before it could be killed"
     assert not Path("run-0006.pdf").exists()

@@ -64,3 +64,23 @@ def test_a_rerun_reprints_the_same_files_and_refuses_another_split(tmp_path: Pat
         )
     assert {f: f.read_bytes() for f in first.files} == before  # nothing was overwritten
     assert not list(tmp_path.glob(".*.part"))
+
+
+def test_jobs_draw_files_in_parallel_with_the_same_output(tmp_path: Path) -> None:
+    people = rows(TINY, PEOPLE)
+    one = issue_rows(tmp_path / "one", TINY, people, output=tmp_path / "one" / "run.pdf", split=2)
+    two = issue_rows(
+        tmp_path / "two", TINY, people, output=tmp_path / "two" / "run.pdf", split=2, jobs=2
+    )
+    assert one.codes == two.codes  # the same seeded codes, so the files can be compared
+    assert len(one.files) == 4
+    for a, b in zip(one.files, two.files, strict=True):
+        assert a.read_bytes() == b.read_bytes()
+    assert one.manifest and two.manifest
+    assert one.manifest.read_text().replace("one", "") == two.manifest.read_text().replace(
+        "two", ""
+    )
+    with open_ledger(f"sqlite:///{tmp_path / 'two' / 'ledger.db'}") as ledger:
+        assert [(Path(r.file).name, r.page) for r in ledger.batch(two.batch_id)] == [
+            (f"run-000{i // 2 + 1}.pdf", i % 2 + 1) for i in range(7)
+        ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from pathlib import Path
 
@@ -94,6 +95,14 @@ from certgen.ledger import safe_url
     help="Files of at most N certificates (run-0001.pdf, ...) and a run-manifest.csv.",
 )
 @click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=lambda: os.cpu_count() or 1,
+    show_default="the number of cores",
+    help="Processes drawing the files of a --split run at once; the output is the same.",
+)
+@click.option(
     "-q", "--quiet", is_flag=True, help="No progress bar and no notes; the summary stays."
 )
 @designs_dir_option
@@ -120,6 +129,7 @@ def issue(
     gutter: float | None,
     crop_marks: bool,
     split: int | None,
+    jobs: int,
     quiet: bool,
     designs_dir: Path | None,
     by: str | None,
@@ -193,6 +203,7 @@ def issue(
                 sheet=imposed,
                 progress=progress,
                 split=split,
+                jobs=jobs,
             )
     count = len(result.codes)
     plural = "s" if count != 1 else ""
