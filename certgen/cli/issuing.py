@@ -208,7 +208,8 @@ def issue(
     count = len(result.codes)
     plural = "s" if count != 1 else ""
     seconds = time.monotonic() - started
-    timing = f"{seconds:.1f} s" + (f", {count / seconds:.0f} certificates/s" if count > 1 else "")
+    drawn = result.issued if 0 < result.issued < count else count  # a resumed run: the rest
+    timing = f"{seconds:.1f} s" + (f", {drawn / seconds:.0f} certificates/s" if drawn > 1 else "")
     on_sheets = f" on {imposed.name} sheets" if imposed else ""
     files = result.files
     where = (
