@@ -83,16 +83,6 @@ class Line:
         """Width in pt at font size ``size``."""
         return self.advance * size / 1000
 
-    def placed(self) -> list[tuple[Path, Glyph, float]]:
-        """Each glyph with its font and x offset (thousandths of an em), left to right."""
-        placed = []
-        pen = 0.0
-        for run in self.runs:
-            for glyph in run.glyphs:
-                placed.append((run.path, glyph, pen + glyph.dx))
-                pen += glyph.advance
-        return placed
-
     @property
     def spelled(self) -> str:
         """What the glyphs spell in reading order (runs by where their text starts, a
@@ -104,7 +94,8 @@ class Line:
 
 def uncovered(text: str, chain: Sequence[Path]) -> list[str]:
     """Characters no font in ``chain`` can draw (they would print as empty boxes)."""
-    lacking = {c for c in text if ord(c) not in face(chain[0]).covered and _visible(c)}
+    first = face(chain[0])
+    lacking = {c for c in text if _visible(c) and not first.covers(c)}
     return sorted({c for c in lacking if not any(face(p).covers(c) for p in chain[1:])}, key=ord)
 
 
