@@ -79,8 +79,8 @@ def run_naive(design: design_mod.Design, rows: list[inputs.Row], folder: Path) -
     with output.open("wb") as stream:
         writer = render.Writer(design, stream, title="naive")
         drawers = {**render.DRAWERS, design_mod.QrElement: _naive_qr}
-        static_texts = {}
-        for e in writer.static:
+        static_texts: dict[str, render.Fitted] = {}
+        for e in writer.static["front"]:
             if isinstance(e, design_mod.TextElement):
                 fitted = render.fit(design, e, design.templates[e.id].render({}))
                 assert fitted is not None
@@ -98,7 +98,7 @@ def run_naive(design: design_mod.Design, rows: list[inputs.Row], folder: Path) -
             every = render.Certificate(
                 cert.code, {**static_texts, **cert.texts}, cert.code_text, {}
             )
-            for element in design.manifest.elements:
+            for element in (e for e in design.manifest.elements if e.side == "front"):
                 drawers[type(element)](writer.surface, element, every)
             c.showPage()
         writer.close()

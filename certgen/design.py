@@ -62,6 +62,10 @@ class Page(_Model):
     )
     background_page: int = Field(default=1, ge=1, description="for a PDF background: its page")
     background_color: str | None = None
+    envelope: Literal["us10", "dl"] | None = Field(
+        default=None,
+        description="window envelope for issue --mailing: us10 (US Letter) or dl (A4, DIN 5008)",
+    )
     art_dpi: int = Field(
         default=300, ge=72, le=1200, description="raster art is downsampled to this at print size"
     )
@@ -80,7 +84,13 @@ class FontFamily(_Model):
     bold_italic: str | None = None
 
 
-class _Box(_Model):
+class _Element(_Model):
+    side: Literal["front", "back"] = Field(
+        default="front", description='"back": printed on the back with issue --duplex'
+    )
+
+
+class _Box(_Element):
     id: str
     x: float = Field(description="mm from the left edge")
     y: float = Field(description="mm from the top edge")
@@ -117,7 +127,7 @@ class CodeElement(_Box):
     color: str = "#000000"
 
 
-class QrElement(_Model):
+class QrElement(_Element):
     type: Literal["qr"]
     id: str
     x: float
@@ -152,7 +162,7 @@ class RectElement(_Box):
     radius: float = Field(default=0, ge=0, description="mm")
 
 
-class LineElement(_Model):
+class LineElement(_Element):
     type: Literal["line"]
     id: str
     x1: float
@@ -215,6 +225,10 @@ class Design:
     @cached_property
     def _chains(self) -> dict[tuple[str, str], tuple[Path, ...]]:
         return {}
+
+    @property
+    def has_back(self) -> bool:
+        return any(e.side == "back" for e in self.manifest.elements)
 
     def is_static(self, element: object) -> bool:
         """Whether an element looks the same on every certificate (drawn once per PDF)."""

@@ -111,21 +111,26 @@ def resolve(
     file: str | None = None,
     row: int | None = None,
     columns: Mapping[str, str] | None = None,
+    extra: Mapping[str, FieldSpec] | None = None,
 ) -> tuple[Row, list[Problem]]:
     """Typed values for every declared field: the row's, else config's, else the design's.
 
-    ``columns`` names the CSV header each field came from, for error messages.
+    ``columns`` names the CSV header each field came from, for error messages; ``extra``
+    fields are read beside the design's (a mailing address).
     """
     values: dict[str, Value] = {}
     problems: list[Problem] = []
-    for name, spec in design.fields.items():
+    for name, spec in {**(extra or {}), **design.fields}.items():
         column = (columns or {}).get(name, name)
         raw = clean(given.get(name) or "")
         source = "row"
         if not raw:
             raw, source = clean(defaults.get(name) or spec.default or ""), "default"
         if not raw:
-            if spec.required:
+            if spec.required and name not in design.fields:
+                hint = f"fill the '{column}' column, or leave the row out"
+                problems.append(Problem(f"'{name}' is required", file, row, column, hint))
+            elif spec.required:
                 hint = (
                     f"fill the '{column}' column, or set a default: [defaults] {name} = ... "
                     "in certgen.toml"
@@ -147,15 +152,36 @@ def resolve(
 
 
 def resolve_one(
-    design: Design, given: Mapping[str, str], defaults: Mapping[str, str], issued_on: dt.date
+    design: Design,
+    given: Mapping[str, str],
+    defaults: Mapping[str, str],
+    issued_on: dt.date,
+    extra: Mapping[str, FieldSpec] | None = None,
 ) -> Row:
     """The single row a rep gives on the command line."""
-    unknown = sorted(set(given) - set(design.fields))
+    unknown = sorted(set(given) - set(design.fields) - set(extra or {}))
     problems = [_unknown(name, design, None, None, "--set") for name in unknown]
-    row, more = resolve(design, given, defaults, issued_on)
+    row, more = resolve(design, given, defaults, issued_on, extra=extra)
     if problems or more:
         raise InputError(problems + more)
     return row
+
+
+def sorted_rows(
+    rows: Iterable[Row], field: str, design: Design, extra: Mapping[str, FieldSpec] | None
+) -> list[Row]:
+    """The rows in the order of one field's text (a stable sort; empty values last). The
+    field may be named as its columns are (``zip`` for ``postal_code``)."""
+    known = {**(extra or {}), **design.fields}
+    names = {_key(alias): name for name, spec in known.items() for alias in spec.aliases}
+    names |= {_key(a): n for n, aliases in STANDARD_ALIASES.items() for a in aliases}
+    names |= {_key(name): name for name in known}
+    name = names.get(_key(field))
+    if name is None:
+        close = difflib.get_close_matches(_key(field), list(known), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"fields: {', '.join(known)}"
+        raise InputError([Problem(f"--sort-by: unknown field '{field}'", hint=hint)])
+    return sorted(rows, key=lambda row: (not row.text(name), row.text(name).casefold()))
 
 
 def _unknown(name: str, design: Design, file: str | None, row: int | None, how: str) -> Problem:
@@ -180,10 +206,13 @@ def map_headers(
     file: str,
     explicit: Mapping[str, str],
     ignore: Iterable[str],
+    extra: Mapping[str, FieldSpec] | None = None,
 ) -> tuple[dict[int, str], list[Problem]]:
-    """Column index -> field name, matching case-insensitively through aliases."""
-    lookup = {_key(name): name for name in design.fields}
-    for name, spec in design.fields.items():
+    """Column index -> field name, matching case-insensitively through aliases. A required
+    ``extra`` field without a column is a problem of the header: every row would lack it."""
+    fields = {**(extra or {}), **design.fields}
+    lookup = {_key(name): name for name in fields}
+    for name, spec in fields.items():
         for alias in (*STANDARD_ALIASES.get(name, ()), *spec.aliases):
             lookup.setdefault(_key(alias), name)
     mapped = {_key(header): _key(target) for header, target in explicit.items()}
@@ -215,6 +244,13 @@ def map_headers(
     for target in explicit.values():
         if _key(target) not in lookup:
             problems.append(_unknown(target, design, file, None, "--set"))
+    for name, spec in (extra or {}).items():
+        if spec.required and name not in seen:
+            also = f" (or {', '.join(spec.aliases)})" if spec.aliases else ""
+            hint = f"add a '{name}' column{also}, or map yours with --map 'HEADER={name}'"
+            problems.append(
+                Problem(f"no column for '{name}', which is required", file, 1, None, hint)
+            )
     return columns, problems
 
 
@@ -247,8 +283,10 @@ def read_csv(
     delimiter: str | None = None,
     mapping: Mapping[str, str] | None = None,
     ignore: Iterable[str] = (),
+    extra: Mapping[str, FieldSpec] | None = None,
 ) -> tuple[list[Row], list[Problem]]:
-    """The rows that are valid so far, and every problem found in the file.
+    """The rows that are valid so far, and every problem found in the file; ``extra``
+    fields are read beside the design's.
 
     A file that cannot be read at all (undecodable, empty, broken quoting) raises InputError.
     Rows with problems are left out of the rows, so later checks do not report them twice.
@@ -266,7 +304,9 @@ def read_csv(
     delimiter = delimiter or sniff_delimiter(text.splitlines()[0])
     records = _records(text, delimiter, file)
     number, headers = next(records)
-    columns, problems = map_headers(design, headers, file, mapping or {}, ignore)
+    columns, problems = map_headers(design, headers, file, mapping or {}, ignore, extra)
+    if any(p.column is None and p.row == 1 for p in problems):
+        raise InputError(problems)  # a missing column: every row would say so again
     names = {name: headers[index] for index, name in columns.items()}
     rows = []
     for number, record in records:
@@ -282,7 +322,7 @@ def read_csv(
             continue
         given = {name: record[index] for index, name in columns.items()}
         row, found = resolve(
-            design, given, defaults, issued_on, file=file, row=number, columns=names
+            design, given, defaults, issued_on, file=file, row=number, columns=names, extra=extra
         )
         if found:
             problems += found

@@ -30,6 +30,8 @@ from certgen.design import Design, QrElement, TextElement
 from certgen.errors import InputError, LedgerError, OutputError, Problem
 from certgen.inputs import Row, safe_cell
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger
+from certgen.mailing import FIELDS as ADDRESS_FIELDS
+from certgen.mailing import Envelope
 from certgen.sheets import Sheet
 
 Randbelow = Callable[[int], int]
@@ -110,15 +112,18 @@ def prepare(
     file: str | None,
     row_codes: Sequence[str],
     problems: Sequence[Problem] = (),
+    envelope: Envelope | None = None,
+    duplex: bool = False,
 ) -> list[render.Certificate]:
     """A certificate per row (its code from ``row_codes``, its QR code still to be built by
-    ``with_qr``), or an InputError listing every row that cannot print together with the
-    ``problems`` the input already had."""
+    ``with_qr``; with ``envelope``, its address block), or an InputError listing every row
+    that cannot print together with the ``problems`` the input already had."""
     render.register_fonts(design)
     problems = list(problems)
     certificates = []
-    dynamic = [e for e in design.text_elements if not design.is_static(e)]
-    for element in design.text_elements:
+    printed = [e for e in design.text_elements if duplex or e.side == "front"]
+    dynamic = [e for e in printed if not design.is_static(e)]
+    for element in printed:
         if design.is_static(element):
             _, problem = _layout(design, element, {}, (str(design.path / "design.toml"), None))
             problems += [problem] if problem else []
@@ -131,10 +136,32 @@ def prepare(
                 problems.append(problem)
             elif fitted:
                 texts[element.id] = fitted
-        certificates.append(render.Certificate(code, texts, codes.display(code), {}))
+        address = None
+        if envelope:
+            address, problem = _address(design, envelope, row, file)
+            problems += [problem] if problem else []
+        certificates.append(render.Certificate(code, texts, codes.display(code), {}, address))
     if problems:
         raise InputError(problems)
     return certificates
+
+
+def _address(
+    design: Design, envelope: Envelope, row: Row, file: str | None
+) -> tuple[render.Fitted | None, Problem | None]:
+    """The row's address block, fitted into the envelope's window: each part of the address
+    on its own line, never wrapped."""
+    lines = envelope.lines(row.text("recipient"), {k: row.text(k) for k in ADDRESS_FIELDS})
+    box = render.address_box(envelope, len(lines))
+    fitted = render.fit(design, box, "\n".join(lines))
+    if fitted is None:
+        message = (
+            f"the address does not fit the {envelope.name} window ({box.width:g} x "
+            f"{box.height:g} mm) even at {box.min_size:g} pt"
+        )
+        columns = ", ".join(row.column(k) for k in ("recipient", *ADDRESS_FIELDS) if row.text(k))
+        return None, Problem(message, file, row.number, columns, "shorten the longest line")
+    return fitted, None
 
 
 def with_qr(design: Design, cert: render.Certificate, base_url: str) -> render.Certificate:
@@ -177,6 +204,8 @@ def issue(
     progress: Callable[[int], None] | None = None,
     split: int | None = None,
     jobs: int = 1,
+    envelope: Envelope | None = None,
+    duplex: bool = False,
 ) -> BatchResult:
     """Issue one certificate per row into ``output``, recording every code in ``ledger``.
 
@@ -184,7 +213,8 @@ def issue(
     are any, nothing is drawn or recorded. ``sheet`` imposes several to a printer sheet;
     ``split`` writes files of at most that many certificates (``run-0001.pdf``...) and a
     ``run-manifest.csv``, drawn in ``jobs`` processes; ``progress`` is called with the
-    number drawn so far."""
+    number drawn so far; ``envelope`` prints each on a mailer for that window envelope,
+    its address showing through the window; ``duplex`` follows each page with its back."""
     output = output.resolve()
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
@@ -202,10 +232,12 @@ def issue(
             issued_on=now.date(),
             file=file,
             problems=problems,
+            envelope=envelope,
+            duplex=duplex,
         )
 
     known = ledger.get_batch(batch_id)
-    recorded = ledger.batch(batch_id) if known else []
+    recorded = _in_run_order(rows, ledger.batch(batch_id)) if known else []
     if known:  # a rerun or a resumed run: recorded rows keep their codes
         _check_same_batch(design, rows, known, recorded, batch_id)
     fresh = _fresh_codes(len(rows) - len(recorded), set(), randbelow)
@@ -242,7 +274,7 @@ def issue(
     outputs = _outputs(output, len(rows), split)
     # A split run keeps the parts already recorded and in place: that is how it resumes.
     done = {out for out, part in outputs.items() if split and part.stop <= len(recorded)}
-    drawing = _Drawing(design, certs, base_url, sheet)
+    drawing = _Drawing(design, certs, base_url, sheet, envelope, duplex)
     _publish(drawing, outputs, record, progress, done, jobs)
     manifest = _manifest(output, rows, records) if split else None
     return BatchResult(
@@ -277,13 +309,15 @@ class _Drawing:
     certs: Sequence[render.Certificate]
     base_url: str
     sheet: Sheet | None
+    envelope: Envelope | None
+    duplex: bool
 
     def draw(
         self, part: range, temp: Path, progress: Callable[[int], None] | None = None
     ) -> list[int]:
         chunk = _counted((self.certs[i] for i in part), progress, part.start)
         drawn = (with_qr(self.design, c, self.base_url) for c in chunk)
-        return _write(self.design, drawn, temp, self.sheet)
+        return _write(self.design, drawn, temp, self.sheet, self.envelope, self.duplex)
 
 
 # Worker processes are forked with the run's drawing in memory instead of pickling it (a
@@ -390,6 +424,18 @@ def _manifest(output: Path, rows: Sequence[Row], records: Sequence[CertificateRe
     return path
 
 
+def _in_run_order(
+    rows: Sequence[Row], recorded: Sequence[CertificateRecord]
+) -> list[CertificateRecord]:
+    """The recorded certificates in the order of ``rows`` (a run may be sorted, say by
+    postal code), matched by source row; as recorded when rows cannot tell them apart."""
+    by_row = {r.source_row: r for r in recorded}
+    if None in by_row or len(by_row) != len(recorded):
+        return list(recorded)
+    ordered = [by_row[row.number] for row in rows if row.number in by_row]
+    return ordered if len(ordered) == len(recorded) else list(recorded)
+
+
 def _check_same_batch(
     design: Design,
     rows: Sequence[Row],
@@ -428,13 +474,18 @@ def _counted(
 
 
 def _write(
-    design: Design, certs: Iterable[render.Certificate], temp: Path, sheet: Sheet | None
+    design: Design,
+    certs: Iterable[render.Certificate],
+    temp: Path,
+    sheet: Sheet | None,
+    envelope: Envelope | None,
+    duplex: bool,
 ) -> list[int]:
     # os.open rather than mkstemp: the PDF gets the usual permissions (umask), not 0600.
     descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     with os.fdopen(descriptor, "wb") as stream:
         title = design.manifest.design.title
-        pages = render.write_pdf(design, certs, stream, title=title, sheet=sheet)
+        pages = render.write_pdf(design, certs, stream, title, sheet, envelope, duplex)
         stream.flush()
         os.fsync(stream.fileno())
     return pages

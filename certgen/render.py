@@ -7,6 +7,7 @@ XObject drawn on every page, so a long run stores the art once.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from certgen import __version__, art, typeset, units
+from certgen import __version__, art, qr, typeset, units
 from certgen.design import (
     CodeElement,
     Design,
@@ -29,10 +30,12 @@ from certgen.design import (
     TextElement,
 )
 from certgen.errors import DesignError
+from certgen.mailing import ADDRESS_FONT, ADDRESS_MIN_SIZE, ADDRESS_SIZE, FOLD_MARK, Envelope
 from certgen.qr import Matrix
 from certgen.sheets import Sheet
 
 STATIC_FORM = "certgen-static"
+BACK_FORM = "certgen-back"  # the same for the back side, with --duplex
 rl_config.useA85 = 0  # ASCII85 makes every stream a quarter larger, for 7-bit channels we never use
 SHRINK_STEP = 0.25  # pt
 
@@ -53,6 +56,7 @@ class Certificate:
     texts: Mapping[str, Fitted]  # element id -> laid-out text (dynamic elements only)
     code_text: str
     qr: Mapping[str, Matrix]  # element id -> modules
+    address: Fitted | None = None  # on a mailer: the address block
 
 
 class GlyphFont(TTFont):  # type: ignore[misc]
@@ -147,8 +151,13 @@ class Metrics:
 
 
 def _metrics(chain: tuple[Path, ...], lines: Iterable[str]) -> Metrics:
-    paths = {chain[0], *(run.path for text in lines for run in typeset.layout(text, chain).runs)}
-    faces = [glyph_font(path).face for path in paths]
+    paths = frozenset(run.path for text in lines for run in typeset.layout(text, chain).runs)
+    return _reach(chain[0], paths)
+
+
+@functools.cache
+def _reach(first: Path, others: frozenset[Path]) -> Metrics:
+    faces = [glyph_font(path).face for path in {first, *others}]
     return Metrics(max(f.ascent for f in faces), min(f.descent for f in faces))
 
 
@@ -232,6 +241,26 @@ def load_art(design: Design) -> dict[tuple[str, int], art.Art]:
         )
         for (name, number), sizes in boxes.items()
     }
+
+
+def address_box(envelope: Envelope, lines: int) -> TextElement:
+    """The element an address block of ``lines`` lines is fitted into and drawn as."""
+    left, top, right, bottom = envelope.address
+    return TextElement(
+        type="text",
+        id="address",
+        x=left,
+        y=top,
+        width=right - left,
+        height=bottom - top,
+        text="",
+        font=ADDRESS_FONT,
+        size=ADDRESS_SIZE,
+        min_size=ADDRESS_MIN_SIZE,
+        max_lines=max(lines, 1),
+        line_height=1.15,
+        valign="top",
+    )
 
 
 class Page:
@@ -389,11 +418,14 @@ def _draw_qr(s: Surface, element: QrElement, cert: Certificate) -> None:
     # One transform, then integer run-length rectangles in module units: a short stream.
     c.transform(module, 0, 0, -module, left + margin, top - margin)
     c.setFillColorRGB(*units.parse_color(element.color))
-    path = c.beginPath()
-    for row, start, length in modules.runs:
-        path.rect(start, row, length, 1)
-    c.drawPath(path, stroke=0, fill=1)
+    rects = [_QR_RECT(x, y, n) for y, bits in enumerate(modules.rows) for x, n in qr.row_runs(bits)]
+    c.addLiteral("".join(rects) + "f")
     c.restoreState()
+
+
+@functools.cache
+def _QR_RECT(x: int, y: int, length: int) -> str:
+    return f"{x} {y} {length} 1 re\n"
 
 
 def _draw_rect(s: Surface, element: RectElement, cert: Certificate) -> None:
@@ -435,7 +467,16 @@ DRAWERS: dict[type, Callable[[Surface, Any, Certificate], None]] = {
 class Writer:
     """Writes certificates to a binary stream: one a page, or several to a printer sheet."""
 
-    def __init__(self, design: Design, stream: BinaryIO, *, title: str, sheet: Sheet | None = None):
+    def __init__(
+        self,
+        design: Design,
+        stream: BinaryIO,
+        *,
+        title: str,
+        sheet: Sheet | None = None,
+        envelope: Envelope | None = None,
+        duplex: bool = False,
+    ):
         register_fonts(design)
         self.trim = (units.mm_to_pt(design.width_mm), units.mm_to_pt(design.height_mm))
         size = (units.mm_to_pt(sheet.width), units.mm_to_pt(sheet.height)) if sheet else self.trim
@@ -446,11 +487,15 @@ class Writer:
         c.setCreator(f"certgen {__version__}")
         c.setProducer(f"certgen {__version__}")
         self.surface = Surface(c, Page(design.height_mm), design, load_art(design))
-        elements = design.manifest.elements
-        self.static = [e for e in elements if design.is_static(e)]
-        self.dynamic = [e for e in elements if not design.is_static(e)]
+        sides = ("front", "back") if duplex else ("front",)
+        elements = {s: [e for e in design.manifest.elements if e.side == s] for s in sides}
+        self.static = {s: [e for e in elements[s] if design.is_static(e)] for s in sides}
+        self.dynamic = {s: [e for e in elements[s] if not design.is_static(e)] for s in sides}
+        self.duplex = duplex
+        self.on_sheet: list[Certificate] = []  # the sheet being filled, for its back
         self.sheet, self.height = sheet, size[1]
         self.marks = sheet.marks() if sheet else []
+        self.envelope = envelope
         self.pages = 0
         self.slot = 0  # certificates on the sheet being filled
 
@@ -459,54 +504,125 @@ class Writer:
             DRAWERS[type(element)](self.surface, element, cert)
 
     def _draw_static(self) -> None:
-        """The art every certificate shares, into one form XObject."""
+        """The art every certificate shares, into one form XObject per side."""
         c, design = self.surface.canvas, self.surface.design
-        texts = {e.id: _static_text(design, e) for e in self.static if isinstance(e, TextElement)}
         width, height = self.trim
-        c.beginForm(STATIC_FORM, 0, 0, width, height)
-        page = design.manifest.design
-        if page.background_color:
-            c.setFillColorRGB(*units.parse_color(page.background_color))
-            c.rect(0, 0, width, height, stroke=0, fill=1)
-        if page.background:
-            self.surface.art[page.background, page.background_page].draw(c, 0, 0, width, height)
-        self._draw(self.static, Certificate("", texts, "", {}))
-        c.endForm()
+        for side, static in self.static.items():
+            texts = {e.id: _static_text(design, e) for e in static if isinstance(e, TextElement)}
+            c.beginForm(STATIC_FORM if side == "front" else BACK_FORM, 0, 0, width, height)
+            page = design.manifest.design
+            if page.background_color and side == "front":
+                c.setFillColorRGB(*units.parse_color(page.background_color))
+                c.rect(0, 0, width, height, stroke=0, fill=1)
+            if page.background and side == "front":
+                art = self.surface.art[page.background, page.background_page]
+                art.draw(c, 0, 0, width, height)
+            self._draw(static, Certificate("", texts, "", {}))
+            c.endForm()
+
+    def _draw_back(self, cert: Certificate) -> None:
+        self.surface.canvas.doForm(BACK_FORM)
+        self._draw(self.dynamic["back"], cert)
 
     def add(self, cert: Certificate) -> int:
         """Draw one certificate; returns the number (from 1) of the page it is on."""
         c = self.surface.canvas
         if self.pages == 0 and self.slot == 0:
             self._draw_static()
+        if self.envelope:
+            return self._add_mailer(cert, self.envelope)
         if self.sheet is None:
             c.doForm(STATIC_FORM)
-            self._draw(self.dynamic, cert)
+            self._draw(self.dynamic["front"], cert)
             c.showPage()
             self.pages += 1
+            if self.duplex:
+                self._draw_back(cert)
+                c.showPage()
+                self.pages += 1
+                return self.pages - 1
             return self.pages
         if self.slot == 0:
             self.pages += 1
         left, top = self.sheet.slots[self.slot]
-        c.saveState()
-        c.translate(units.mm_to_pt(left), self.height - units.mm_to_pt(top) - self.trim[1])
-        trim = c.beginPath()
-        trim.rect(0, 0, *self.trim)
-        c.clipPath(trim, stroke=0, fill=0)  # art stops at the trim, not on a neighbour
+        self._enter_trim(units.mm_to_pt(left), self.height - units.mm_to_pt(top) - self.trim[1])
         c.doForm(STATIC_FORM)
-        self._draw(self.dynamic, cert)
+        self._draw(self.dynamic["front"], cert)
         c.restoreState()
+        self.on_sheet.append(cert)
         self.slot += 1
+        page = self.pages
         if self.slot == len(self.sheet.slots):
-            self._finish_sheet()
+            self._finish_sheet()  # with --duplex, its back is the next page
+        return page
+
+    def _add_mailer(self, cert: Certificate, envelope: Envelope) -> int:
+        """The mailer sheet: address block and fold marks in the top panel, and the
+        certificate centred below the first fold, or on the next page if it is larger."""
+        c, mm = self.surface.canvas, units.mm_to_pt
+        width, height = (mm(v) for v in envelope.paper)
+        c.setPageSize((width, height))
+        if cert.address is None:
+            raise ValueError("a mailer needs the certificate's address block")
+        sheet = dataclasses.replace(self.surface, page=Page(envelope.paper[1]))
+        _draw_lines(sheet, address_box(envelope, len(cert.address.lines)), cert.address, 1.15)
+        below = height - mm(envelope.folds[0])
+        if self.trim[0] <= width + 0.01 and self.trim[1] <= below + 0.01:
+            self._enter_trim((width - self.trim[0]) / 2, below - self.trim[1])
+        else:
+            self._fold_marks(envelope)
+            c.showPage()
+            self.pages += 1
+            c.setPageSize(self.trim)
+            c.saveState()
+        c.doForm(STATIC_FORM)
+        self._draw(self.dynamic["front"], cert)
+        c.restoreState()
+        if c._pagesize == (width, height):  # the fold marks go over the certificate's art
+            self._fold_marks(envelope)
+        c.showPage()
+        self.pages += 1
         return self.pages
 
+    def _fold_marks(self, envelope: Envelope) -> None:
+        c, mm = self.surface.canvas, units.mm_to_pt
+        width, height = (mm(v) for v in envelope.paper)
+        c.setStrokeColorRGB(0, 0, 0)
+        c.setLineWidth(0.25)
+        for fold in envelope.folds:
+            y = height - mm(fold)
+            c.line(0, y, mm(FOLD_MARK), y)
+            c.line(width - mm(FOLD_MARK), y, width, y)
+
+    def _enter_trim(self, left: float, bottom: float) -> None:
+        """Draw in a certificate's own coordinates from here until restoreState; its art
+        stops at the trim, not on a neighbour."""
+        c = self.surface.canvas
+        c.saveState()
+        c.translate(left, bottom)
+        trim = c.beginPath()
+        trim.rect(0, 0, *self.trim)
+        c.clipPath(trim, stroke=0, fill=0)
+
     def _finish_sheet(self) -> None:
+        """Crop marks, then with --duplex the sheet's back: each certificate's back side
+        where the paper turned over its long edge puts it, the slot mirrored left to right."""
         c, mm = self.surface.canvas, units.mm_to_pt
         c.setStrokeColorRGB(0, 0, 0)
         c.setLineWidth(0.25)
         for x1, y1, x2, y2 in self.marks:
             c.line(mm(x1), self.height - mm(y1), mm(x2), self.height - mm(y2))
         c.showPage()
+        if self.duplex and self.sheet:
+            width = mm(self.sheet.width)
+            for (left, top), cert in zip(self.sheet.slots, self.on_sheet, strict=False):
+                bottom = self.height - mm(top) - self.trim[1]
+                self._enter_trim(width - mm(left) - self.trim[0], bottom)
+                self._draw_back(cert)
+                c.restoreState()
+            c.showPage()
+            self.pages += 1
+        self.on_sheet.clear()
         self.slot = 0
 
     def close(self) -> None:
@@ -534,9 +650,13 @@ def write_pdf(
     stream: BinaryIO,
     title: str,
     sheet: Sheet | None = None,
+    envelope: Envelope | None = None,
+    duplex: bool = False,
 ) -> list[int]:
-    """All certificates, one a page or imposed on ``sheet``; returns each one's page."""
-    writer = Writer(design, stream, title=title, sheet=sheet)
+    """All certificates, one a page, imposed on ``sheet`` or each on a mailer for
+    ``envelope``, each page followed by its back with ``duplex``; returns the page each
+    certificate's front is on."""
+    writer = Writer(design, stream, title=title, sheet=sheet, envelope=envelope, duplex=duplex)
     pages = [writer.add(cert) for cert in certificates]
     writer.close()
     return pages

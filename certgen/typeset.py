@@ -172,6 +172,8 @@ def _shape(line: str, start: int, end: int, f: Face, rtl: bool) -> Run:
     buffer.flags = hb.BufferFlags.REMOVE_DEFAULT_IGNORABLES
     hb.shape(f.font, buffer, FEATURES)
     infos, positions, scale = buffer.glyph_infos, buffer.glyph_positions, f.scale
+    if not infos:  # only default ignorables, such as a soft hyphen: nothing to draw
+        return Run(f.path, rtl, start, ())
     starts = sorted({info.cluster for info in infos})
     ends = dict(zip(starts, [*starts[1:], len(text)], strict=True))
     seen: set[int] = set()

@@ -24,6 +24,7 @@ LAYERS = {
     "inputs": 1,
     "config": 1,
     "sheets": 1,
+    "mailing": 1,
     "qr": 2,
     "typeset": 2,
     "art": 2,

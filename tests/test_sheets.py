@@ -179,3 +179,79 @@ def test_a_sheet_run_reprinted_by_batch_id_is_the_same_file(tmp_path: Path) -> N
     before = first.file.read_bytes()
     again = issue_rows(tmp_path, TINY, people, sheet=sheet, batch_id="s1")
     assert again.reprinted and again.codes == first.codes and again.file.read_bytes() == before
+
+
+def test_duplex_backs_land_behind_their_fronts_on_a_long_edge_turn(tmp_path: Path) -> None:
+    """On an off-centre sheet, each certificate's back is on the next page, its slot
+    mirrored left to right, and carries the front's own code."""
+    sheet_file = tmp_path / "offset.toml"
+    sheet_file.write_text(
+        "width_mm = 300\nheight_mm = 220\ncolumns = 1\nrows = 2\nleft_mm = 20\ntop_mm = 10\n"
+    )
+    people = tmp_path / "people.csv"
+    people.write_text("to,from\n" + "".join(f"Friend {i},Customer {i}\n" for i in range(3)))
+    out = tmp_path / "duplex.pdf"
+    done = subprocess.run(
+        [
+            shutil.which("certgen") or "certgen",
+            "issue",
+            str(people),
+            "-d",
+            "compact",
+            "-q",
+            "--set",
+            "business=Riverside Auto Care",
+            "--sheet",
+            str(sheet_file),
+            "--duplex",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    fronts = qr_codes(out)
+    assert [len(f) for f in fronts] == [2, 0, 1, 0]  # front, back, front, back
+    design = load("compact")
+    back_code = next(e for e in design.manifest.elements if e.id == "back-code")
+    slots = sheets.load(str(sheet_file), (design.width_mm, design.height_mm)).slots
+    for front in (0, 2):
+        codes_by_slot = {}
+        with pdfplumber.open(out) as doc:
+            for w in doc.pages[front + 1].extract_words():
+                if codes.is_valid(codes.normalize(w["text"])):
+                    codes_by_slot[w["top"] / PT_PER_MM] = (w["x0"] / PT_PER_MM, w["text"])
+        urls = {codes.normalize(u) for u in fronts[front]}
+        assert {codes.normalize(t) for _, t in codes_by_slot.values()} == urls
+        for top, (x, _) in codes_by_slot.items():
+            left, slot_top = min(slots, key=lambda s: abs(s[1] + back_code.y - top))
+            assert x == pytest.approx(300 - left - design.width_mm + back_code.x, abs=0.1)
+            assert back_code.y <= top - slot_top <= back_code.y + back_code.height
+    with open_ledger(f"sqlite:///{tmp_path / 'home' / 'ledger.db'}") as ledger:
+        pages = sorted(r.page for r in ledger.batch(ledger.runs()[0][0].id))
+    assert pages == [1, 1, 3]  # the ledger's page is the front's
+
+
+def test_duplex_needs_a_back_side(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            shutil.which("certgen") or "certgen",
+            "issue",
+            "-d",
+            "classic",
+            "--to",
+            "Bob",
+            "--set",
+            "business=Riverside",
+            "--duplex",
+            "-o",
+            str(tmp_path / "x.pdf"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 4
+    assert "has no back side" in done.stderr and 'side = "back"' in done.stderr

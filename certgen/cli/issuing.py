@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from certgen import codes, inputs, sheets
+from certgen import codes, inputs, mailing, sheets
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import issue as issue_mod
@@ -23,7 +23,7 @@ from certgen.cli.base import (
     progress_bar,
     settings_options,
 )
-from certgen.errors import NotFoundError
+from certgen.errors import DesignError, NotFoundError
 from certgen.ledger import safe_url
 
 
@@ -89,6 +89,29 @@ from certgen.ledger import safe_url
 @click.option("--gutter", type=float, metavar="MM", help="Space between certificates on a sheet.")
 @click.option("--crop-marks", is_flag=True, help="Draw crop marks outside each trim on a sheet.")
 @click.option(
+    "--duplex",
+    is_flag=True,
+    help="Follow each page or sheet with the design's back side, for long-edge duplex.",
+)
+@click.option(
+    "--mailing",
+    "mailing_",
+    is_flag=True,
+    help="Print each on a mailer for a window envelope, its address in the window; the "
+    "CSV needs street, city and postal_code columns.",
+)
+@click.option(
+    "--envelope",
+    type=click.Choice(sorted(mailing.ENVELOPES)),
+    help="The window envelope for --mailing: us10 (US Letter) or dl (A4, DIN 5008); "
+    "default: the design's, else us10.",
+)
+@click.option(
+    "--sort-by",
+    metavar="FIELD",
+    help="Issue in the order of a field, e.g. postal_code for presorted mail.",
+)
+@click.option(
     "--split",
     type=click.IntRange(min=1),
     metavar="N",
@@ -128,6 +151,10 @@ def issue(
     sheet: str | None,
     gutter: float | None,
     crop_marks: bool,
+    duplex: bool,
+    mailing_: bool,
+    envelope: str | None,
+    sort_by: str | None,
     split: int | None,
     jobs: int,
     quiet: bool,
@@ -156,6 +183,23 @@ def issue(
         raise click.UsageError("--to and --from are for one certificate; a CSV gives them per row")
     if sheet is None and (gutter is not None or crop_marks):
         raise click.UsageError("--gutter and --crop-marks need --sheet")
+    if mailing_ and sheet:
+        raise click.UsageError("--mailing prints one mailer a sheet; leave out --sheet")
+    if envelope and not mailing_:
+        raise click.UsageError("--envelope is for --mailing")
+    if duplex and mailing_:
+        raise click.UsageError("--duplex does not print mailers yet; leave out one of them")
+    if duplex and not design.has_back:
+        raise DesignError(
+            f"design {design.name} has no back side for --duplex",
+            path=str(design.path / design_mod.MANIFEST),
+            hint='give the elements to print on the back side = "back"',
+        )
+    window = None
+    if mailing_:
+        name = envelope or design.manifest.design.envelope or mailing.DEFAULT_ENVELOPE
+        window = mailing.ENVELOPES[name]
+    extra = mailing.fields(mailing_)
     trim = (design.width_mm, design.height_mm)
     imposed = sheets.load(sheet, trim, gutter, crop_marks) if sheet else None
     started = time.monotonic()
@@ -181,13 +225,16 @@ def issue(
                 delimiter=delimiter,
                 mapping=parse_pairs(maps, "--map"),
                 ignore=ignored,
+                extra=extra,
             )
             source = str(csv_file)
         else:
             people = {"recipient": recipient, "giver": giver}
             given.update({k: v for k, v in people.items() if v is not None})
-            rows = [inputs.resolve_one(design, given, config.defaults, now.date())]
+            rows = [inputs.resolve_one(design, given, config.defaults, now.date(), extra)]
             source, problems = "command line", []
+        if sort_by:
+            rows = inputs.sorted_rows(rows, sort_by, design, extra)
         with progress_bar(len(rows), quiet) as progress:
             result = issue_mod.issue(
                 design,
@@ -204,6 +251,8 @@ def issue(
                 progress=progress,
                 split=split,
                 jobs=jobs,
+                envelope=window,
+                duplex=duplex,
             )
     count = len(result.codes)
     plural = "s" if count != 1 else ""
@@ -211,6 +260,7 @@ def issue(
     drawn = result.issued if 0 < result.issued < count else count  # a resumed run: the rest
     timing = f"{seconds:.1f} s" + (f", {drawn / seconds:.0f} certificates/s" if drawn > 1 else "")
     on_sheets = f" on {imposed.name} sheets" if imposed else ""
+    on_sheets += f" on {window.name} mailers" if window else ""
     files = result.files
     where = (
         str(output) if len(files) == 1 else f"{files[0]} ... {files[-1].name} ({len(files)} files)"

@@ -1,0 +1,107 @@
+"""Window-envelope mailers: where the address block goes so it shows through the window.
+
+A mailer is a sheet of the envelope's paper folded in three. The recipient's address is
+printed in the top panel, inside the area of the envelope's window that stays visible as
+the folded sheet moves in the envelope; fold marks at the paper's edges show where to fold.
+The certificate goes below the first fold when it fits there, else on a page of its own
+after the mailer. Everything is millimetres from the sheet's top-left corner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from certgen.design import FieldSpec
+
+INCH = 25.4
+
+
+@dataclass(frozen=True)
+class Envelope:
+    name: str
+    title: str
+    paper: tuple[float, float]  # the mailer sheet's width and height
+    folds: tuple[float, ...]  # from the top
+    # The window on the unfolded sheet when the folded sheet rests, centred, at the
+    # bottom of the envelope: (left, top, right, bottom).
+    window: tuple[float, float, float, float]
+    # Where the address is printed: inside the window with room for the sheet to shift.
+    address: tuple[float, float, float, float]
+    style: str  # "us": CITY, ST ZIP; "din": postal code before the town
+
+    def lines(self, name: str, address: dict[str, str]) -> list[str]:
+        """The address block, one line each, in this envelope's country's order."""
+        street = [address.get("street", ""), address.get("street2", "")]
+        city, region, code = (address.get(k, "") for k in ("city", "region", "postal_code"))
+        if self.style == "us":
+            town = f"{city}, {region} {code}" if region else f"{city} {code}"
+        else:
+            town = f"{code} {city} {region}".strip()
+        country = address.get("country", "").upper()
+        return [line for line in (name, *street, town.strip(), country) if line]
+
+
+ENVELOPES = {
+    # US #10 (9.5 x 4.125 in), window 4.5 x 1.125 in at 7/8 in from the left and 1/2 in
+    # from the bottom, holding US Letter folded in three (folds at 11/3 and 22/3 in).
+    "us10": Envelope(
+        "us10",
+        "US #10 window envelope, US Letter folded in three",
+        (8.5 * INCH, 11 * INCH),
+        (11 / 3 * INCH, 22 / 3 * INCH),
+        (0.375 * INCH, (11 / 3 - 1.625) * INCH, 4.875 * INCH, (11 / 3 - 0.5) * INCH),
+        (1.0 * INCH, 2.125 * INCH, 4.5 * INCH, 3.0625 * INCH),
+        "us",
+    ),
+    # DL (220 x 110 mm) per DIN 680, window 90 x 45 mm at 20 mm from the left and 15 mm from
+    # the bottom, holding A4 folded per DIN 5008 form B (folds at 105 and 210 mm); the
+    # address goes in the form's recipient zone, 5 mm in from the field's left edge.
+    "dl": Envelope(
+        "dl",
+        "DL window envelope (DIN 680), A4 folded per DIN 5008 form B",
+        (210.0, 297.0),
+        (105.0, 210.0),
+        (15.0, 45.0, 105.0, 90.0),
+        (25.0, 62.7, 100.0, 87.7),
+        "din",
+    ),
+}
+DEFAULT_ENVELOPE = "us10"
+FOLD_MARK = 6.0  # mm, drawn in from the paper's left and right edges
+ADDRESS_FONT = "Noto Sans"  # a shared font, so every design has it, with its fallbacks
+ADDRESS_SIZE = 10.0  # pt, shrinking to ADDRESS_MIN_SIZE where a line is too long
+ADDRESS_MIN_SIZE = 7.0
+
+# The columns of a mailing address, as fields beside the design's own: read from any CSV
+# that has them (and recorded with its row), required only for a mailing run.
+FIELDS = {
+    "street": FieldSpec(
+        label="Street address",
+        required=True,
+        max_length=100,
+        aliases=("address1", "address_1", "address_line_1", "street_address", "street1"),
+    ),
+    "street2": FieldSpec(
+        label="Second address line",
+        max_length=100,
+        aliases=("address2", "address_2", "address_line_2", "apartment", "suite"),
+    ),
+    "city": FieldSpec(label="City", required=True, max_length=60, aliases=("town", "locality")),
+    "region": FieldSpec(
+        label="State, province or region", max_length=40, aliases=("state", "province", "county")
+    ),
+    "postal_code": FieldSpec(
+        label="Postal code",
+        required=True,
+        max_length=20,
+        aliases=("zip", "zip_code", "zipcode", "postcode", "postal", "plz"),
+    ),
+    "country": FieldSpec(label="Country", max_length=60),
+}
+
+
+def fields(mailing: bool) -> dict[str, FieldSpec]:
+    """The address fields, with street, city and postal code required for a mailing run."""
+    if mailing:
+        return FIELDS
+    return {name: spec.model_copy(update={"required": False}) for name, spec in FIELDS.items()}
