@@ -567,7 +567,8 @@ class Writer:
         sheet = dataclasses.replace(self.surface, page=Page(envelope.paper[1]))
         _draw_lines(sheet, address_box(envelope, len(cert.address.lines)), cert.address, 1.15)
         below = height - mm(envelope.folds[0])
-        if self.trim[0] <= width + 0.01 and self.trim[1] <= below + 0.01:
+        beside = self.trim[0] <= width + 0.01 and self.trim[1] <= below + 0.01
+        if beside:
             self._enter_trim((width - self.trim[0]) / 2, below - self.trim[1])
         else:
             self._fold_marks(envelope)
@@ -578,7 +579,7 @@ class Writer:
         c.doForm(STATIC_FORM)
         self._draw(self.dynamic["front"], cert)
         c.restoreState()
-        if c._pagesize == (width, height):  # the fold marks go over the certificate's art
+        if beside:  # the fold marks go over the certificate's art
             self._fold_marks(envelope)
         c.showPage()
         self.pages += 1
