@@ -120,7 +120,7 @@ def resolve(
     """
     values: dict[str, Value] = {}
     problems: list[Problem] = []
-    for name, spec in {**(extra or {}), **design.fields}.items():
+    for name, spec in _fields(design, extra).items():
         column = (columns or {}).get(name, name)
         raw = clean(given.get(name) or "")
         source = "row"
@@ -172,11 +172,8 @@ def sorted_rows(
 ) -> list[Row]:
     """The rows in the order of one field's text (a stable sort; empty values last). The
     field may be named as its columns are (``zip`` for ``postal_code``)."""
-    known = {**(extra or {}), **design.fields}
-    names = {_key(alias): name for name, spec in known.items() for alias in spec.aliases}
-    names |= {_key(a): n for n, aliases in STANDARD_ALIASES.items() for a in aliases}
-    names |= {_key(name): name for name in known}
-    name = names.get(_key(field))
+    known = _fields(design, extra)
+    name = _lookup(known).get(_key(field))
     if name is None:
         close = difflib.get_close_matches(_key(field), list(known), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"fields: {', '.join(known)}"
@@ -200,6 +197,20 @@ def _key(header: str) -> str:
     return re.sub(r"[\s\-]+", "_", header.strip().casefold())
 
 
+def _fields(design: Design, extra: Mapping[str, FieldSpec] | None) -> dict[str, FieldSpec]:
+    """The design's fields and the ``extra`` ones read beside them (the design's win)."""
+    return {**(extra or {}), **design.fields}
+
+
+def _lookup(fields: Mapping[str, FieldSpec]) -> dict[str, str]:
+    """Header spelling (``_key``) -> field: each field's name, then its aliases."""
+    lookup = {_key(name): name for name in fields}
+    for name, spec in fields.items():
+        for alias in (*STANDARD_ALIASES.get(name, ()), *spec.aliases):
+            lookup.setdefault(_key(alias), name)
+    return lookup
+
+
 def map_headers(
     design: Design,
     headers: list[str],
@@ -208,13 +219,8 @@ def map_headers(
     ignore: Iterable[str],
     extra: Mapping[str, FieldSpec] | None = None,
 ) -> tuple[dict[int, str], list[Problem]]:
-    """Column index -> field name, matching case-insensitively through aliases. A required
-    ``extra`` field without a column is a problem of the header: every row would lack it."""
-    fields = {**(extra or {}), **design.fields}
-    lookup = {_key(name): name for name in fields}
-    for name, spec in fields.items():
-        for alias in (*STANDARD_ALIASES.get(name, ()), *spec.aliases):
-            lookup.setdefault(_key(alias), name)
+    """Column index -> field name, matching case-insensitively through aliases."""
+    lookup = _lookup(_fields(design, extra))
     mapped = {_key(header): _key(target) for header, target in explicit.items()}
     ignored = {_key(name) for name in ignore}
     columns: dict[int, str] = {}
@@ -244,14 +250,21 @@ def map_headers(
     for target in explicit.values():
         if _key(target) not in lookup:
             problems.append(_unknown(target, design, file, None, "--set"))
-    for name, spec in (extra or {}).items():
-        if spec.required and name not in seen:
+    return columns, problems
+
+
+def _missing_columns(
+    extra: Mapping[str, FieldSpec], mapped: Iterable[str], file: str
+) -> list[Problem]:
+    """A required ``extra`` field without a column: a problem of the header, said once
+    rather than for every row."""
+    found, mapped = [], set(mapped)
+    for name, spec in extra.items():
+        if spec.required and name not in mapped:
             also = f" (or {', '.join(spec.aliases)})" if spec.aliases else ""
             hint = f"add a '{name}' column{also}, or map yours with --map 'HEADER={name}'"
-            problems.append(
-                Problem(f"no column for '{name}', which is required", file, 1, None, hint)
-            )
-    return columns, problems
+            found.append(Problem(f"no column for '{name}', which is required", file, 1, None, hint))
+    return found
 
 
 def decode(data: bytes, file: str, encoding: str) -> str:
@@ -305,8 +318,9 @@ def read_csv(
     records = _records(text, delimiter, file)
     number, headers = next(records)
     columns, problems = map_headers(design, headers, file, mapping or {}, ignore, extra)
-    if any(p.column is None and p.row == 1 for p in problems):
-        raise InputError(problems)  # a missing column: every row would say so again
+    missing = _missing_columns(extra or {}, columns.values(), file)
+    if missing:
+        raise InputError(problems + missing)
     names = {name: headers[index] for index, name in columns.items()}
     rows = []
     for number, record in records:

@@ -105,8 +105,7 @@ class _Encoder:
             for b in qrcode.base.rs_blocks(version, self.level)
         ]
         self.capacity = sum(data for data, _ in self.blocks)
-        zeros, ones = self._placed(0), self._placed(1)
-        self.base = zeros  # the mask alone marks data modules dark
+        zeros, ones = self._placed(0), self._placed(1)  # with zero data the mask alone shows
         data_cells = {
             (r, c) for r in range(self.size) for c in range(self.size) if zeros[r][c] != ones[r][c]
         }
@@ -120,7 +119,6 @@ class _Encoder:
         )
         # Where each data codeword ends up: (its block, index in block, stream position),
         # and the stream position of each block's error-correction codewords.
-        self.data_at: list[tuple[int, int, int]] = []
         self.ecc_at: list[list[int]] = [[] for _ in self.blocks]
         order: list[tuple[str, int, int]] = []
         for i in range(max(data for data, _ in self.blocks)):
@@ -184,11 +182,9 @@ class _Encoder:
         count_bits = 8 if self.version < 10 else 16
         bits = (0b0100 << count_bits | len(data)) << 8 * len(data) | int.from_bytes(data)
         length = 4 + count_bits + 8 * len(data)
-        limit = 8 * self.capacity
-        terminator = min(4, limit - length)
-        length += terminator + (-(length + terminator) % 8)
-        bits <<= length - (4 + count_bits + 8 * len(data))
-        words = list(bits.to_bytes(length // 8)) if length else []
+        zeros = min(4, 8 * self.capacity - length)  # the terminator
+        zeros += -(length + zeros) % 8  # then to a whole byte
+        words = list((bits << zeros).to_bytes((length + zeros) // 8))
         return words + [_PAD[i % 2] for i in range(self.capacity - len(words))]
 
     def encode(self, data: bytes) -> int:

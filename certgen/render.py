@@ -243,6 +243,7 @@ def load_art(design: Design) -> dict[tuple[str, int], art.Art]:
     }
 
 
+@functools.cache  # asked for every certificate of a mailing run, when fitted and drawn
 def address_box(envelope: Envelope, lines: int) -> TextElement:
     """The element an address block of ``lines`` lines is fitted into and drawn as."""
     left, top, right, bottom = envelope.address
@@ -418,13 +419,13 @@ def _draw_qr(s: Surface, element: QrElement, cert: Certificate) -> None:
     # One transform, then integer run-length rectangles in module units: a short stream.
     c.transform(module, 0, 0, -module, left + margin, top - margin)
     c.setFillColorRGB(*units.parse_color(element.color))
-    rects = [_QR_RECT(x, y, n) for y, bits in enumerate(modules.rows) for x, n in qr.row_runs(bits)]
+    rects = [_qr_rect(x, y, n) for y, bits in enumerate(modules.rows) for x, n in qr.row_runs(bits)]
     c.addLiteral("".join(rects) + "f")
     c.restoreState()
 
 
-@functools.cache
-def _QR_RECT(x: int, y: int, length: int) -> str:
+@functools.lru_cache(maxsize=65536)  # bounded: the largest codes have 177**3 rectangles
+def _qr_rect(x: int, y: int, length: int) -> str:
     return f"{x} {y} {length} 1 re\n"
 
 
@@ -496,6 +497,9 @@ class Writer:
         self.sheet, self.height = sheet, size[1]
         self.marks = sheet.marks() if sheet else []
         self.envelope = envelope
+        # The address is placed on the mailer sheet, in its own coordinates.
+        paper = envelope.paper[1] if envelope else design.height_mm
+        self.mailer = dataclasses.replace(self.surface, page=Page(paper))
         self.pages = 0
         self.slot = 0  # certificates on the sheet being filled
 
@@ -564,8 +568,7 @@ class Writer:
         c.setPageSize((width, height))
         if cert.address is None:
             raise ValueError("a mailer needs the certificate's address block")
-        sheet = dataclasses.replace(self.surface, page=Page(envelope.paper[1]))
-        _draw_lines(sheet, address_box(envelope, len(cert.address.lines)), cert.address, 1.15)
+        _draw_lines(self.mailer, address_box(envelope, len(cert.address.lines)), cert.address, 1.15)
         below = height - mm(envelope.folds[0])
         beside = self.trim[0] <= width + 0.01 and self.trim[1] <= below + 0.01
         if beside:
