@@ -32,6 +32,12 @@ MAX_ASSET_BYTES = 20 * 1024 * 1024
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".svg", ".pdf"}
 FONT_SUFFIXES = {".ttf"}
 STYLES = ("regular", "bold", "italic", "bold_italic")
+DEFAULT_SUBJECT = (
+    "{% if giver %}{{ giver }} sent you a gift{% else %}A gift for you{% endif %}"
+    "{% if business %} from {{ business }}{% endif %}"
+)
+# Names an email may read in any design; a design that does not declare one reads "".
+EMAIL_NAMES = ("recipient", "giver", "business", "pain", "offer", "expires")
 
 
 class _Model(BaseModel):
@@ -180,12 +186,34 @@ Element = Annotated[
 ]
 
 
+class EmailSpec(_Model):
+    """The message ``certgen send`` writes around the certificate: jinja2 templates that
+    read the same values as the certificate's text."""
+
+    subject: str = Field(default=DEFAULT_SUBJECT, description="template of the subject line")
+    text: str = Field(default="email.txt", description="plain-text body, a file in the folder")
+    html: str | None = Field(default=None, description="HTML body, a file in the folder")
+
+
 class Manifest(_Model):
     format: int
     design: Page
     fields: dict[str, FieldSpec] = {}
     fonts: list[FontFamily] = []
     elements: list[Element]
+    email: EmailSpec | None = Field(
+        default=None, description="the email for certgen send; default: certgen's own"
+    )
+
+
+DEFAULT_EMAIL = EmailSpec(html="email.html")
+
+
+@dataclass(frozen=True)
+class EmailTemplates:
+    subject: text_mod.TextTemplate
+    text: text_mod.TextTemplate
+    html: text_mod.TextTemplate | None
 
 
 @dataclass(frozen=True)
@@ -200,7 +228,8 @@ class Design:
     fallback: tuple[str, ...]  # families for characters an element's own font lacks
     assets: dict[str, Path]  # manifest-relative name -> resolved file
     templates: dict[str, text_mod.TextTemplate]  # element id -> compiled text
-    hash: str
+    hash: str  # of what prints; the email is not part of it
+    email: EmailTemplates
 
     @property
     def name(self) -> str:
@@ -362,7 +391,8 @@ def inspect(folder: Path) -> tuple[Design | None, list[DesignError]]:
             compiled = attempt(_compile, element, known, where)
             if compiled:
                 templates[element.id] = compiled
-    if problems or size is None:
+    email = attempt(_email, folder, manifest.email, known, where)
+    if problems or size is None or email is None:
         return None, problems
     used = {e.font for e in manifest.elements if isinstance(e, TextElement | CodeElement)}
     hash_inputs = (
@@ -371,13 +401,34 @@ def inspect(folder: Path) -> tuple[Design | None, list[DesignError]]:
         *sorted({p for f in used | set(fallback) for p in fonts[f].values()}),
     )
     design = Design(
-        folder, manifest, *size, fonts, fallback, assets, templates, _digest(hash_inputs)
+        folder, manifest, *size, fonts, fallback, assets, templates, _digest(hash_inputs), email
     )
     return design, []
 
 
 def _compile(element: TextElement, known: set[str], where: str) -> text_mod.TextTemplate:
     return text_mod.compile_text(element.text, known=known, path=where, element=element.id)
+
+
+def _email(folder: Path, spec: EmailSpec | None, known: set[str], where: str) -> EmailTemplates:
+    """The design's email templates, or certgen's own when it has no [email] table."""
+    if spec is None:
+        folder, spec = Path(__file__).resolve().parent / "email_templates", DEFAULT_EMAIL
+    known = known | set(EMAIL_NAMES)
+
+    def body(name: str, key: str) -> text_mod.TextTemplate:
+        path = resolve_inside(folder, name, {".txt", ".html", ".htm"}, where, f"email.{key}")
+        source = path.read_text(encoding="utf-8")
+        html = key == "html"
+        return text_mod.compile_text(
+            source, known=known, path=str(path), element=None, field=None, html=html
+        )
+
+    subject = text_mod.compile_text(
+        spec.subject, known=known, path=where, element=None, field="email.subject"
+    )
+    html = body(spec.html, "html") if spec.html else None
+    return EmailTemplates(subject, body(spec.text, "text"), html)
 
 
 def _read(path: Path) -> dict[str, object]:

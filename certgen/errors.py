@@ -103,6 +103,42 @@ class LedgerError(CertgenError):
     exit_code = 5
 
 
+class DeliveryError(CertgenError):
+    """Emails of a send run that were not delivered: refused for good, or still to send."""
+
+    exit_code = 13
+    shown = 50
+
+    def __init__(
+        self,
+        count: int,
+        rejected: Sequence[Problem],
+        deferred: Sequence[Problem],
+        stopped: str | None,
+        resume: str,
+    ):
+        self.count, self.rejected, self.deferred = count, rejected, deferred
+        self.stopped, self.resume = stopped, resume
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        failed = len(self.rejected) + len(self.deferred)
+        lines = [f"{failed} of {self.count} emails were not delivered"]
+        if self.stopped:
+            lines[0] += f"; the run stopped: {self.stopped}"
+        for title, problems in (("refused", self.rejected), ("not sent yet", self.deferred)):
+            if problems:
+                lines.append(f"{len(problems)} {title}:")
+                lines += [f"  {p}" for p in problems[: self.shown]]
+                if len(problems) > self.shown:
+                    lines.append(f"  ... and {len(problems) - self.shown} more")
+        if self.deferred:
+            lines.append(f"{self.resume} sends the ones not sent yet")
+        if self.rejected:
+            lines.append("correct the refused addresses and send those rows in a new run")
+        return "\n".join(lines)
+
+
 class NotFoundError(CertgenError):
     """A code or a run that is not in the ledger."""
 

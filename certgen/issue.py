@@ -236,14 +236,7 @@ def issue(
             duplex=duplex,
         )
 
-    known = ledger.get_batch(batch_id)
-    recorded = _in_run_order(rows, ledger.batch(batch_id)) if known else []
-    if known:  # a rerun or a resumed run: recorded rows keep their codes
-        _check_same_batch(design, rows, known, recorded, batch_id)
-    fresh = _fresh_codes(len(rows) - len(recorded), set(), randbelow)
-    taken = ledger.existing(fresh)
-    if taken:  # 80 random bits: practically never, but every printed code must be unique
-        fresh = _fresh_codes(len(fresh), taken | set(fresh), randbelow)
+    known, recorded, fresh = run_codes(design, rows, ledger, batch_id, randbelow)
     certs = build([r.code for r in recorded] + fresh)
     batch = known or BatchRecord(
         batch_id, design.name, design.hash, source, str(output), len(certs), issued_at
@@ -259,7 +252,7 @@ def issue(
         if new:
             batch_rows = [rows[i] for i in new]
             added = list(
-                _records(
+                certificate_records(
                     design,
                     batch_rows,
                     [certs[i] for i in new],
@@ -286,6 +279,23 @@ def issue(
         manifest=manifest,
         issued=len(fresh),
     )
+
+
+def run_codes(
+    design: Design, rows: Sequence[Row], ledger: Ledger, batch_id: str, randbelow: Randbelow
+) -> tuple[BatchRecord | None, list[CertificateRecord], list[str]]:
+    """The run's batch if it is recorded (a rerun or a resumed run), its recorded
+    certificates in the order of ``rows`` (they keep their codes), and fresh codes, never
+    recorded before, for the rest of the rows."""
+    known = ledger.get_batch(batch_id)
+    recorded = _in_run_order(rows, ledger.batch(batch_id)) if known else []
+    if known:
+        _check_same_batch(design, rows, known, recorded, batch_id)
+    fresh = _fresh_codes(len(rows) - len(recorded), set(), randbelow)
+    taken = ledger.existing(fresh)
+    if taken:  # 80 random bits: practically never, but every printed code must be unique
+        fresh = _fresh_codes(len(fresh), taken | set(fresh), randbelow)
+    return known, recorded, fresh
 
 
 def _outputs(output: Path, count: int, split: int | None) -> dict[Path, range]:
@@ -491,11 +501,11 @@ def _write(
     return pages
 
 
-def _records(
+def certificate_records(
     design: Design,
     rows: Iterable[Row],
     certs: Iterable[render.Certificate],
-    placed: Iterable[tuple[Path, int]],
+    placed: Iterable[tuple[Path | str, int]],
     batch: BatchRecord,
     issued_at: str,
 ) -> Iterable[CertificateRecord]:

@@ -8,6 +8,7 @@ recorded for ``certgen notify --retry``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from certgen.errors import ConfigError
 from certgen.ledger import CertificateRecord, Ledger
 
 EMAIL_FIELD = "giver_email"
+DEFAULT_SENDER = "certgen@localhost"
 TIMEOUT = 15  # seconds for one SMTP conversation
 STALE_CLAIM = dt.timedelta(minutes=10)  # far longer than a conversation can last
 
@@ -38,31 +40,90 @@ class Mailer:
 
     @property
     def sender(self) -> str:
-        return self.smtp.sender if self.smtp else "certgen@localhost"
+        return self.smtp.sender if self.smtp else DEFAULT_SENDER
 
     def deliver(self, message: EmailMessage, name: str) -> None:
         if self.outbox is not None:
-            self.outbox.mkdir(parents=True, exist_ok=True)
-            (self.outbox / f"{name}.eml").write_bytes(bytes(message))
+            Outbox(self.outbox).send(message, name)
             return
         if self.smtp is None:
             raise ConfigError("no [smtp] in certgen.toml and no --outbox")
         _send_smtp(self.smtp, message)
 
 
-def _send_smtp(smtp: Smtp, message: EmailMessage) -> None:
+def connect(smtp: Smtp) -> smtplib.SMTP:
+    """An SMTP conversation, secured and logged in as the config says."""
     context = ssl.create_default_context()
     client: smtplib.SMTP
     if smtp.security == "ssl":
         client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=TIMEOUT, context=context)
     else:
         client = smtplib.SMTP(smtp.host, smtp.port, timeout=TIMEOUT)
-    with client:
+    try:
         if smtp.security == "starttls":
             client.starttls(context=context)
         if smtp.username:
             client.login(smtp.username, smtp.password or "")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _send_smtp(smtp: Smtp, message: EmailMessage) -> None:
+    with connect(smtp) as client:
         client.send_message(message)
+
+
+class Outbox:
+    """Writes each message into a folder as ``NAME.eml`` instead of sending it; writing one
+    again replaces it, so a resumed run never leaves two."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def send(self, message: EmailMessage, name: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{name}.eml"
+        temp = path.with_name(f".{path.name}.part")
+        temp.write_bytes(bytes(message))
+        os.replace(temp, path)
+
+    def close(self) -> None:
+        pass
+
+
+class Session:
+    """One SMTP connection kept open across many messages (a mailing run), opened when the
+    first is sent and again after the server drops it."""
+
+    def __init__(self, smtp: Smtp):
+        self.smtp = smtp
+        self._client: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage, name: str) -> None:
+        if self._client is None:
+            self._client = connect(self.smtp)
+        try:
+            self._client.send_message(message)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):
+            raise  # the server answered: the connection is still good
+        except OSError:  # dropped, timed out or reset: the next message reconnects
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.quit()
+            except (OSError, smtplib.SMTPException):
+                pass  # the messages are sent; a failed goodbye changes nothing
+            self._drop()
 
 
 def thank_you(record: CertificateRecord, sender: str, include_friend_name: bool) -> EmailMessage:

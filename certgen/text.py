@@ -36,10 +36,10 @@ def date(value: dt.date | str, style: str = "long") -> str:
     return day.isoformat() if style == "short" else f"{day.day} {day:%B %Y}"
 
 
-def _make_environment() -> ImmutableSandboxedEnvironment:
+def _make_environment(html: bool = False) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        autoescape=html,
         keep_trailing_newline=False,
     )
     env.filters["money"] = money
@@ -48,6 +48,8 @@ def _make_environment() -> ImmutableSandboxedEnvironment:
 
 
 ENVIRONMENT = _make_environment()
+# An email's HTML body is markup: there, values are escaped.
+HTML_ENVIRONMENT = _make_environment(html=True)
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,19 @@ class TextTemplate:
 
 
 def compile_text(
-    source: str, *, known: set[str], path: str, element: str, field: str = "text"
+    source: str,
+    *,
+    known: set[str],
+    path: str,
+    element: str | None,
+    field: str | None = "text",
+    html: bool = False,
 ) -> TextTemplate:
     """Compile at load time so every design mistake surfaces before anything prints."""
+    env = HTML_ENVIRONMENT if html else ENVIRONMENT
     try:
-        ast = ENVIRONMENT.parse(source)
-        template = ENVIRONMENT.from_string(source)
+        ast = env.parse(source)
+        template = env.from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise DesignError(
             exc.message or "template syntax error",

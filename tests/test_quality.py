@@ -34,6 +34,7 @@ LAYERS = {
     "redeem": 3,
     "report": 3,
     "mail": 3,
+    "send": 3,
     "preview": 3,
     "checks": 3,
     "web": 4,
@@ -51,7 +52,7 @@ OWNERS = {
     "sqlalchemy": {"ledger"},
     "flask": {"web"},
     "werkzeug": {"web"},
-    "jinja2": {"text", "issue"},
+    "jinja2": {"text", "issue", "send"},
     "uharfbuzz": {"typeset"},
     "bidi": {"typeset"},
 }

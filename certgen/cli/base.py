@@ -3,21 +3,27 @@ messages and exit codes."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import functools
 import getpass
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from certgen import __version__, mail
+from certgen import __version__, inputs, mail
 from certgen import config as config_mod
+from certgen import design as design_mod
 from certgen import redeem as redeem_mod
-from certgen.errors import CertgenError
-from certgen.ledger import Ledger, open_ledger
+from certgen.design import Design, FieldSpec
+from certgen.errors import CertgenError, NotFoundError, Problem
+from certgen.ledger import BatchRecord, Ledger, open_ledger, safe_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -90,7 +96,8 @@ def cli() -> None:
     \b
     Exit codes: 0 success, 1 error, 2 usage, 3 bad input data, 4 bad design,
     5 ledger unavailable, 6 unknown code, 7 mistyped code, 8 already redeemed,
-    9 expired, 10 voided, 11 not redeemed, 12 already converted.
+    9 expired, 10 voided, 11 not redeemed, 12 already converted,
+    13 emails not delivered.
     """
 
 
@@ -134,6 +141,68 @@ outbox_option = click.option(
 )
 
 
+design_option = click.option(
+    "-d", "--design", "design_name", required=True, help="Design name or folder."
+)
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bar and no notes; the summary stays."
+)
+
+
+def load_run_settings(
+    config_file: Path | None,
+    ledger: str | None,
+    base_url: str | None,
+    designs_dir: Path | None,
+    design_name: str,
+) -> tuple[config_mod.Config, Design]:
+    """The settled config and the run's design."""
+    config = config_mod.load(
+        config_file=config_file, ledger=ledger, base_url=base_url, designs_dir=designs_dir
+    )
+    return config, design_mod.load(design_mod.locate(design_name, config.designs_dirs))
+
+
+base_url_option = click.option(
+    "--base-url", metavar="URL", help="Redeem URL prefix for QR codes; env CERTGEN_BASE_URL."
+)
+
+
+def run_options(again: str, resume: str) -> Callable[[F], F]:
+    """--run-id and --resume, with what running a run again does for this command."""
+
+    def add(func: F) -> F:
+        func = click.option(
+            "--resume",
+            metavar="ID",
+            help=f"Finish an interrupted run (same input and options); {resume}.",
+        )(func)
+        return click.option(
+            "--batch-id",
+            "--run-id",
+            "batch_id",
+            metavar="ID",
+            help=f"Name the run; {again}.",
+        )(func)
+
+    return add
+
+
+def known_run(
+    ledger: Ledger, config: config_mod.Config, batch_id: str | None, resume: str | None
+) -> tuple[str | None, BatchRecord | None]:
+    """The run's id and, if it is recorded, its batch: --resume must name a recorded one."""
+    if resume and batch_id and resume != batch_id:
+        raise click.UsageError("--resume names the run; leave out --run-id/--batch-id")
+    batch_id = resume or batch_id
+    known = ledger.get_batch(batch_id) if batch_id else None
+    if resume and known is None:
+        raise NotFoundError(
+            f"no run {resume} in {safe_url(config.ledger)} (certgen runs lists the runs)"
+        )
+    return batch_id, known
+
+
 designs_dir_option = click.option(
     "--designs-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -141,8 +210,117 @@ designs_dir_option = click.option(
 )
 
 
+@dataclass(frozen=True)
+class RowInput:
+    """How a command was told its certificates' values: CSV reading options, or one
+    certificate's values, and field values for every row."""
+
+    recipient: str | None
+    giver: str | None
+    pain: str | None
+    offer: str | None
+    expires: str | None
+    sets: tuple[str, ...]
+    maps: tuple[str, ...]
+    ignored: tuple[str, ...]
+    encoding: str
+    delimiter: str | None
+
+    def with_value(self, name: str, value: str) -> RowInput:
+        return dataclasses.replace(self, sets=(*self.sets, f"{name}={value}"))
+
+    def check(self, csv_file: Path | None) -> None:
+        if csv_file is not None and (self.recipient is not None or self.giver is not None):
+            raise click.UsageError(
+                "--to and --from are for one certificate; a CSV gives them per row"
+            )
+
+    def read(
+        self,
+        csv_file: Path | None,
+        design: Design,
+        config: config_mod.Config,
+        today: dt.date,
+        extra: Mapping[str, FieldSpec],
+    ) -> tuple[list[inputs.Row], list[Problem], str]:
+        """The rows, the problems found reading them, and where they came from."""
+        given = parse_pairs(self.sets, "--set")
+        named = {"pain": self.pain, "offer": self.offer, "expires": self.expires}
+        given.update({k: v for k, v in named.items() if v is not None})
+        if csv_file is None:
+            people = {"recipient": self.recipient, "giver": self.giver}
+            given.update({k: v for k, v in people.items() if v is not None})
+            row = inputs.resolve_one(design, given, config.defaults, today, extra)
+            return [row], [], "command line"
+        rows, problems = inputs.read_csv(
+            csv_file,
+            design,
+            {**config.defaults, **given},  # campaign values for empty cells
+            today,
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+            mapping=parse_pairs(self.maps, "--map"),
+            ignore=self.ignored,
+            extra=extra,
+        )
+        return rows, problems, str(csv_file)
+
+
+_ROW_OPTIONS = [
+    click.option("--to", "recipient", metavar="NAME", help="Recipient (one certificate)."),
+    click.option("--from", "giver", metavar="NAME", help="Who gives it, the referring customer."),
+    click.option(
+        "--pain", metavar="TEXT", help='The pain it solves, e.g. "Tired of squeaky brakes?".'
+    ),
+    click.option("--offer", metavar="TEXT", help="The free service offered."),
+    click.option("--expires", metavar="YYYY-MM-DD", help="Expiry date, or +DAYS from today."),
+    click.option(
+        "--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Any field (repeatable)."
+    ),
+    click.option(
+        "--map",
+        "maps",
+        multiple=True,
+        metavar="HEADER=FIELD",
+        help="Map a CSV column to a field (repeatable).",
+    ),
+    click.option(
+        "--ignore",
+        "ignored",
+        multiple=True,
+        metavar="HEADER",
+        help="Leave a CSV column out (repeatable).",
+    ),
+    click.option(
+        "--encoding",
+        default="utf-8",
+        show_default=True,
+        help="CSV encoding (a UTF-8 BOM is accepted).",
+    ),
+    click.option(
+        "--delimiter", help="CSV delimiter (default: guessed from the header among , ; tab |)."
+    ),
+]
+
+
+def row_options(func: F) -> F:
+    """The options that give certificates their values, passed on as one ``row_input``."""
+
+    @functools.wraps(func)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        names = RowInput.__dataclass_fields__
+        kwargs["row_input"] = RowInput(**{name: kwargs.pop(name) for name in names})
+        return func(*args, **kwargs)
+
+    for option in reversed(_ROW_OPTIONS):
+        command = option(command)
+    return command  # type: ignore[return-value]
+
+
 @contextmanager
-def progress_bar(total: int, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+def progress_bar(
+    total: int, quiet: bool, label: str = "Drawing"
+) -> Iterator[Callable[[int], None] | None]:
     """A progress bar on stderr (done, rate, time left) when stderr is a terminal; nothing
     when it is not (a log, a pipe, cron) or with --quiet."""
     if quiet or total < 2 or not sys.stderr.isatty():
@@ -151,7 +329,7 @@ def progress_bar(total: int, quiet: bool) -> Iterator[Callable[[int], None] | No
     started = time.monotonic()
     with click.progressbar(
         length=total,
-        label="Drawing",
+        label=label,
         file=sys.stderr,
         show_pos=True,
         item_show_func=lambda rate: rate,

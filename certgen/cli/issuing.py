@@ -14,22 +14,29 @@ from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import issue as issue_mod
 from certgen.cli.base import (
+    RowInput,
     actor_name,
+    base_url_option,
     by_option,
     cli,
+    design_option,
     designs_dir_option,
+    known_run,
+    load_run_settings,
     open_configured,
-    parse_pairs,
     progress_bar,
+    quiet_option,
+    row_options,
+    run_options,
     settings_options,
 )
-from certgen.errors import DesignError, NotFoundError
+from certgen.errors import DesignError
 from certgen.ledger import safe_url
 
 
 @cli.command()
 @click.argument("csv_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-d", "--design", "design_name", required=True, help="Design name or folder.")
+@design_option
 @click.option(
     "-o",
     "--output",
@@ -38,48 +45,11 @@ from certgen.ledger import safe_url
     show_default=True,
     help="PDF to write.",
 )
-@click.option("--to", "recipient", metavar="NAME", help="Recipient (one certificate).")
-@click.option("--from", "giver", metavar="NAME", help="Who gives it, the referring customer.")
-@click.option("--pain", metavar="TEXT", help='The pain it solves, e.g. "Tired of squeaky brakes?".')
-@click.option("--offer", metavar="TEXT", help="The free service offered.")
-@click.option("--expires", metavar="YYYY-MM-DD", help="Expiry date, or +DAYS from today.")
-@click.option(
-    "--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Any design field (repeatable)."
-)
-@click.option(
-    "--map",
-    "maps",
-    multiple=True,
-    metavar="HEADER=FIELD",
-    help="Map a CSV column to a field (repeatable).",
-)
-@click.option(
-    "--ignore",
-    "ignored",
-    multiple=True,
-    metavar="HEADER",
-    help="Leave a CSV column out (repeatable).",
-)
-@click.option(
-    "--encoding", default="utf-8", show_default=True, help="CSV encoding (a UTF-8 BOM is accepted)."
-)
-@click.option(
-    "--delimiter", help="CSV delimiter (default: guessed from the header among , ; tab |)."
-)
-@click.option(
-    "--base-url", metavar="URL", help="Redeem URL prefix for QR codes; env CERTGEN_BASE_URL."
-)
-@click.option(
-    "--batch-id",
-    "--run-id",
-    "batch_id",
-    metavar="ID",
-    help="Name the run; running it again prints the same codes and issues none.",
-)
-@click.option(
-    "--resume",
-    metavar="ID",
-    help="Finish an interrupted run (same input and options); with --split, kept parts stay.",
+@row_options
+@base_url_option
+@run_options(
+    again="running it again prints the same codes and issues none",
+    resume="with --split, kept parts stay",
 )
 @click.option(
     "--sheet",
@@ -125,9 +95,7 @@ from certgen.ledger import safe_url
     show_default="the number of cores",
     help="Processes drawing the files of a --split run at once; the output is the same.",
 )
-@click.option(
-    "-q", "--quiet", is_flag=True, help="No progress bar and no notes; the summary stays."
-)
+@quiet_option
 @designs_dir_option
 @by_option
 @settings_options
@@ -135,16 +103,7 @@ def issue(
     csv_file: Path | None,
     design_name: str,
     output: Path,
-    recipient: str | None,
-    giver: str | None,
-    pain: str | None,
-    offer: str | None,
-    expires: str | None,
-    sets: tuple[str, ...],
-    maps: tuple[str, ...],
-    ignored: tuple[str, ...],
-    encoding: str,
-    delimiter: str | None,
+    row_input: RowInput,
     base_url: str | None,
     batch_id: str | None,
     resume: str | None,
@@ -172,15 +131,8 @@ def issue(
     Every code is recorded in the ledger before the PDF appears; if any row has a problem,
     all problems are listed and nothing is issued.
     """
-    config = config_mod.load(
-        config_file=config_file, ledger=ledger, base_url=base_url, designs_dir=designs_dir
-    )
-    design = design_mod.load(design_mod.locate(design_name, config.designs_dirs))
-    given = parse_pairs(sets, "--set")
-    named = {"pain": pain, "offer": offer, "expires": expires}
-    given.update({k: v for k, v in named.items() if v is not None})
-    if csv_file is not None and (recipient is not None or giver is not None):
-        raise click.UsageError("--to and --from are for one certificate; a CSV gives them per row")
+    config, design = load_run_settings(config_file, ledger, base_url, designs_dir, design_name)
+    row_input.check(csv_file)
     if sheet is None and (gutter is not None or crop_marks):
         raise click.UsageError("--gutter and --crop-marks need --sheet")
     if mailing_ and sheet:
@@ -203,36 +155,11 @@ def issue(
     trim = (design.width_mm, design.height_mm)
     imposed = sheets.load(sheet, trim, gutter, crop_marks) if sheet else None
     started = time.monotonic()
-    if resume and batch_id and resume != batch_id:
-        raise click.UsageError("--resume names the run; leave out --run-id/--batch-id")
-    batch_id = resume or batch_id
     with open_configured(config) as opened:
-        known = opened.get_batch(batch_id) if batch_id else None
-        if resume and known is None:
-            raise NotFoundError(
-                f"no run {resume} in {safe_url(config.ledger)} (certgen runs lists the runs)"
-            )
+        batch_id, known = known_run(opened, config, batch_id, resume)
         # A rerun of a batch resolves its rows as of the batch's time (relative expiry dates).
         now = dt.datetime.fromisoformat(known.created_at) if known else dt.datetime.now(dt.UTC)
-        if csv_file is not None:
-            defaults = {**config.defaults, **given}  # campaign values for empty cells
-            rows, problems = inputs.read_csv(
-                csv_file,
-                design,
-                defaults,
-                now.date(),
-                encoding=encoding,
-                delimiter=delimiter,
-                mapping=parse_pairs(maps, "--map"),
-                ignore=ignored,
-                extra=extra,
-            )
-            source = str(csv_file)
-        else:
-            people = {"recipient": recipient, "giver": giver}
-            given.update({k: v for k, v in people.items() if v is not None})
-            rows = [inputs.resolve_one(design, given, config.defaults, now.date(), extra)]
-            source, problems = "command line", []
+        rows, problems, source = row_input.read(csv_file, design, config, now.date(), extra)
         if sort_by:
             rows = inputs.sorted_rows(rows, sort_by, design, extra)
         with progress_bar(len(rows), quiet) as progress:
@@ -295,19 +222,24 @@ def issue(
 @cli.command()
 @settings_options
 def runs(config_file: Path | None, ledger: str | None) -> None:
-    """List issue runs, newest first: id, when, design, certificates recorded, state, file.
+    """List runs, newest first: id, when, design, certificates recorded, state, and where
+    they went (a file, or email).
 
-    A run whose state is "interrupted" can be finished with certgen issue ... --resume ID.
+    A run whose state is "interrupted" can be finished with certgen issue ... --resume ID;
+    a send run that is "unfinished" with certgen send ... --resume ID.
     """
     config = config_mod.load(config_file=config_file, ledger=ledger)
     with open_configured(config) as opened:
         found = opened.runs()
+        emailed = opened.delivery_counts()
     if not found:
         click.echo("No runs yet.")
         return
     lines = [("RUN", "CREATED", "DESIGN", "CERTIFICATES", "STATE", "FILE")]
     for batch, recorded in found:
         state = "done" if recorded >= batch.count else "interrupted"
+        if batch.id in emailed and recorded >= batch.count:
+            state = _delivery_state(emailed[batch.id], batch.count)
         lines.append(
             (
                 batch.id,
@@ -322,3 +254,10 @@ def runs(config_file: Path | None, ledger: str | None) -> None:
     for line in lines:
         padded = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
         click.echo("  ".join([*padded, line[5]]))
+
+
+def _delivery_state(counts: dict[str, int], total: int) -> str:
+    """A send run's state: how many were sent, refused, and whether any are left."""
+    sent, refused = counts.get("sent", 0), counts.get("rejected", 0)
+    state = f"sent {sent}/{total}" + (f", {refused} refused" if refused else "")
+    return state + (", unfinished" if sent + refused < total else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +18,7 @@ from certgen.ledger.schema import (
     MIGRATIONS,
     batches,
     certificates,
+    deliveries,
     events,
     migrations_table,
     notifications,
@@ -160,9 +161,11 @@ class Ledger:
         actor: str = "certgen",
         channel: str = "cli",
         new_batch: bool = True,
+        emails: Mapping[str, str] | None = None,
     ) -> None:
         """Record a batch (unless ``new_batch`` is false: a later part of a split run) and
-        these certificates and their events, in one transaction."""
+        these certificates and their events, in one transaction; with ``emails`` (code ->
+        address), each certificate's pending delivery too."""
         cert_rows = [_certificate_row(r) for r in records]
         event_rows = [
             {
@@ -182,6 +185,8 @@ class Ledger:
                 if cert_rows:
                     conn.execute(certificates.insert(), cert_rows)
                     conn.execute(events.insert(), event_rows)
+                if emails:
+                    conn.execute(deliveries.insert(), _pending(batch.id, emails))
         except sa.exc.IntegrityError as exc:
             raise LedgerError(
                 f"{safe_url(self.url)}: batch {batch.id} or one of its codes is already "
@@ -422,6 +427,61 @@ class Ledger:
         with self._transaction() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
+    # Deliveries: each certificate of a send run, emailed once.
+
+    def deliveries(self, batch_id: str) -> dict[str, Delivery]:
+        """The run's deliveries by code."""
+        with self._transaction() as conn:
+            rows = conn.execute(sa.select(deliveries).where(deliveries.c.batch_id == batch_id))
+            return {r.code: Delivery(**r._mapping) for r in rows}
+
+    def claim_delivery(self, code: str, owner: str, retake: Collection[str] = ()) -> bool:
+        """Take a pending delivery for one attempt, or one claimed by a sender in ``retake``
+        (one that died mid-send); False if it is sent, rejected, or another sender has it."""
+        d = deliveries.c
+        claimable = sa.or_(
+            d.status == "pending", sa.and_(d.status == "sending", d.claimed_by.in_(list(retake)))
+        )
+        with self._transaction() as conn:
+            claimed = conn.execute(
+                deliveries.update()
+                .where(d.code == code, claimable)
+                .values(
+                    status="sending",
+                    attempts=d.attempts + 1,
+                    claimed_by=owner,
+                    claimed_at=utc_now(),
+                )
+            ).rowcount
+        return claimed == 1
+
+    def finish_delivery(
+        self, code: str, status: str, *, error: str | None, actor: str, detail: dict[str, Any]
+    ) -> None:
+        """End a claimed attempt: ``sent`` and ``rejected`` are events in the audit trail,
+        ``pending`` (a temporary failure) leaves it to be tried again."""
+        at = utc_now()
+        values = {"status": status, "last_error": error, "claimed_by": None}
+        with self._transaction() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.code == code)
+                .values(**values, **({"sent_at": at} if status == "sent" else {}))
+            )
+            if status in DELIVERY_EVENTS:
+                kind = DELIVERY_EVENTS[status]
+                self._event(conn, code, kind, at, actor, "email", detail)
+
+    def delivery_counts(self) -> dict[str, dict[str, int]]:
+        """For each run that emails its certificates: how many deliveries are in each state."""
+        d = deliveries.c
+        query = sa.select(d.batch_id, d.status, sa.func.count()).group_by(d.batch_id, d.status)
+        counts: dict[str, dict[str, int]] = {}
+        with self._transaction() as conn:
+            for batch_id, status, count in conn.execute(query):
+                counts.setdefault(batch_id, {})[status] = count
+        return counts
+
     def get_batch(self, batch_id: str) -> BatchRecord | None:
         with self._transaction() as conn:
             row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).first()
@@ -455,6 +515,30 @@ class Ledger:
                 .order_by(c.source_row, c.file, c.page)
             ).all()
         return [_record(r._mapping) for r in rows]
+
+
+DELIVERY_EVENTS = {"sent": "emailed", "rejected": "email_rejected"}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    code: str
+    batch_id: str
+    address: str
+    status: str  # pending, sending (claimed), sent or rejected
+    attempts: int
+    last_error: str | None
+    claimed_by: str | None
+    claimed_at: str | None
+    sent_at: str | None
+
+
+def _pending(batch_id: str, emails: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"code": code, "batch_id": batch_id, "address": address, "status": "pending"}
+        | {"attempts": 0}
+        for code, address in emails.items()
+    ]
 
 
 def _certificate_row(r: CertificateRecord) -> dict[str, Any]:

@@ -138,6 +138,30 @@ def _m005_notification_claims(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE notifications ADD COLUMN claimed_at VARCHAR(32)"))
 
 
+def _deliveries(md: sa.MetaData) -> None:
+    """The table m006 creates: each emailed certificate's delivery, for certgen send."""
+    sa.Table(
+        "deliveries",
+        md,
+        sa.Column("code", sa.String(32), primary_key=True),  # one email per certificate
+        sa.Column("batch_id", sa.String(40), nullable=False, index=True),
+        sa.Column("address", sa.Text, nullable=False),
+        # pending (to send, or to retry), sending (claimed), sent, rejected (for good)
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("last_error", sa.Text),
+        sa.Column("claimed_by", sa.String(100)),  # host:pid of the sender holding the claim
+        sa.Column("claimed_at", sa.String(32)),
+        sa.Column("sent_at", sa.String(32)),
+    )
+
+
+def _m006_deliveries(conn: Connection) -> None:
+    md = sa.MetaData()
+    _deliveries(md)
+    md.create_all(conn)
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -146,6 +170,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m003_append_only_events", _m003_append_only_events),
     ("m004_staff_and_notifications", _m004_staff_and_notifications),
     ("m005_notification_claims", _m005_notification_claims),
+    ("m006_deliveries", _m006_deliveries),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -160,6 +185,8 @@ _staff_and_notifications(metadata)
 staff = metadata.tables["staff"]
 notifications = metadata.tables["notifications"]
 notifications.append_column(sa.Column("claimed_at", sa.String(32)))
+_deliveries(metadata)
+deliveries = metadata.tables["deliveries"]
 migrations_table = sa.Table(
     "certgen_migrations",
     sa.MetaData(),

@@ -1,0 +1,158 @@
+"""certgen send."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import click
+
+from certgen import mail, mailing
+from certgen import send as send_mod
+from certgen.cli.base import (
+    RowInput,
+    actor_name,
+    base_url_option,
+    by_option,
+    cli,
+    design_option,
+    designs_dir_option,
+    known_run,
+    load_run_settings,
+    open_configured,
+    progress_bar,
+    quiet_option,
+    row_options,
+    run_options,
+    settings_options,
+)
+from certgen.errors import ConfigError, DeliveryError
+from certgen.ledger import safe_url
+
+
+@cli.command()
+@click.argument("csv_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@design_option
+@click.option("--email", metavar="ADDRESS", help="The recipient's email (one certificate).")
+@row_options
+@base_url_option
+@run_options(
+    again="running it again sends only what it has not sent",
+    resume="what was sent is not sent again",
+)
+@click.option(
+    "--outbox",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write each email as CODE.eml into this folder instead of sending it.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="N",
+    help="Send at most N emails a second (default: as fast as the server takes them).",
+)
+@quiet_option
+@designs_dir_option
+@by_option
+@settings_options
+def send(
+    csv_file: Path | None,
+    design_name: str,
+    email: str | None,
+    row_input: RowInput,
+    base_url: str | None,
+    batch_id: str | None,
+    resume: str | None,
+    outbox: Path | None,
+    rate: float | None,
+    quiet: bool,
+    designs_dir: Path | None,
+    by: str | None,
+    config_file: Path | None,
+    ledger: str | None,
+) -> None:
+    """Email certificates: each row's as a PDF attachment to the address in its email column,
+    with a short message from the design's email templates.
+
+    \b
+    certgen send customers.csv --design modern
+    certgen send customers.csv --design modern --outbox outbox/ --run-id spring
+    certgen send --design modern --to "Bob Ng" --from "Jane Doe" --email bob@example.com
+
+    Mail goes through [smtp] in certgen.toml. Every row is checked and every code recorded
+    before the first email goes out. A run that stops (Ctrl-C, a lost server) is finished
+    with --resume ID; an address the server refuses is listed with its row. Exit code 13:
+    some emails were not delivered.
+    """
+    config, design = load_run_settings(config_file, ledger, base_url, designs_dir, design_name)
+    row_input.check(csv_file)
+    if email is not None:
+        if csv_file is not None:
+            raise click.UsageError("--email is for one certificate; a CSV gives it per row")
+        row_input = row_input.with_value(send_mod.EMAIL_FIELD, email)
+    postbox: mail.Outbox | mail.Session
+    if outbox is not None:
+        postbox = mail.Outbox(outbox)
+        sender = config.smtp.sender if config.smtp else mail.DEFAULT_SENDER
+        via = f"outbox {outbox.resolve()}"
+    elif config.smtp is not None:
+        postbox, sender = mail.Session(config.smtp), config.smtp.sender
+        via = f"email via {config.smtp.host}"
+    else:
+        raise ConfigError(
+            "no [smtp] in certgen.toml and no --outbox: nowhere to send the emails "
+            '(add [smtp] with host = "smtp.example.com", or give --outbox DIR)'
+        )
+    extra = {**mailing.fields(False), **send_mod.FIELDS}
+    started = time.monotonic()
+    with open_configured(config) as opened:
+        batch_id, known = known_run(opened, config, batch_id, resume)
+        now = dt.datetime.fromisoformat(known.created_at) if known else dt.datetime.now(dt.UTC)
+        rows, problems, source = row_input.read(csv_file, design, config, now.date(), extra)
+        try:
+            with progress_bar(len(rows), quiet, "Sending") as progress:
+                result = send_mod.send(
+                    design,
+                    rows,
+                    ledger=opened,
+                    postbox=postbox,
+                    sender=sender,
+                    base_url=config.base_url,
+                    source=source,
+                    file_label=via,
+                    now=now,
+                    batch_id=batch_id,
+                    problems=problems,
+                    actor=actor_name(by),
+                    rate=rate,
+                    progress=progress,
+                )
+        finally:
+            postbox.close()
+    seconds = time.monotonic() - started
+    verb = "Wrote" if outbox else "Sent"
+    plural = "s" if result.sent != 1 else ""
+    timing = f"{seconds:.1f} s" + (
+        f", {result.sent / seconds:.1f} emails/s" if result.sent > 1 else ""
+    )
+    where = f" to {outbox}" if outbox else ""
+    earlier = f"; {result.already} sent before" if result.already else ""
+    click.echo(
+        f"{verb} {result.sent} email{plural}{where} in {timing}{earlier} (design {design.name}, "
+        f"run {result.batch_id}, ledger {safe_url(config.ledger)})"
+    )
+    if not result.complete:
+        raise DeliveryError(
+            result.count,
+            result.rejected,
+            result.deferred,
+            result.stopped,
+            resume=f"certgen send ... --resume {result.batch_id}",
+        )
+    if config.base_url_is_default and not quiet:
+        click.echo(
+            f"Note: QR codes point to {config.base_url}; set --base-url or base_url in "
+            "certgen.toml to your redemption site before sending for real.",
+            err=True,
+        )

@@ -1,0 +1,378 @@
+"""Emailing a run: each row's certificate as a PDF attachment with a short personal message
+from the design's email templates, through one SMTP connection or into an outbox folder.
+
+Every row is checked and every code recorded before the first email goes out. Each
+certificate then has a delivery in the ledger, claimed before it is sent and marked sent as
+soon as the server accepts it (an ``emailed`` event), or rejected when the server refuses
+the address for good (``email_rejected``). A run stopped by Ctrl-C, a kill or a lost server
+is finished by sending it again under its run id: sent and rejected deliveries are left
+alone, and a claim whose sender died is taken over. The one email that can go out twice is
+one the server accepted in the instant before its sender died; both copies carry the same
+Message-ID, which receiving systems use to drop duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import secrets
+import smtplib
+import socket
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any, Protocol
+
+import jinja2
+
+from certgen import codes, render
+from certgen import issue as issue_mod
+from certgen.design import EMAIL_NAMES, Design, FieldSpec
+from certgen.errors import LedgerError, Problem
+from certgen.inputs import Row
+from certgen.ledger import BatchRecord, Delivery, Ledger
+
+EMAIL_FIELD = "email"
+# The recipient's address: a column beside the design's fields, required to send.
+FIELDS = {
+    EMAIL_FIELD: FieldSpec(
+        type="email",
+        label="The recipient's email address",
+        required=True,
+        max_length=254,
+        aliases=("email_address", "e_mail", "recipient_email", "friend_email", "to_email"),
+    )
+}
+# Seconds to wait before each new connection when the server is lost mid-run; then the run
+# stops, and sending it again picks up where it stopped.
+RECONNECT_DELAYS = (0.5, 2.0, 5.0)
+STALE_CLAIM = dt.timedelta(minutes=10)  # far longer than one delivery attempt can last
+
+
+class Postbox(Protocol):
+    """Where messages go: ``mail.Session`` (SMTP) or ``mail.Outbox`` (.eml files)."""
+
+    def send(self, message: EmailMessage, name: str) -> None: ...
+
+
+@dataclass
+class SendResult:
+    batch_id: str
+    count: int  # certificates in the run
+    sent: int = 0  # by this run
+    already: int = 0  # by an earlier run under the same id
+    resumed: bool = False
+    rejected: list[Problem] = field(default_factory=list)  # refused for good
+    deferred: list[Problem] = field(default_factory=list)  # to try again: send it again
+    stopped: str | None = None  # why the run stopped before the end
+
+    @property
+    def complete(self) -> bool:
+        return not (self.rejected or self.deferred or self.stopped)
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """At most ``rate`` messages a second, evenly spaced; no limit when ``rate`` is None."""
+
+    rate: float | None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _next: list[float] = field(default_factory=list)
+
+    def wait(self) -> None:
+        if not self.rate:
+            return
+        now = self.clock()
+        if self._next and now < self._next[0]:
+            self.sleep(self._next[0] - now)
+            now = self._next[0]
+        self._next[:] = [now + 1 / self.rate]
+
+
+def email_context(
+    design: Design, row: Row, code: str, issued_on: dt.date, base_url: str
+) -> dict[str, Any]:
+    """What an email template reads: the certificate's values, and "" for the standard
+    referral fields a design does not declare."""
+    values: dict[str, Any] = dict.fromkeys(EMAIL_NAMES, "")
+    values.update(issue_mod.context(design, row, code, issued_on, base_url))
+    return values
+
+
+def check_rows(
+    design: Design, rows: Sequence[Row], file: str | None, issued_on: dt.date, base_url: str
+) -> list[Problem]:
+    """Problems that would stop a row's email: an address the mail system cannot take, or
+    a template that cannot be rendered with its values."""
+    problems = []
+    for row in rows:
+        where = (file, row.number)
+        try:
+            _address(row)
+        except (ValueError, HeaderParseError, IndexError) as exc:
+            problems.append(
+                Problem(
+                    f"'{row.text(EMAIL_FIELD)}' is not an email address ({exc})",
+                    *where,
+                    row.column(EMAIL_FIELD),
+                    "correct it, or leave the row out",
+                )
+            )
+        try:
+            _bodies(design, email_context(design, row, "X" * 16, issued_on, base_url))
+        except (jinja2.TemplateError, ValueError, TypeError) as exc:
+            problems.append(Problem(f"the email cannot be written: {exc}", *where))
+    return problems
+
+
+def _address(row: Row) -> Address:
+    name = row.text("recipient").replace("\n", " ")
+    return Address(display_name=name, addr_spec=row.text(EMAIL_FIELD))
+
+
+def _bodies(design: Design, values: dict[str, Any]) -> tuple[str, str, str | None]:
+    templates = design.email
+    subject = " ".join(templates.subject.render(values).split())  # one header line
+    html = templates.html.render(values) if templates.html else None
+    return subject, templates.text.render(values), html
+
+
+def attachment_name(code: str) -> str:
+    return f"gift-certificate-{codes.display(code)}.pdf"
+
+
+def compose(
+    design: Design,
+    row: Row,
+    cert: render.Certificate,
+    *,
+    sender: str,
+    batch_id: str,
+    issued_on: dt.date,
+    base_url: str,
+) -> EmailMessage:
+    """The recipient's email: text and HTML bodies, the certificate's one-page PDF attached.
+    Its Message-ID is the same every time it is written, so a resent copy is recognisable."""
+    values = email_context(design, row, cert.code, issued_on, base_url)
+    subject, text, html = _bodies(design, values)
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = _address(row)
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    domain = sender.rpartition("@")[2].strip("> ") or "certgen"
+    message["Message-ID"] = f"<{cert.code}.{batch_id}@{domain}>"
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    pdf = io.BytesIO()
+    drawn = issue_mod.with_qr(design, cert, base_url)
+    render.write_pdf(design, [drawn], pdf, design.manifest.design.title)
+    name = attachment_name(cert.code)
+    message.add_attachment(pdf.getvalue(), maintype="application", subtype="pdf", filename=name)
+    return message
+
+
+def send(
+    design: Design,
+    rows: Sequence[Row],
+    *,
+    ledger: Ledger,
+    postbox: Postbox,
+    sender: str,
+    base_url: str,
+    source: str,
+    file_label: str,
+    now: dt.datetime | None = None,
+    batch_id: str | None = None,
+    problems: Sequence[Problem] = (),
+    actor: str = "certgen",
+    rate: float | None = None,
+    progress: Callable[[int], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    randbelow: issue_mod.Randbelow = secrets.randbelow,
+) -> SendResult:
+    """Email one certificate per row to the row's ``email``, recording every code first.
+
+    ``problems`` found while reading the input are reported with any found here; if there
+    are any, nothing is recorded or sent. ``file_label`` says in the ledger where the run's
+    emails went. Sending the same run id again finishes it."""
+    now = now or dt.datetime.now(dt.UTC)
+    batch_id = batch_id or issue_mod.new_batch_id(now)
+    file = None if source == "command line" else source
+    problems = [*problems, *check_rows(design, rows, file, now.date(), base_url)]
+    known, recorded, fresh = issue_mod.run_codes(design, rows, ledger, batch_id, randbelow)
+    if known and recorded and not ledger.deliveries(batch_id):
+        raise LedgerError(
+            f"run {batch_id} printed its certificates; certgen issue --resume finishes it"
+        )
+    certs = issue_mod.prepare(
+        design,
+        rows,
+        base_url=base_url,
+        issued_on=now.date(),
+        file=file,
+        row_codes=[r.code for r in recorded] + fresh,
+        problems=problems,
+    )
+    issued_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
+    batch = known or BatchRecord(
+        batch_id, design.name, design.hash, source, file_label, len(certs), issued_at
+    )
+    new = range(len(recorded), len(certs))
+    if new:
+        placed = [(attachment_name(certs[i].code), 1) for i in new]
+        added = issue_mod.certificate_records(
+            design, [rows[i] for i in new], [certs[i] for i in new], placed, batch, issued_at
+        )
+        emails = {certs[i].code: rows[i].text(EMAIL_FIELD) for i in new}
+        ledger.issue_batch(batch, list(added), actor=actor, new_batch=not recorded, emails=emails)
+    result = SendResult(batch_id, len(certs), resumed=bool(known))
+    run = _Run(design, ledger, postbox, sender, batch, now.date(), base_url, actor, file, sleep)
+    run.deliver(rows, certs, result, Throttle(rate, sleep=sleep), progress)
+    return result
+
+
+@dataclass
+class _Run:
+    design: Design
+    ledger: Ledger
+    postbox: Postbox
+    sender: str
+    batch: BatchRecord
+    issued_on: dt.date
+    base_url: str
+    actor: str
+    file: str | None
+    sleep: Callable[[float], None]
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+    def deliver(
+        self,
+        rows: Sequence[Row],
+        certs: Sequence[render.Certificate],
+        result: SendResult,
+        throttle: Throttle,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        deliveries = self.ledger.deliveries(self.batch.id)
+        retake = _dead_claims(deliveries.values(), self.owner)
+        for done, (row, cert) in enumerate(zip(rows, certs, strict=True), start=1):
+            delivery = deliveries[cert.code]
+            if delivery.status == "sent":
+                result.already += 1
+            elif delivery.status == "rejected":
+                result.rejected.append(self._problem(row, delivery.last_error or "rejected"))
+            elif not self.ledger.claim_delivery(cert.code, self.owner, retake):
+                result.deferred.append(self._problem(row, "another certgen is sending it"))
+            else:
+                message = compose(
+                    self.design,
+                    row,
+                    cert,
+                    sender=self.sender,
+                    batch_id=self.batch.id,
+                    issued_on=self.issued_on,
+                    base_url=self.base_url,
+                )
+                throttle.wait()
+                status, error = self._attempt(message, cert.code)
+                detail = {"batch": self.batch.id, "to": delivery.address}
+                detail |= {"message_id": message["Message-ID"]} if status == "sent" else {}
+                detail |= {"error": error} if error else {}
+                recorded = "pending" if status == "stopped" else status
+                self.ledger.finish_delivery(
+                    cert.code, recorded, error=error, actor=self.actor, detail=detail
+                )
+                if status == "sent":
+                    result.sent += 1
+                elif status == "rejected":
+                    result.rejected.append(self._problem(row, error or "rejected"))
+                else:
+                    result.deferred.append(self._problem(row, error or "not sent"))
+                    if status == "stopped":
+                        result.stopped = error
+                        self._leave(rows[done:], certs[done:], result)
+                        return
+            if progress:
+                progress(done)
+
+    def _attempt(self, message: EmailMessage, code: str) -> tuple[str, str | None]:
+        """Send once, reconnecting after a lost connection: ``sent``, ``rejected`` (for
+        good), ``pending`` (a temporary refusal) or ``stopped`` (the server stays lost)."""
+        for delay in (*RECONNECT_DELAYS, None):
+            try:
+                self.postbox.send(message, code)
+                return "sent", None
+            except smtplib.SMTPRecipientsRefused as exc:
+                replies = list(exc.recipients.values())
+                permanent = all(reply[0] >= 500 for reply in replies)
+                reason = "; ".join(f"{c} {_text(m)}" for c, m in replies)
+                return ("rejected" if permanent else "pending"), reason
+            except (smtplib.SMTPSenderRefused, smtplib.SMTPAuthenticationError) as exc:
+                return "stopped", f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            except smtplib.SMTPResponseException as exc:
+                permanent = exc.smtp_code >= 500
+                return ("rejected" if permanent else "pending"), (
+                    f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                )
+            except OSError as exc:  # the connection: refused, dropped, timed out
+                reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
+                if delay is None:
+                    return "stopped", reason
+                self.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _problem(self, row: Row, reason: str) -> Problem:
+        return Problem(
+            f"{row.text(EMAIL_FIELD)}: {reason}", self.file, row.number, row.column(EMAIL_FIELD)
+        )
+
+    def _leave(
+        self, rows: Iterable[Row], certs: Iterable[render.Certificate], result: SendResult
+    ) -> None:
+        """The rest of a stopped run: already done, or still to send."""
+        deliveries = self.ledger.deliveries(self.batch.id)
+        for row, cert in zip(rows, certs, strict=True):
+            status = deliveries[cert.code].status
+            if status == "sent":
+                result.already += 1
+            elif status == "rejected":
+                result.rejected.append(self._problem(row, deliveries[cert.code].last_error or ""))
+            else:
+                result.deferred.append(self._problem(row, "not sent yet"))
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def _dead_claims(deliveries: Iterable[Delivery], owner: str) -> set[str]:
+    """Senders holding claims that can be taken over: processes on this machine that are
+    gone, and any whose claim is older than a delivery attempt can last."""
+    host = socket.gethostname()
+    stale_before = (dt.datetime.now(dt.UTC) - STALE_CLAIM).isoformat(timespec="seconds")
+    dead = set()
+    for d in deliveries:
+        if d.status != "sending" or not d.claimed_by or d.claimed_by == owner:
+            continue
+        claim_host, _, pid = d.claimed_by.rpartition(":")
+        if (d.claimed_at or "") < stale_before or (claim_host == host and not _alive(int(pid))):
+            dead.add(d.claimed_by)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

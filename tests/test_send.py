@@ -1,0 +1,367 @@
+"""certgen send over a real SMTP conversation (aiosmtpd on loopback): what each recipient
+gets, and that a refused recipient, a dropped connection or a killed run loses no delivery
+and sends none twice."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pypdfium2 as pdfium
+import pytest
+import zxingcpp
+from aiosmtpd.controller import Controller
+
+from certgen import codes
+from certgen.ledger import open_ledger
+from certgen.send import Throttle
+from tests.test_cli import invoke
+from tests.test_mail import free_port
+
+BASE = "https://gifts.example"
+
+
+class Server:
+    """Accepts mail like a real server, with faults to order: addresses it refuses for
+    good, and DATA commands (by number) after which it drops the connection unanswered."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refuse: set[str] = set()
+        self.drop_at: set[int] = set()
+        self.data_commands = 0
+        self.connections = 0
+
+    async def handle_EHLO(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.data_commands += 1
+        if self.data_commands in self.drop_at:
+            server.transport.close()  # gone before "250": the message was not accepted
+            return "421 closing"
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(parsed)
+        return "250 Message accepted"
+
+    def to(self) -> Counter[str]:
+        return Counter(str(m["To"].addresses[0].addr_spec) for m in self.messages)
+
+
+@pytest.fixture
+def server(env: Path) -> Iterator[tuple[Server, Controller]]:
+    handler = Server()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    configure(controller.port)
+    yield handler, controller
+    controller.stop()
+
+
+def configure(port: int) -> None:
+    Path("certgen.toml").write_text(
+        f'base_url = "{BASE}"\n[defaults]\nbusiness = "Northside Physio"\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        'sender = "hello@northside.example"\n'
+    )
+
+
+def people(count: int) -> list[tuple[str, str, str]]:
+    return [(f"Friend {i}", f"Customer {i}", f"friend{i}@example.com") for i in range(count)]
+
+
+def write_csv(rows: list[tuple[str, str, str]], name: str = "friends.csv") -> Path:
+    path = Path(name)
+    path.write_text("Recipient,From,Email\n" + "".join(f"{r},{g},{e}\n" for r, g, e in rows))
+    return path
+
+
+def ledger_rows(env: Path, query: str) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(env / "ledger.db")) as conn:
+        return conn.execute(query).fetchall()
+
+
+def attachment_qr(message: EmailMessage) -> list[str]:
+    [part] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
+    data = part.get_content()
+    assert data.startswith(b"%PDF-") and b"%%EOF" in data[-32:]
+    doc = pdfium.PdfDocument(io.BytesIO(data))
+    assert len(doc) == 1
+    image = doc[0].render(scale=150 / 72).to_pil()
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    doc.close()
+    return [r.text for r in found]
+
+
+def test_each_recipient_gets_their_own_certificate_as_a_pdf(
+    server: tuple[Server, Controller], env: Path
+) -> None:
+    handler, _ = server
+    rows = people(3)
+    exit_code, out, err = invoke("send", str(write_csv(rows)), "-d", "modern")
+    assert exit_code == 0, err
+    assert out.startswith("Sent 3 emails in ")
+    assert handler.to() == Counter(e for _, _, e in rows)
+    codes_by_address = dict(
+        ledger_rows(env, "SELECT address, code FROM deliveries WHERE status = 'sent'")
+    )
+    for message in handler.messages:
+        address = message["To"].addresses[0]
+        recipient, giver, _ = next(r for r in rows if r[2] == address.addr_spec)
+        code = codes_by_address[address.addr_spec]
+        assert address.display_name == recipient
+        assert message["From"] == "hello@northside.example"
+        assert message["Subject"] == f"{giver} sent you a gift from Northside Physio"
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert f"Hi {recipient}," in text and codes.display(code) in text
+        assert f"{BASE}/r/{code}" in text and f'href="{BASE}/r/{code}"' in html
+        assert attachment_qr(message) == [f"{BASE}/r/{code}"]
+        assert message["Message-ID"].startswith(f"<{code}.")
+    events = ledger_rows(env, "SELECT code, detail_json FROM events WHERE kind = 'emailed'")
+    assert sorted(c for c, _ in events) == sorted(codes_by_address.values())
+    listing = invoke("runs")[1]
+    assert "sent 3/3" in listing and "email via 127.0.0.1" in listing
+
+
+def test_values_are_escaped_in_the_html_body(server: tuple[Server, Controller]) -> None:
+    handler, _ = server
+    rows = [("<b>Bob</b> & co", "Jane", "bob@example.com")]
+    Path("x.csv").write_text(
+        "Recipient,From,Email\n" + "".join(f'"{r}",{g},{e}\n' for r, g, e in rows)
+    )
+    assert invoke("send", "x.csv", "-d", "modern")[0] == 0
+    [message] = handler.messages
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "&lt;b&gt;Bob&lt;/b&gt; &amp; co" in html and "<b>Bob" not in html
+
+
+def test_bad_and_missing_addresses_are_listed_and_nothing_goes_out(
+    server: tuple[Server, Controller], env: Path
+) -> None:
+    handler, _ = server
+    path = Path("friends.csv")
+    path.write_text(
+        "Recipient,From,Email\nAda,Jane,ada@example.com\nBob,Jane,\nCy,Jane,cy at example\n"
+    )
+    exit_code, _, err = invoke("send", str(path), "-d", "modern")
+    assert exit_code == 3
+    assert "friends.csv, row 3, column 'Email'" in err
+    assert "friends.csv, row 4, column 'Email': 'cy at example' is not an email address" in err
+    assert handler.messages == [] and handler.connections == 0
+    assert not (env / "ledger.db").exists() or ledger_rows(
+        env, "SELECT count(*) FROM certificates"
+    ) == [(0,)]
+
+
+def test_a_refused_recipient_is_reported_and_the_others_are_sent_once(
+    server: tuple[Server, Controller], env: Path
+) -> None:
+    handler, _ = server
+    rows = people(4)
+    handler.refuse = {rows[1][2]}
+    csv = str(write_csv(rows))
+    exit_code, out, err = invoke("send", csv, "-d", "modern", "--run-id", "spring")
+    assert exit_code == 13 and out.startswith("Sent 3 emails")
+    assert "1 of 4 emails were not delivered" in err
+    assert (
+        "friends.csv, row 3, column 'Email': friend1@example.com: 550 5.1.1 "
+        "<friend1@example.com>: mailbox unavailable" in err
+    )
+    assert handler.to() == Counter(e for _, _, e in rows if e != rows[1][2])
+    statuses = dict(ledger_rows(env, "SELECT address, status FROM deliveries"))
+    assert statuses[rows[1][2]] == "rejected" and list(statuses.values()).count("sent") == 3
+    [(detail,)] = ledger_rows(env, "SELECT detail_json FROM events WHERE kind = 'email_rejected'")
+    assert "550 5.1.1" in detail
+    # Sending the run again sends nothing twice, and says again what was refused.
+    exit_code, out, err = invoke("send", csv, "-d", "modern", "--resume", "spring")
+    assert exit_code == 13 and out.startswith("Sent 0 emails") and "3 sent before" in out
+    assert "friend1@example.com: 550 5.1.1" in err
+    assert len(handler.messages) == 3
+
+
+def test_a_dropped_connection_loses_nothing_and_sends_nothing_twice(
+    server: tuple[Server, Controller],
+) -> None:
+    handler, _ = server
+    rows = people(5)
+    handler.drop_at = {2, 4}  # the server hangs up in the middle of the 2nd and 4th message
+    exit_code, out, err = invoke("send", str(write_csv(rows)), "-d", "modern")
+    assert exit_code == 0, err
+    assert out.startswith("Sent 5 emails")
+    assert handler.to() == Counter(e for _, _, e in rows)  # each exactly once
+    assert handler.connections == 3
+
+
+def test_a_server_that_stays_away_stops_the_run_and_resume_finishes_it(env: Path) -> None:
+    handler = Server()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    configure(controller.port)
+    rows = people(4)
+    csv = str(write_csv(rows))
+    handler.drop_at = {3}
+    # After the drop, nothing listens: the run retries, then stops with what is left.
+    original = handler.handle_DATA
+
+    async def drop_then_go_away(server: Any, session: Any, envelope: Any) -> str:
+        reply = await original(server, session, envelope)
+        if handler.data_commands == 3:
+            controller.loop.call_soon(controller.server.close)  # type: ignore[union-attr]
+        return reply
+
+    handler.handle_DATA = drop_then_go_away  # type: ignore[method-assign]
+    exit_code, out, err = invoke("send", csv, "-d", "modern", "--run-id", "r1")
+    assert exit_code == 13 and out.startswith("Sent 2 emails")
+    assert "2 of 4 emails were not delivered; the run stopped: " in err
+    assert "certgen send ... --resume r1 sends the ones not sent yet" in err
+    statuses = [s for (s,) in ledger_rows(env, "SELECT status FROM deliveries")]
+    assert sorted(statuses) == ["pending", "pending", "sent", "sent"]
+    controller.stop()
+    handler.handle_DATA = original  # type: ignore[method-assign]
+    controller = Controller(handler, hostname="127.0.0.1", port=controller.port)
+    controller.start()
+    try:
+        exit_code, out, err = invoke("send", csv, "-d", "modern", "--resume", "r1")
+    finally:
+        controller.stop()
+    assert exit_code == 0, err
+    assert out.startswith("Sent 2 emails") and "2 sent before" in out
+    assert handler.to() == Counter(e for _, _, e in rows)
+
+
+def test_the_outbox_holds_one_eml_per_recipient_and_a_rerun_adds_none(env: Path) -> None:
+    rows = people(3)
+    csv = str(write_csv(rows))
+    exit_code, out, _ = invoke(
+        "send", csv, "-d", "modern", "--outbox", "out", "--run-id", "o", "--set", "business=B"
+    )
+    assert exit_code == 0 and out.startswith("Wrote 3 emails to out")
+    files = sorted(Path("out").glob("*.eml"))
+    recorded = sorted(c for (c,) in ledger_rows(env, "SELECT code FROM certificates"))
+    assert [f.stem for f in files] == recorded
+    for file in files:
+        message = email.message_from_bytes(file.read_bytes(), policy=email.policy.default)
+        assert attachment_qr(message) == [f"http://localhost:8000/r/{file.stem}"]
+    assert (
+        invoke(
+            "send", csv, "-d", "modern", "--outbox", "out", "--run-id", "o", "--set", "business=B"
+        )[0]
+        == 0
+    )
+    assert sorted(Path("out").glob("*.eml")) == files
+
+
+def test_nowhere_to_send_is_an_error_that_says_what_to_set(env: Path) -> None:
+    exit_code, _, err = invoke(
+        "send", str(write_csv(people(1))), "-d", "modern", "--set", "business=B"
+    )
+    assert exit_code == 1 and "no [smtp] in certgen.toml and no --outbox" in err
+
+
+def test_one_certificate_from_the_options(server: tuple[Server, Controller]) -> None:
+    handler, _ = server
+    exit_code, out, err = invoke(
+        "send", "-d", "modern", "--to", "Bob Ng", "--from", "Jane", "--email", "bob@example.com"
+    )
+    assert exit_code == 0, err
+    assert out.startswith("Sent 1 email in")
+    assert handler.to() == Counter(["bob@example.com"])
+
+
+def test_the_throttle_spaces_sends_evenly() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    throttle = Throttle(4.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(3):
+        throttle.wait()
+    now[0] += 1.0  # a pause longer than the gap earns no burst afterwards
+    throttle.wait()
+    throttle.wait()
+    assert slept == [0.25, 0.25, 0.25]
+
+
+def test_rate_limits_a_real_run(server: tuple[Server, Controller]) -> None:
+    handler, _ = server
+    started = time.monotonic()
+    assert invoke("send", str(write_csv(people(5))), "-d", "modern", "--rate", "10")[0] == 0
+    assert time.monotonic() - started >= 0.4  # 5 emails, 0.1 s apart
+    assert len(handler.messages) == 5
+
+
+def delivered(env: Path) -> int:
+    try:
+        with closing(sqlite3.connect(f"file:{env / 'ledger.db'}?mode=ro", uri=True)) as conn:
+            query = "SELECT count(*) FROM deliveries WHERE status = 'sent'"
+            return int(conn.execute(query).fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_killed_run_resumes_and_every_recipient_gets_their_email(
+    server: tuple[Server, Controller], env: Path
+) -> None:
+    handler, _ = server
+    rows = people(12)
+    csv = str(write_csv(rows))
+    exe = shutil.which("certgen")
+    assert exe
+    args = [exe, "send", csv, "-d", "modern", "--run-id", "k", "--rate", "8", "-q"]
+    process = subprocess.Popen(args, start_new_session=True, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while delivered(env) < 4:
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = len(handler.messages)
+    assert 4 <= before < len(rows)
+    exit_code, out, err = invoke("send", csv, "-d", "modern", "--resume", "k")
+    assert exit_code == 0, err
+    seen = handler.to()
+    assert set(seen) == {e for _, _, e in rows}  # nobody missed
+    # Only the email in flight at the kill can arrive twice, and both copies are one message.
+    twice = [address for address, n in seen.items() if n > 1]
+    assert len(twice) <= 1 and all(seen[a] == 2 for a in twice)
+    for address in twice:
+        ids = {
+            str(m["Message-ID"])
+            for m in handler.messages
+            if m["To"].addresses[0].addr_spec == address
+        }
+        assert len(ids) == 1
+    statuses = ledger_rows(env, "SELECT status, count(*) FROM deliveries GROUP BY status")
+    assert statuses == [("sent", len(rows))]
+    with open_ledger(f"sqlite:///{env / 'ledger.db'}") as ledger:
+        issued = ledger.batch("k")
+    assert len({r.code for r in issued}) == len(rows)
