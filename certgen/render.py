@@ -481,7 +481,15 @@ class Writer:
         register_fonts(design)
         self.trim = (units.mm_to_pt(design.width_mm), units.mm_to_pt(design.height_mm))
         size = (units.mm_to_pt(sheet.width), units.mm_to_pt(sheet.height)) if sheet else self.trim
+        self.bleed = units.mm_to_pt(sheet.bleed) if sheet else 0.0
         c = Canvas(stream, pagesize=size, invariant=1, pageCompression=1)
+        if sheet and len(sheet.slots) == 1:  # where to cut, for the print shop's software
+            left, top = (units.mm_to_pt(v) for v in sheet.slots[0])
+            bottom = size[1] - top - self.trim[1]
+            trim_box = (left, bottom, left + self.trim[0], bottom + self.trim[1])
+            c.setTrimBox(trim_box)
+            b = self.bleed
+            c.setBleedBox((trim_box[0] - b, trim_box[1] - b, trim_box[2] + b, trim_box[3] + b))
         c.setTitle(title)
         c.setAuthor("certgen")
         c.setSubject("Gift certificates")
@@ -511,16 +519,20 @@ class Writer:
         """The art every certificate shares, into one form XObject per side."""
         c, design = self.surface.canvas, self.surface.design
         width, height = self.trim
+        b = self.bleed
         for side, static in self.static.items():
             texts = {e.id: _static_text(design, e) for e in static if isinstance(e, TextElement)}
-            c.beginForm(STATIC_FORM if side == "front" else BACK_FORM, 0, 0, width, height)
+            name = STATIC_FORM if side == "front" else BACK_FORM
+            c.beginForm(name, -b, -b, width + b, height + b)
             page = design.manifest.design
             if page.background_color and side == "front":
                 c.setFillColorRGB(*units.parse_color(page.background_color))
-                c.rect(0, 0, width, height, stroke=0, fill=1)
+                c.rect(-b, -b, width + 2 * b, height + 2 * b, stroke=0, fill=1)
             if page.background and side == "front":
                 art = self.surface.art[page.background, page.background_page]
                 art.draw(c, 0, 0, width, height)
+                if b:
+                    _mirror_edges(c, art, width, height, b)
             self._draw(static, Certificate("", texts, "", {}))
             c.endForm()
 
@@ -604,8 +616,8 @@ class Writer:
         c = self.surface.canvas
         c.saveState()
         c.translate(left, bottom)
-        trim = c.beginPath()
-        trim.rect(0, 0, *self.trim)
+        trim, b = c.beginPath(), self.bleed
+        trim.rect(-b, -b, self.trim[0] + 2 * b, self.trim[1] + 2 * b)
         c.clipPath(trim, stroke=0, fill=0)
 
     def _finish_sheet(self) -> None:
@@ -633,6 +645,25 @@ class Writer:
         if self.slot:
             self._finish_sheet()
         self.surface.canvas.save()
+
+
+def _mirror_edges(c: Canvas, picture: art.Art, width: float, height: float, bleed: float) -> None:
+    """The art's edges mirrored into the bleed around the trim: colour runs on past the cut
+    without the art being stretched, so it stays where the text expects it."""
+    for fx in (-1, 0, 1):
+        for fy in (-1, 0, 1):
+            if fx == fy == 0:
+                continue
+            c.saveState()
+            strip = c.beginPath()
+            x, w = {-1: (-bleed, bleed), 0: (0.0, width), 1: (width, bleed)}[fx]
+            y, h = {-1: (-bleed, bleed), 0: (0.0, height), 1: (height, bleed)}[fy]
+            strip.rect(x, y, w, h)
+            c.clipPath(strip, stroke=0, fill=0)
+            c.translate(2 * width if fx == 1 else 0, 2 * height if fy == 1 else 0)
+            c.scale(-1 if fx else 1, -1 if fy else 1)
+            picture.draw(c, 0, 0, width, height)
+            c.restoreState()
 
 
 def _static_text(design: Design, element: TextElement) -> Fitted:

@@ -8,6 +8,7 @@ Everything here is millimetres from the sheet's top-left corner, like design man
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,19 +34,22 @@ class Sheet:
     slots: tuple[tuple[float, float], ...]  # each trim box's top-left corner
     trim: tuple[float, float]  # the certificate's width and height
     crop_marks: bool = False
+    bleed: float = 0.0  # how far the art runs past each trim edge
 
-    def trims(self) -> list[tuple[float, float, float, float]]:
-        """Every trim box as (left, top, right, bottom)."""
+    def trims(self, grow: float = 0.0) -> list[tuple[float, float, float, float]]:
+        """Every trim box as (left, top, right, bottom), or grown by ``grow`` on each side."""
         w, h = self.trim
-        return [(x, y, x + w, y + h) for x, y in self.slots]
+        return [(x - grow, y - grow, x + w + grow, y + h + grow) for x, y in self.slots]
 
     def marks(self) -> list[tuple[float, float, float, float]]:
         """Crop marks as lines (x1, y1, x2, y2): two at each trim corner, continuing its
-        edges outwards, kept only where they touch no trim box and stay on the paper."""
+        edges outwards beyond the bleed, kept only where they touch no certificate's art
+        and stay on the paper."""
         if not self.crop_marks:
             return []
         found = []
-        start, end = MARK_OFFSET, MARK_OFFSET + MARK_LENGTH
+        start = max(MARK_OFFSET, self.bleed + 1.0)
+        end = start + MARK_LENGTH
         for left, top, right, bottom in self.trims():
             for y in (top, bottom):
                 found += [(left - end, y, left - start, y), (right + start, y, right + end, y)]
@@ -63,7 +67,7 @@ class Sheet:
             and max(x1, x2) > lft - e
             and min(y1, y2) < b + e
             and max(y1, y2) > t - e
-            for lft, t, r, b in self.trims()
+            for lft, t, r, b in self.trims(self.bleed)
         )
 
 
@@ -85,10 +89,15 @@ def load(
     trim: tuple[float, float],
     gutter: float | None = None,
     crop_marks: bool = False,
+    bleed: float = 0.0,
 ) -> Sheet:
-    """The sheet ``name_or_path`` names, for certificates ``trim`` (width, height) mm."""
+    """The sheet ``name_or_path`` names, for certificates ``trim`` (width, height) mm whose
+    art runs ``bleed`` mm past the trim (the gutter is then at least twice that)."""
     if name_or_path.lower() in NAMES:
-        return _named(name_or_path.lower(), trim, gutter or 0.0, crop_marks)
+        gutter = 2 * bleed if gutter is None else gutter
+        _check_gutter(gutter, bleed)
+        sheet = _named(name_or_path.lower(), trim, gutter, crop_marks)
+        return dataclasses.replace(sheet, bleed=bleed)
     path = Path(name_or_path)
     if not path.is_file():
         raise InputError(
@@ -103,8 +112,11 @@ def load(
         spec = SheetFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, pydantic.ValidationError) as exc:
         raise DesignError(f"not a sheet file: {exc}", path=str(path)) from exc
+    if gutter is None and "gutter_mm" not in spec.model_fields_set:
+        gutter = 2 * bleed  # room for each neighbour's bleed
     if gutter is not None:
         spec = spec.model_copy(update={"gutter_mm": gutter})
+    _check_gutter(spec.gutter_mm, bleed)
     slots = _grid(
         spec.width_mm,
         spec.height_mm,
@@ -122,7 +134,25 @@ def load(
             "mm sheet",
             path=str(path),
         )
-    return Sheet(path.stem, spec.width_mm, spec.height_mm, tuple(slots), trim, crop_marks)
+    return Sheet(path.stem, spec.width_mm, spec.height_mm, tuple(slots), trim, crop_marks, bleed)
+
+
+def _check_gutter(gutter: float, bleed: float) -> None:
+    """Neighbours' art must not overlap: each runs ``bleed`` into the gutter."""
+    if gutter < 2 * bleed - 1e-9:
+        message = (
+            f"a {bleed:g} mm bleed needs a gutter of at least {2 * bleed:g} mm, not {gutter:g} mm"
+        )
+        hint = f"give --gutter {2 * bleed:g} or more"
+        raise InputError([Problem(message, hint=hint)])
+
+
+def bleed_page(trim: tuple[float, float], bleed: float, crop_marks: bool) -> Sheet:
+    """One certificate a page, the page larger than the trim by the bleed and, with crop
+    marks, by room for them; the PDF's TrimBox and BleedBox tell a print shop where to cut."""
+    margin = bleed + (max(MARK_OFFSET, bleed + 1.0) + MARK_LENGTH - bleed if crop_marks else 0)
+    width, height = trim[0] + 2 * margin, trim[1] + 2 * margin
+    return Sheet("bleed", width, height, ((margin, margin),), trim, crop_marks, bleed)
 
 
 def _named(name: str, trim: tuple[float, float], gutter: float, crop_marks: bool) -> Sheet:

@@ -8,8 +8,10 @@ import pty
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pdfplumber
+import pypdfium2 as pdfium
 import pytest
 
 from certgen import codes, sheets
@@ -17,6 +19,7 @@ from certgen.errors import InputError
 from certgen.ledger import open_ledger
 from certgen.units import PT_PER_MM
 from tests.helpers import REPO_ROOT, issue_rows, load, qr_codes, rows, words
+from tests.test_cli import certgen as certgen_cli
 
 TINY = load("tiny")
 TRIM = (TINY.width_mm, TINY.height_mm)
@@ -169,7 +172,7 @@ def test_gutter_without_a_sheet_is_a_usage_error() -> None:
         ],
         terminal=False,
     )
-    assert code == 2 and "--gutter and --crop-marks need --sheet" in shown
+    assert code == 2 and "--gutter needs --sheet" in shown
 
 
 def test_a_sheet_run_reprinted_by_batch_id_is_the_same_file(tmp_path: Path) -> None:
@@ -255,3 +258,113 @@ def test_duplex_needs_a_back_side(tmp_path: Path) -> None:
     )
     assert done.returncode == 4
     assert "has no back side" in done.stderr and 'side = "back"' in done.stderr
+
+
+DPI = 288  # 4 px a point: the bleed's pixels are read well away from anti-aliased edges
+
+
+def _raster(pdf: Path, page: int = 0) -> tuple[Any, float]:
+    """The page as RGB pixels, and pixels per mm."""
+    doc = pdfium.PdfDocument(str(pdf))
+    image = doc[page].render(scale=DPI / 72).to_pil().convert("RGB")
+    doc.close()
+    return image, DPI / 25.4
+
+
+def _mirrored_across_edges(
+    image: Any, scale: float, trim: tuple[float, ...], bleed: float, white_beyond: bool = True
+) -> None:
+    """Inside the bleed, the art is the art inside the trim mirrored across the edge; past
+    the bleed the paper stays white (on a sheet, past it may be a neighbour's bleed)."""
+    left, top, right, bottom = trim
+    checked = 0
+    for t in (0.2, 0.35, 0.5, 0.65, 0.8):
+        x, y = left + t * (right - left), top + t * (bottom - top)
+        for outside, inside, beyond in (
+            ((left - 1.5, y), (left + 1.5, y), (left - bleed - 0.8, y)),
+            ((right + 1.5, y), (right - 1.5, y), (right + bleed + 0.8, y)),
+            ((x, top - 1.5), (x, top + 1.5), (x, top - bleed - 0.8)),
+            ((x, bottom + 1.5), (x, bottom - 1.5), (x, bottom + bleed + 0.8)),
+        ):
+
+            def pixel(point: tuple[float, float]) -> tuple[int, int, int]:
+                return image.getpixel((round(point[0] * scale), round(point[1] * scale)))  # type: ignore[no-any-return]
+
+            assert all(abs(a - b) <= 12 for a, b in zip(pixel(outside), pixel(inside), strict=True))
+            if white_beyond:
+                assert pixel(beyond) == (255, 255, 255), (beyond, pixel(beyond))
+            checked += 1
+    assert checked == 20
+
+
+def test_bleed_runs_the_art_past_the_trim_and_the_page_says_where_to_cut(env: Path) -> None:
+    compact = load("compact")
+    trim_w, trim_h = compact.width_mm, compact.height_mm
+    done = certgen_cli(
+        "issue", "-d", "compact", "--to", "Bob Ng", "--from", "Jane Doe", "--set",
+        "business=Riverside Auto Care", "--bleed", "3", "--crop-marks", "-o", "bleed.pdf",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "with 3 mm bleed" in done.stdout
+    doc = pdfium.PdfDocument("bleed.pdf")
+    page = doc[0]
+    margin = 3 + 6  # the bleed, then the crop marks from 4 mm to 9 mm out
+    size = tuple(v / PT_PER_MM for v in page.get_size())
+    trim_box = tuple(v / PT_PER_MM for v in page.get_trimbox())
+    bleed_box = tuple(v / PT_PER_MM for v in page.get_bleedbox())
+    doc.close()
+    assert size == pytest.approx((trim_w + 2 * margin, trim_h + 2 * margin), abs=0.1)
+    assert trim_box == pytest.approx((margin, margin, margin + trim_w, margin + trim_h), abs=0.1)
+    assert bleed_box == pytest.approx(
+        (margin - 3, margin - 3, margin + trim_w + 3, margin + trim_h + 3), abs=0.1
+    )
+    image, scale = _raster(Path("bleed.pdf"))
+    trim = (margin, margin, margin + trim_w, margin + trim_h)  # from the top-left corner
+    _mirrored_across_edges(image, scale, trim, 3)
+    [urls] = qr_codes(Path("bleed.pdf"))
+    assert len(urls) == 1
+    # The text did not move with the bleed: Bob Ng is where it is on an unbled page.
+    plain = certgen_cli(
+        "issue", "-d", "compact", "--to", "Bob Ng", "--from", "Jane Doe", "--set",
+        "business=Riverside Auto Care", "-o", "plain.pdf",
+    )  # fmt: skip
+    assert plain.returncode == 0
+    bob = [w for w in words(Path("bleed.pdf")) if w.text == "Bob"][0]
+    alone = [w for w in words(Path("plain.pdf")) if w.text == "Bob"][0]
+    assert (bob.x0 - alone.x0, bob.top - alone.top) == pytest.approx((margin, margin), abs=0.1)
+
+
+def test_bleed_on_a_sheet_fills_the_gutter_and_keeps_marks_off_the_art(env: Path) -> None:
+    Path("sra3.toml").write_text("width_mm = 320\nheight_mm = 450\ncolumns = 1\nrows = 4\n")
+    Path("four.csv").write_text("to,from\n" + "".join(f"F{i},G{i}\n" for i in range(4)))
+    args = ["issue", "four.csv", "-d", "compact", "--set", "business=B", "--sheet", "sra3.toml"]
+    done = certgen_cli(*args, "--bleed", "3", "--crop-marks", "-o", "sheet.pdf")
+    assert done.returncode == 0, done.stderr
+    compact = load("compact")
+    sheet = sheets.load("sra3.toml", (compact.width_mm, compact.height_mm), None, True, 3)
+    assert [y for _, y in sheet.slots][1] - [y for _, y in sheet.slots][0] == pytest.approx(
+        compact.height_mm + 6  # the gutter is the two bleeds
+    )
+    image, scale = _raster(Path("sheet.pdf"))
+    for trim in sheet.trims():
+        _mirrored_across_edges(image, scale, trim, 3, white_beyond=False)
+    with pdfplumber.open("sheet.pdf") as doc:
+        page = doc.pages[0]
+        lines = [
+            (
+                ln["x0"] / PT_PER_MM,
+                ln["top"] / PT_PER_MM,
+                ln["x1"] / PT_PER_MM,
+                ln["bottom"] / PT_PER_MM,
+            )
+            for ln in page.lines
+            if ln["linewidth"] == pytest.approx(0.25)
+        ]
+    assert lines and len(lines) == len(sheet.marks())
+    for x0, top, x1, bottom in lines:  # no mark touches any certificate's bleed
+        for left, t, right, b in sheet.trims(3):
+            assert x1 <= left + 0.05 or x0 >= right - 0.05 or bottom <= t + 0.05 or top >= b - 0.05
+    narrow = certgen_cli(*args, "--bleed", "3", "--gutter", "2", "-o", "narrow.pdf")
+    assert narrow.returncode == 3
+    assert "a 3 mm bleed needs a gutter of at least 6 mm, not 2 mm" in narrow.stderr
+    assert not Path("narrow.pdf").exists()

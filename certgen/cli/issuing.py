@@ -57,7 +57,17 @@ from certgen.ledger import safe_url
     help="Several to a printer sheet: letter-1up/2up/3up, a4-1up/2up/3up, or a sheet TOML file.",
 )
 @click.option("--gutter", type=float, metavar="MM", help="Space between certificates on a sheet.")
-@click.option("--crop-marks", is_flag=True, help="Draw crop marks outside each trim on a sheet.")
+@click.option(
+    "--crop-marks", is_flag=True, help="Draw crop marks outside each trim (and its bleed)."
+)
+@click.option(
+    "--bleed",
+    type=click.FloatRange(min=0, max=20),
+    default=0,
+    metavar="MM",
+    help="Run the art MM past each trim edge (its edges mirrored), for cutting; without "
+    "--sheet, each page grows by the bleed and says where to cut (TrimBox).",
+)
 @click.option(
     "--duplex",
     is_flag=True,
@@ -110,6 +120,7 @@ def issue(
     sheet: str | None,
     gutter: float | None,
     crop_marks: bool,
+    bleed: float,
     duplex: bool,
     mailing_: bool,
     envelope: str | None,
@@ -133,10 +144,12 @@ def issue(
     """
     config, design = load_run_settings(config_file, ledger, base_url, designs_dir, design_name)
     row_input.check(csv_file)
-    if sheet is None and (gutter is not None or crop_marks):
-        raise click.UsageError("--gutter and --crop-marks need --sheet")
-    if mailing_ and sheet:
-        raise click.UsageError("--mailing prints one mailer a sheet; leave out --sheet")
+    if sheet is None and gutter is not None:
+        raise click.UsageError("--gutter needs --sheet")
+    if sheet is None and crop_marks and not bleed:
+        raise click.UsageError("--crop-marks needs --sheet or --bleed")
+    if mailing_ and (sheet or bleed):
+        raise click.UsageError("--mailing prints one mailer a sheet; leave out --sheet and --bleed")
     if envelope and not mailing_:
         raise click.UsageError("--envelope is for --mailing")
     if duplex and mailing_:
@@ -153,7 +166,9 @@ def issue(
         window = mailing.ENVELOPES[name]
     extra = mailing.fields(mailing_)
     trim = (design.width_mm, design.height_mm)
-    imposed = sheets.load(sheet, trim, gutter, crop_marks) if sheet else None
+    imposed = sheets.load(sheet, trim, gutter, crop_marks, bleed) if sheet else None
+    if imposed is None and bleed:
+        imposed = sheets.bleed_page(trim, bleed, crop_marks)
     started = time.monotonic()
     with open_configured(config) as opened:
         batch_id, known = known_run(opened, config, batch_id, resume)
@@ -186,7 +201,8 @@ def issue(
     seconds = time.monotonic() - started
     drawn = result.issued if 0 < result.issued < count else count  # a resumed run: the rest
     timing = f"{seconds:.1f} s" + (f", {drawn / seconds:.0f} certificates/s" if drawn > 1 else "")
-    on_sheets = f" on {imposed.name} sheets" if imposed else ""
+    on_sheets = f" on {imposed.name} sheets" if sheet and imposed else ""
+    on_sheets += f" with {bleed:g} mm bleed" if bleed else ""
     on_sheets += f" on {window.name} mailers" if window else ""
     files = result.files
     where = (
