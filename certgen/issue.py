@@ -9,6 +9,7 @@ running it again under its batch id, which keeps the files in place and the reco
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -21,11 +22,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import jinja2
 
-from certgen import codes, qr, render
+from certgen import codes, pdfjoin, qr, render
 from certgen.design import Design, QrElement, TextElement
 from certgen.errors import InputError, LedgerError, OutputError, Problem
 from certgen.inputs import Row, safe_cell
@@ -35,6 +36,7 @@ from certgen.mailing import Envelope
 from certgen.sheets import Sheet
 
 Randbelow = Callable[[int], int]
+CHUNK = 1000  # certificates drawn into one PDF at a time, then joined into the file
 
 
 @dataclass(frozen=True)
@@ -322,6 +324,11 @@ class _Drawing:
     envelope: Envelope | None
     duplex: bool
 
+    def chunk_size(self) -> int:
+        """Certificates a chunk holds: CHUNK, in whole sheets."""
+        slots = len(self.sheet.slots) if self.sheet else 1
+        return max(slots, CHUNK // slots * slots)
+
     def draw(
         self, part: range, temp: Path, progress: Callable[[int], None] | None = None
     ) -> list[int]:
@@ -351,9 +358,11 @@ def _publish(
 ) -> None:
     """Each file: draw it into a temporary file, then, in order, ``record`` its
     certificates' files and pages and only then move it into place; temporary files are
-    removed on any failure. With ``jobs`` > 1 the files are drawn in that many processes;
-    each file is drawn the same way in any process, so the output does not change. Files in
-    ``done`` are kept as they are; part files a killed run left are removed first."""
+    removed on any failure. A file is drawn in chunks of at most CHUNK certificates, each a
+    PDF of its own, joined at the end: the drawing's memory stays bounded, and with ``jobs``
+    > 1 the chunks are drawn in that many processes. Chunks do not depend on ``jobs``, so
+    neither does the output. Files in ``done`` are kept as they are; part files a killed
+    run left are removed first."""
     global _FORKED
     for output in outputs:
         for stale in output.parent.glob(f".{glob.escape(output.name)}.*.part"):
@@ -365,37 +374,73 @@ def _publish(
                 progress(part.stop)
         else:
             todo[output] = part
-    temps = {out: out.with_name(f".{out.name}.{secrets.token_hex(4)}.part") for out in todo}
+    token = secrets.token_hex(4)
+    temps = {out: out.with_name(f".{out.name}.{token}.part") for out in todo}
+    per = drawing.chunk_size()
+    chunks = {
+        out: [
+            (c, out.with_name(f".{out.name}.{token}.{i:04d}.part"))
+            for i, c in enumerate(_split(part, per))
+        ]
+        for out, part in todo.items()
+    }
 
-    def place(output: Path, part: range, pages: list[int]) -> None:
+    def place(output: Path, part: range, drawn: list[tuple[Path, list[int]]]) -> None:
+        pages = _join(drawn, temps[output])
         record(part, [(output, page) for page in pages])
         os.replace(temps[output], output)
         if progress:
             progress(part.stop)
 
     try:
-        if jobs > 1 and len(todo) > 1:
+        if jobs > 1 and sum(len(c) for c in chunks.values()) > 1:
             _FORKED = drawing
             fork = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=fork) as pool:
+            with ProcessPoolExecutor(jobs, mp_context=fork) as pool:
                 pending = {
-                    out: pool.submit(_draw_forked, part, temps[out]) for out, part in todo.items()
+                    temp: pool.submit(_draw_forked, chunk, temp)
+                    for parts in chunks.values()
+                    for chunk, temp in parts
                 }
                 try:
                     for output, part in todo.items():
-                        place(output, part, pending[output].result())
+                        drawn = []
+                        for chunk, temp in chunks[output]:
+                            drawn.append((temp, pending[temp].result()))
+                            if progress:
+                                progress(chunk.stop)
+                        place(output, part, drawn)
                 finally:
                     for future in pending.values():
                         future.cancel()
         else:
             for output, part in todo.items():
-                place(output, part, drawing.draw(part, temps[output], progress))
+                drawn = [(temp, drawing.draw(c, temp, progress)) for c, temp in chunks[output]]
+                place(output, part, drawn)
     except OSError as exc:
         raise OutputError(f"cannot write {exc.filename or 'a PDF'}: {exc.strerror}") from exc
     finally:
         _FORKED = None
-        for temp in temps.values():
+        for temp in [*temps.values(), *(t for parts in chunks.values() for _, t in parts)]:
             temp.unlink(missing_ok=True)
+
+
+def _split(part: range, per: int) -> list[range]:
+    return [range(s, min(s + per, part.stop)) for s in range(part.start, part.stop, per)] or [part]
+
+
+def _join(drawn: list[tuple[Path, list[int]]], temp: Path) -> list[int]:
+    """The chunks' PDFs as the file ``temp``; each certificate's page in it."""
+    if len(drawn) == 1:
+        os.replace(drawn[0][0], temp)
+        return drawn[0][1]
+    with _created(temp) as stream:
+        counts = pdfjoin.join([path for path, _ in drawn], stream)
+    pages, before = [], 0
+    for (_, chunk_pages), count in zip(drawn, counts, strict=True):
+        pages += [before + page for page in chunk_pages]
+        before += count
+    return pages
 
 
 def _check_same_places(
@@ -491,14 +536,20 @@ def _write(
     envelope: Envelope | None,
     duplex: bool,
 ) -> list[int]:
-    # os.open rather than mkstemp: the PDF gets the usual permissions (umask), not 0600.
-    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    with os.fdopen(descriptor, "wb") as stream:
+    with _created(temp) as stream:
         title = design.manifest.design.title
-        pages = render.write_pdf(design, certs, stream, title, sheet, envelope, duplex)
+        return render.write_pdf(design, certs, stream, title, sheet, envelope, duplex)
+
+
+@contextlib.contextmanager
+def _created(path: Path) -> Iterator[BinaryIO]:
+    """A new file, on disk (fsynced) when the block ends."""
+    # os.open rather than mkstemp: the PDF gets the usual permissions (umask), not 0600.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with os.fdopen(descriptor, "wb") as stream:
+        yield stream
         stream.flush()
         os.fsync(stream.fileno())
-    return pages
 
 
 def certificate_records(

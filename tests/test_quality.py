@@ -19,6 +19,7 @@ LAYERS = {
     "errors": 0,
     "units": 0,
     "codes": 0,
+    "pdfjoin": 0,
     "text": 1,
     "design": 1,
     "inputs": 1,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pdfplumber
 import pytest
 
-from certgen import codes
+from certgen import codes, issue, sheets
 from certgen.errors import LedgerError
 from certgen.ledger import open_ledger
 from tests.helpers import issue_rows, load, page_count, qr_codes, rows
@@ -84,3 +85,28 @@ def test_jobs_draw_files_in_parallel_with_the_same_output(tmp_path: Path) -> Non
         assert [(Path(r.file).name, r.page) for r in ledger.batch(two.batch_id)] == [
             (f"run-000{i // 2 + 1}.pdf", i % 2 + 1) for i in range(7)
         ]
+
+
+def test_one_file_is_drawn_in_chunks_joined_in_order_whatever_the_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(issue, "CHUNK", 5)  # 7 certificates on 2-up sheets: chunks of 4 and 3
+    people = rows(TINY, PEOPLE)
+    sheet = sheets.load("a4-2up", (TINY.width_mm, TINY.height_mm))
+    one = issue_rows(tmp_path / "j1", TINY, people, sheet=sheet, jobs=1)
+    two = issue_rows(tmp_path / "j2", TINY, people, sheet=sheet, jobs=2)
+    assert one.file.read_bytes() == two.file.read_bytes()  # the same bytes from 1 or 2 jobs
+    assert page_count(one.file) == 4
+    with open_ledger(f"sqlite:///{tmp_path / 'j1' / 'ledger.db'}") as ledger:
+        pages = {c: ledger.get(c).page for c in one.codes}  # type: ignore[union-attr]
+    assert sorted(pages.values()) == [1, 1, 2, 2, 3, 3, 4]
+    for page, urls in enumerate(qr_codes(one.file), start=1):
+        assert {codes.normalize(u) for u in urls} == {c for c, p in pages.items() if p == page}
+    # The text reads back from every part, and each part's font subsets have a name of their own.
+    with pdfplumber.open(one.file) as doc:
+        names = [w["text"] for p in doc.pages for w in p.extract_words() if w["text"] == "Person"]
+        fonts = {p.page_number: {c["fontname"] for c in p.chars} for p in doc.pages}
+    assert len(names) == 6  # "Person 0" ... with row 4's formula-like name
+    prefixes = {page: {f.split("+")[0] for f in found} for page, found in fonts.items()}
+    assert prefixes[1] and prefixes[1] == prefixes[2] and prefixes[3] == prefixes[4]
+    assert prefixes[2].isdisjoint(prefixes[3])  # the second chunk's subsets

@@ -103,7 +103,7 @@ from certgen.ledger import safe_url
     type=click.IntRange(min=1),
     default=lambda: os.cpu_count() or 1,
     show_default="the number of cores",
-    help="Processes drawing the files of a --split run at once; the output is the same.",
+    help="Processes drawing at once (in chunks of 1,000 certificates); the output is the same.",
 )
 @quiet_option
 @designs_dir_option

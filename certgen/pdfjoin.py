@@ -1,0 +1,133 @@
+"""Join PDFs that certgen drew into one, streaming: a long run is drawn in bounded parts (in
+parallel, with bounded memory) and its file is their concatenation.
+
+Each part's objects are copied with their numbers shifted; each part's page tree hangs under
+one root, so no page object changes but for its numbers. Only the dictionaries are rewritten,
+never stream data. Font subsets are renamed per part (``AAAAAA+`` is reportlab's fixed tag),
+so no two different subsets in the file share a name. Parts must be classic-xref PDFs as
+reportlab writes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+_REF = re.compile(rb"(\d+) 0 R\b")
+_STREAM = b"\nstream\n"
+_SUBSET_TAG = b"/AAAAAA+"
+
+
+class JoinError(ValueError):
+    """A part that is not a PDF of the kind this module joins."""
+
+
+def join(parts: Sequence[Path], out: BinaryIO) -> list[int]:
+    """Write the parts' pages, in order, as one PDF to ``out``; returns each part's number of
+    pages. Objects 1 and 2 are the new catalog and page tree root."""
+    out.write(b"%PDF-1.4\n%\x93\x8c\x8b\x9e certgen\n")
+    offsets: list[int] = [0, 0, 0]  # by object number; 1 and 2 are written last
+    position = out.tell()
+    kids, counts, ids = [], [], []
+    info: bytes | None = None
+    for index, part in enumerate(parts):
+        data = part.read_bytes()
+        objects, trailer = _objects(data, part)
+        root = _number(trailer, rb"/Root (\d+) 0 R", part)
+        pages = _number(_body(data, objects[root]), rb"/Pages (\d+) 0 R", part)
+        info_number = _number(trailer, rb"/Info (\d+) 0 R", part)
+        kept = [n for n in sorted(objects) if n not in (root, info_number)]
+        new = {old: len(offsets) + i for i, old in enumerate(kept)}
+        tag = b"/" + _tag(index) + b"+"
+
+        def renumber(match: re.Match[bytes]) -> bytes:
+            return b"%d 0 R" % new[int(match.group(1))]  # noqa: B023 (used in this iteration)
+
+        for old in kept:
+            body = _body(data, objects[old])
+            head, sep, stream = body.partition(_STREAM)
+            head = _REF.sub(renumber, head).replace(_SUBSET_TAG, tag)
+            if old == pages:
+                head = head.replace(b"<<", b"<<\n/Parent 2 0 R", 1)
+                counts.append(_number(head, rb"/Count (\d+)", part))
+                kids.append(new[old])
+            offsets.append(position)
+            chunk = b"%d 0 obj\n" % new[old] + head + sep + stream + b"endobj\n"
+            out.write(chunk)
+            position += len(chunk)
+        if info is None:
+            info = _body(data, objects[info_number])
+        ids.append(_file_id(trailer))
+    finals = {
+        1: b"<<\n/PageMode /UseNone /Pages 2 0 R /Type /Catalog\n>>\n",
+        2: b"<<\n/Count %d /Kids [ %s ] /Type /Pages\n>>\n"
+        % (sum(counts), b" ".join(b"%d 0 R" % k for k in kids)),
+        len(offsets): info or b"<<\n>>\n",
+    }
+    for number, body in finals.items():
+        if number == len(offsets):
+            offsets.append(0)
+        offsets[number] = position
+        chunk = b"%d 0 obj\n" % number + body + b"endobj\n"
+        out.write(chunk)
+        position += len(chunk)
+    digest = hashlib.md5(b"".join(ids), usedforsecurity=False).hexdigest().encode()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % len(offsets))
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets[1:]))
+    trailer = b"<<\n/ID [<%s><%s>]\n/Info %d 0 R\n/Root 1 0 R\n/Size %d\n>>" % (
+        digest,
+        digest,
+        len(offsets) - 1,
+        len(offsets),
+    )
+    out.write(b"trailer\n%s\nstartxref\n%d\n%%%%EOF\n" % (trailer, position))
+    return counts
+
+
+def _objects(data: bytes, part: Path) -> tuple[dict[int, tuple[int, int]], bytes]:
+    """Each object's (start, end) byte range, from its header to its end, and the trailer."""
+    start = data.rfind(b"startxref")
+    if start < 0:
+        raise JoinError(f"{part}: not a PDF (no startxref)")
+    xref = int(data[start + 9 :].split()[0])
+    if data[xref : xref + 4] != b"xref":
+        raise JoinError(f"{part}: no classic cross-reference table")
+    lines = data[xref:start].split(b"\n")
+    first, count = (int(v) for v in lines[1].split())
+    entries = [line.split() for line in lines[2 : 2 + count]]
+    found = {first + i: int(entry[0]) for i, entry in enumerate(entries) if entry[2:3] == [b"n"]}
+    ends = sorted(found.values()) + [xref]
+    following = dict(zip(ends, ends[1:], strict=False))
+    trailer = data[data.index(b"trailer", xref) : start]
+    return {n: (offset, following[offset]) for n, offset in found.items()}, trailer
+
+
+def _body(data: bytes, span: tuple[int, int]) -> bytes:
+    """An object's text between ``N 0 obj`` and ``endobj``."""
+    start, end = span
+    header_end = data.index(b"obj\n", start) + 4
+    return data[header_end : data.rindex(b"endobj", header_end, end)]
+
+
+def _file_id(trailer: bytes) -> bytes:
+    match = re.search(rb"/ID\s*\[\s*<([0-9a-fA-F]+)>", trailer)
+    return match.group(1) if match else b""
+
+
+def _number(text: bytes, pattern: bytes, part: Path) -> int:
+    match = re.search(pattern, text)
+    if match is None:
+        raise JoinError(f"{part}: {pattern.decode()} not found")
+    return int(match.group(1))
+
+
+def _tag(index: int) -> bytes:
+    """Six capital letters, different for each part: a subset's name prefix."""
+    letters = []
+    for _ in range(6):
+        index, digit = divmod(index, 26)
+        letters.append(65 + digit)
+    return bytes(reversed(letters))
