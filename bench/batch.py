@@ -75,7 +75,8 @@ def main() -> None:
             write_csv(folder / "rows.csv", count)
             cores = str(os.cpu_count() or 1)
             for label, extra in (
-                ("one file", ["--jobs", "1"]),
+                ("one file -j 1", ["--jobs", "1"]),
+                (f"one file -j {cores}", ["--jobs", cores]),
                 (f"--split {args.split} -j 1", ["--split", str(args.split), "--jobs", "1"]),
                 (f"--split {args.split} -j {cores}", ["--split", str(args.split), "--jobs", cores]),
             ):
