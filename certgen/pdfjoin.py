@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,11 +41,8 @@ def join(parts: Sequence[Path], out: BinaryIO) -> list[int]:
         info_number = _number(trailer, rb"/Info (\d+) 0 R", part)
         kept = [n for n in sorted(objects) if n not in (root, info_number)]
         new = {old: len(offsets) + i for i, old in enumerate(kept)}
+        renumber = _renumbering(new)
         tag = b"/" + _tag(index) + b"+"
-
-        def renumber(match: re.Match[bytes]) -> bytes:
-            return b"%d 0 R" % new[int(match.group(1))]  # noqa: B023 (used in this iteration)
-
         for old in kept:
             body = _body(data, objects[old])
             head, sep, stream = body.partition(_STREAM)
@@ -61,15 +58,14 @@ def join(parts: Sequence[Path], out: BinaryIO) -> list[int]:
         if info is None:
             info = _body(data, objects[info_number])
         ids.append(_file_id(trailer))
-    finals = {
-        1: b"<<\n/PageMode /UseNone /Pages 2 0 R /Type /Catalog\n>>\n",
-        2: b"<<\n/Count %d /Kids [ %s ] /Type /Pages\n>>\n"
-        % (sum(counts), b" ".join(b"%d 0 R" % k for k in kids)),
-        len(offsets): info or b"<<\n>>\n",
-    }
-    for number, body in finals.items():
-        if number == len(offsets):
-            offsets.append(0)
+    info_number = len(offsets)
+    offsets.append(0)
+    kid_refs = b" ".join(b"%d 0 R" % k for k in kids)
+    for number, body in (
+        (1, b"<<\n/PageMode /UseNone /Pages 2 0 R /Type /Catalog\n>>\n"),
+        (2, b"<<\n/Count %d /Kids [ %s ] /Type /Pages\n>>\n" % (sum(counts), kid_refs)),
+        (info_number, info or b"<<\n>>\n"),
+    ):
         offsets[number] = position
         chunk = b"%d 0 obj\n" % number + body + b"endobj\n"
         out.write(chunk)
@@ -80,11 +76,16 @@ def join(parts: Sequence[Path], out: BinaryIO) -> list[int]:
     trailer = b"<<\n/ID [<%s><%s>]\n/Info %d 0 R\n/Root 1 0 R\n/Size %d\n>>" % (
         digest,
         digest,
-        len(offsets) - 1,
+        info_number,
         len(offsets),
     )
     out.write(b"trailer\n%s\nstartxref\n%d\n%%%%EOF\n" % (trailer, position))
     return counts
+
+
+def _renumbering(new: dict[int, int]) -> Callable[[re.Match[bytes]], bytes]:
+    """``N 0 R`` to the reference's new number."""
+    return lambda match: b"%d 0 R" % new[int(match.group(1))]
 
 
 def _objects(data: bytes, part: Path) -> tuple[dict[int, tuple[int, int]], bytes]:

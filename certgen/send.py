@@ -269,6 +269,9 @@ class _Run:
                 result.already += 1
             elif delivery.status == "rejected":
                 result.rejected.append(self._problem(row, delivery.last_error or "rejected"))
+            elif result.stopped:  # the server is lost: the rest wait for the next run
+                result.deferred.append(self._problem(row, "not sent yet"))
+                continue
             elif not self.ledger.claim_delivery(cert.code, self.owner, retake):
                 result.deferred.append(self._problem(row, "another certgen is sending it"))
             else:
@@ -298,9 +301,7 @@ class _Run:
                     result.deferred.append(self._problem(row, error or "not sent"))
                     if status == "stopped":
                         result.stopped = error
-                        self._leave(rows[done:], certs[done:], result)
-                        return
-            if progress:
+            if progress and not result.stopped:
                 progress(done)
 
     def _attempt(self, message: EmailMessage, code: str) -> tuple[str, str | None]:
@@ -333,20 +334,6 @@ class _Run:
         return Problem(
             f"{row.text(EMAIL_FIELD)}: {reason}", self.file, row.number, row.column(EMAIL_FIELD)
         )
-
-    def _leave(
-        self, rows: Iterable[Row], certs: Iterable[render.Certificate], result: SendResult
-    ) -> None:
-        """The rest of a stopped run: already done, or still to send."""
-        deliveries = self.ledger.deliveries(self.batch.id)
-        for row, cert in zip(rows, certs, strict=True):
-            status = deliveries[cert.code].status
-            if status == "sent":
-                result.already += 1
-            elif status == "rejected":
-                result.rejected.append(self._problem(row, deliveries[cert.code].last_error or ""))
-            else:
-                result.deferred.append(self._problem(row, "not sent yet"))
 
 
 def _text(reply: bytes | str) -> str:

@@ -23,7 +23,7 @@ from certgen import design as design_mod
 from certgen import redeem as redeem_mod
 from certgen.design import Design, FieldSpec
 from certgen.errors import CertgenError, NotFoundError, Problem
-from certgen.ledger import BatchRecord, Ledger, open_ledger, safe_url
+from certgen.ledger import Ledger, open_ledger, safe_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -190,8 +190,9 @@ def run_options(again: str, resume: str) -> Callable[[F], F]:
 
 def known_run(
     ledger: Ledger, config: config_mod.Config, batch_id: str | None, resume: str | None
-) -> tuple[str | None, BatchRecord | None]:
-    """The run's id and, if it is recorded, its batch: --resume must name a recorded one."""
+) -> tuple[str | None, dt.datetime]:
+    """The run's id, and the time it runs as: a rerun of a recorded run resolves its rows
+    as of the run's time (relative expiry dates); --resume must name a recorded one."""
     if resume and batch_id and resume != batch_id:
         raise click.UsageError("--resume names the run; leave out --run-id/--batch-id")
     batch_id = resume or batch_id
@@ -200,7 +201,18 @@ def known_run(
         raise NotFoundError(
             f"no run {resume} in {safe_url(config.ledger)} (certgen runs lists the runs)"
         )
-    return batch_id, known
+    now = dt.datetime.fromisoformat(known.created_at) if known else dt.datetime.now(dt.UTC)
+    return batch_id, now
+
+
+def note_default_base_url(config: config_mod.Config, quiet: bool, before: str) -> None:
+    """Say, unless quiet, that QR codes point to the default base URL."""
+    if config.base_url_is_default and not quiet:
+        click.echo(
+            f"Note: QR codes point to {config.base_url}; set --base-url or base_url in "
+            f"certgen.toml to your redemption site before {before} for real.",
+            err=True,
+        )
 
 
 designs_dir_option = click.option(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from certgen.cli.base import (
     designs_dir_option,
     known_run,
     load_run_settings,
+    note_default_base_url,
     open_configured,
     progress_bar,
     quiet_option,
@@ -171,9 +171,7 @@ def issue(
         imposed = sheets.bleed_page(trim, bleed, crop_marks)
     started = time.monotonic()
     with open_configured(config) as opened:
-        batch_id, known = known_run(opened, config, batch_id, resume)
-        # A rerun of a batch resolves its rows as of the batch's time (relative expiry dates).
-        now = dt.datetime.fromisoformat(known.created_at) if known else dt.datetime.now(dt.UTC)
+        batch_id, now = known_run(opened, config, batch_id, resume)
         rows, problems, source = row_input.read(csv_file, design, config, now.date(), extra)
         if sort_by:
             rows = inputs.sorted_rows(rows, sort_by, design, extra)
@@ -227,12 +225,7 @@ def issue(
     )
     if count == 1:
         click.echo(f"Code: {codes.display(result.codes[0])}")
-    if config.base_url_is_default and not quiet:
-        click.echo(
-            f"Note: QR codes point to {config.base_url}; set --base-url or base_url in "
-            "certgen.toml to your redemption site before printing for real.",
-            err=True,
-        )
+    note_default_base_url(config, quiet, "printing")
 
 
 @cli.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from certgen.cli.base import (
     designs_dir_option,
     known_run,
     load_run_settings,
+    note_default_base_url,
     open_configured,
     progress_bar,
     quiet_option,
@@ -107,8 +107,7 @@ def send(
     extra = {**mailing.fields(False), **send_mod.FIELDS}
     started = time.monotonic()
     with open_configured(config) as opened:
-        batch_id, known = known_run(opened, config, batch_id, resume)
-        now = dt.datetime.fromisoformat(known.created_at) if known else dt.datetime.now(dt.UTC)
+        batch_id, now = known_run(opened, config, batch_id, resume)
         rows, problems, source = row_input.read(csv_file, design, config, now.date(), extra)
         try:
             with progress_bar(len(rows), quiet, "Sending") as progress:
@@ -150,9 +149,4 @@ def send(
             result.stopped,
             resume=f"certgen send ... --resume {result.batch_id}",
         )
-    if config.base_url_is_default and not quiet:
-        click.echo(
-            f"Note: QR codes point to {config.base_url}; set --base-url or base_url in "
-            "certgen.toml to your redemption site before sending for real.",
-            err=True,
-        )
+    note_default_base_url(config, quiet, "sending")
