@@ -9,6 +9,7 @@ running it again under its batch id, which keeps the files in place and the reco
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import dataclasses
@@ -129,11 +130,12 @@ def prepare(
         if design.is_static(element):
             _, problem = _layout(design, element, {}, (str(design.path / "design.toml"), None))
             problems += [problem] if problem else []
+    layouts = _Layouts(design)
     for row, code in zip(rows, row_codes, strict=True):
         values = context(design, row, code, issued_on, base_url)
         texts = {}
         for element in dynamic:
-            fitted, problem = _layout(design, element, values, (file, row.number), row)
+            fitted, problem = layouts.get(element, values, (file, row.number), row)
             if problem:
                 problems.append(problem)
             elif fitted:
@@ -146,6 +148,39 @@ def prepare(
     if problems:
         raise InputError(problems)
     return certificates
+
+
+class _Layouts:
+    """Dynamic elements laid out by the values their templates read: a campaign's offer,
+    pain and business repeat on every row, so each is rendered, checked and fitted once."""
+
+    SIZE = 1024  # the most recently used layouts kept; unique names pass through
+
+    def __init__(self, design: Design):
+        self.design = design
+        self.known: collections.OrderedDict[tuple[Any, ...], render.Fitted] = (
+            collections.OrderedDict()
+        )
+        self.reads = {name: sorted(t.variables) for name, t in design.templates.items()}
+
+    def get(
+        self,
+        element: TextElement,
+        values: dict[str, Any],
+        where: tuple[str | None, int | None],
+        row: Row,
+    ) -> tuple[render.Fitted | None, Problem | None]:
+        key = (element.id, *(values.get(name) for name in self.reads[element.id]))
+        fitted = self.known.get(key)
+        if fitted is not None:
+            self.known.move_to_end(key)
+            return fitted, None
+        fitted, problem = _layout(self.design, element, values, where, row)
+        if fitted is not None:  # a problem names its row: never reused
+            self.known[key] = fitted
+            if len(self.known) > self.SIZE:
+                self.known.popitem(last=False)
+        return fitted, problem
 
 
 def _address(

@@ -41,11 +41,27 @@ SHRINK_STEP = 0.25  # pt
 
 
 @dataclass(frozen=True)
+class Metrics:
+    """How far the fonts of some lines reach above and below the baseline, in thousandths
+    of an em: the element's own font, widened by any fallback its lines draw from."""
+
+    ascent: float
+    descent: float  # negative, below the baseline
+
+    def extent(self, size: float, lines: int, line_height: float) -> float:
+        """Height in pt from the first line's ascender to the last line's descender."""
+        return (lines - 1) * size * line_height + (self.ascent - self.descent) * size / 1000
+
+
+@dataclass(frozen=True)
 class Fitted:
-    """A text laid out in its element: the size chosen and its lines."""
+    """A text laid out in its element: the size chosen and its lines; ``shaped`` and
+    ``metrics`` keep what fitting measured, so drawing does not shape the lines again."""
 
     size: float
     lines: tuple[str, ...]
+    shaped: tuple[typeset.Line, ...] = field(default=(), compare=False, repr=False)
+    metrics: Metrics | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -137,19 +153,6 @@ def _face(design: Design, element: TextElement | CodeElement) -> Any:
     return glyph_font(design.fonts[element.font][element.style]).face
 
 
-@dataclass(frozen=True)
-class Metrics:
-    """How far the fonts of some lines reach above and below the baseline, in thousandths
-    of an em: the element's own font, widened by any fallback its lines draw from."""
-
-    ascent: float
-    descent: float  # negative, below the baseline
-
-    def extent(self, size: float, lines: int, line_height: float) -> float:
-        """Height in pt from the first line's ascender to the last line's descender."""
-        return (lines - 1) * size * line_height + (self.ascent - self.descent) * size / 1000
-
-
 def _metrics(chain: tuple[Path, ...], lines: Iterable[str]) -> Metrics:
     paths = frozenset(run.path for text in lines for run in typeset.layout(text, chain).runs)
     return _reach(chain[0], paths)
@@ -200,7 +203,7 @@ def fit(design: Design, element: TextElement, text: str) -> Fitted | None:
         if metrics.extent(size, len(hard_lines), element.line_height) > height:
             continue
         if all(advance * size / 1000 <= width for advance in advances):
-            return Fitted(size, tuple(hard_lines))
+            return _fitted(size, hard_lines, chain, metrics)
     if element.max_lines == 1:
         return None
     for size in sizes:
@@ -210,8 +213,13 @@ def fit(design: Design, element: TextElement, text: str) -> Fitted | None:
             and len(lines) <= element.max_lines
             and metrics.extent(size, len(lines), element.line_height) <= height
         ):
-            return Fitted(size, tuple(lines))
+            return _fitted(size, lines, chain, metrics)
     return None
+
+
+def _fitted(size: float, lines: list[str], chain: tuple[Path, ...], metrics: Metrics) -> Fitted:
+    shaped = tuple(typeset.layout(line, chain) for line in lines)  # just shaped: cached
+    return Fitted(size, tuple(lines), shaped, metrics)
 
 
 def _width(text: str, chain: tuple[Path, ...], size: float) -> float:
@@ -325,7 +333,8 @@ def _draw_lines(
 ) -> None:
     c, page, chain = s.canvas, s.page, _chain(s.design, element)
     size = fitted.size
-    metrics = _metrics(chain, fitted.lines)
+    metrics = fitted.metrics or _metrics(chain, fitted.lines)
+    shaped = fitted.shaped or tuple(typeset.layout(text, chain) for text in fitted.lines)
     block = metrics.extent(size, len(fitted.lines), line_height)
     box_h = units.mm_to_pt(element.height)
     valign = getattr(element, "valign", "middle")
@@ -333,8 +342,7 @@ def _draw_lines(
     baseline = page.y(element.y) - offset - metrics.ascent * size / 1000
     left, width = page.x(element.x), units.mm_to_pt(element.width)
     c.setFillColorRGB(*units.parse_color(element.color))
-    for text in fitted.lines:
-        line = typeset.layout(text, chain)
+    for text, line in zip(fitted.lines, shaped, strict=True):
         if line.runs:
             slack = width - line.width(size)
             x = left + {"left": 0.0, "center": slack / 2, "right": slack}[element.align]
