@@ -7,7 +7,8 @@ per core; each records every code in a fresh SQLite ledger. Prints certificates 
 (wall clock, process start included), bytes per certificate over all files, and the peak
 resident memory of the certgen process (the largest of its processes with --jobs),
 beside the naive baseline of bench/render.py (each page drawn from scratch, QR codes as
-raster images) run in this process on 1,000 rows.
+raster images) run in this process on 1,000 rows. With several sizes, it ends with each
+variant's peak memory at the largest size against the smallest.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def main() -> None:
     print(f"design {args.design}; this machine ({os.cpu_count()} cores)")
     print(ROW.format("rows", "variant", "cert/s", "bytes/cert", "peak MiB"))
     print(ROW.format(1000, "naive baseline", f"{naive:.0f}", "-", "-"))
+    peaks: dict[str, list[float]] = {}
     for count in (int(n) for n in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
@@ -86,6 +88,7 @@ def main() -> None:
                 seconds, peak = run_cli([*command, *extra, "-o", str(out)], out.parent)
                 size = sum(f.stat().st_size for f in out.parent.glob("run*.pdf"))
                 rate = count / seconds
+                peaks.setdefault(label, []).append(peak)
                 print(
                     ROW.format(
                         count,
@@ -95,6 +98,11 @@ def main() -> None:
                         f"{peak:.0f}",
                     )
                 )
+    sizes = args.sizes.split(",")
+    if len(sizes) > 1:
+        print(f"peak memory, {sizes[-1]} rows against {sizes[0]}:")
+        for label, found in peaks.items():
+            print(f"  {label:<22} {found[-1] / found[0] - 1:+.0%}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ the alphabet (Crockford's own mod-37 check needs ``*~$=U``, awkward in URLs).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from typing import overload
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 DATA_LENGTH = 16
@@ -21,6 +22,7 @@ _VALUE = {symbol: value for value, symbol in enumerate(ALPHABET)}
 # What people type for symbols Crockford leaves out.
 _READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
 _SEPARATORS = str.maketrans("", "", " -_.\t")
+_SHIFTS = range(0, DATA_LENGTH * 5, 5)
 _GF32_POLY = 0b100101  # x^5 + x^2 + 1, irreducible
 
 
@@ -52,7 +54,11 @@ def generate(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
     """A new canonical code, never ``SAMPLE``. ``randbelow`` is replaceable only to make
     tests reproducible."""
     while True:
-        data = "".join(ALPHABET[randbelow(len(ALPHABET))] for _ in range(DATA_LENGTH))
+        if randbelow is secrets.randbelow:  # the same 80 uniform bits, in one system call
+            bits = secrets.randbits(DATA_LENGTH * 5)
+            data = "".join(ALPHABET[bits >> shift & 31] for shift in _SHIFTS)
+        else:
+            data = "".join(ALPHABET[randbelow(len(ALPHABET))] for _ in range(DATA_LENGTH))
         if data != SAMPLE_DATA:
             return data + check_symbol(data)
 
@@ -76,3 +82,43 @@ def normalize(text: str) -> str:
     """
     text = text.strip().rstrip("/").rsplit("/", 1)[-1]
     return text.upper().translate(_SEPARATORS).translate(_READ_AS)
+
+
+class Packed(Sequence[str]):
+    """Canonical codes in one ASCII buffer, CODE_LENGTH bytes each: a run of 100,000 holds
+    1.7 MB of codes rather than 6.5 MB of string objects."""
+
+    def __init__(self, codes: Iterable[str] = ()):
+        self.data = bytearray()
+        self.extend(codes)
+
+    def extend(self, codes: Iterable[str]) -> None:
+        for code in codes:
+            self.append(code)
+
+    def append(self, code: str) -> None:
+        encoded = code.encode("ascii")
+        if len(encoded) != CODE_LENGTH:
+            raise ValueError(f"not a canonical code: {code!r}")
+        self.data += encoded
+
+    def __len__(self) -> int:
+        return len(self.data) // CODE_LENGTH
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Packed({list(self)!r})"
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        start = range(len(self))[index] * CODE_LENGTH
+        return self.data[start : start + CODE_LENGTH].decode("ascii")

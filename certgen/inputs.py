@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
-import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import overload
 
 from certgen.design import Design, FieldSpec
 from certgen.errors import InputError, Problem
@@ -56,6 +57,48 @@ class Row:
     def text(self, name: str) -> str:
         value = self.values.get(name)
         return "" if value is None else str(value)
+
+
+class Table(Sequence[Row]):
+    """The valid rows of a CSV file, each parsed and resolved again when it is asked for:
+    a run holds the file's text and where each row starts, never every row at once, so its
+    memory does not grow with the rows' fields."""
+
+    def __init__(
+        self,
+        text: str,
+        delimiter: str,
+        resolve_record: Callable[[list[str], int], Row],
+        starts: array[int],
+        lines: array[int],
+    ):
+        self.text, self.delimiter, self.resolve_record = text, delimiter, resolve_record
+        self.starts, self.lines = starts, lines  # offset in text, line in the file
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Row]: ...
+
+    def __getitem__(self, index: int | slice) -> Row | list[Row]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        reader = csv.reader(_Lines(self.text, self.starts[index]), delimiter=self.delimiter)
+        return self.resolve_record(next(reader), self.lines[index])
+
+    def __iter__(self) -> Iterator[Row]:
+        return (self[i] for i in range(len(self)))
+
+    def reordered(self, order: Iterable[int]) -> Table:
+        """The same rows in the order of ``order`` (positions in this table)."""
+        order = list(order)
+        starts = array("q", (self.starts[i] for i in order))
+        lines = array("q", (self.lines[i] for i in order))
+        return Table(self.text, self.delimiter, self.resolve_record, starts, lines)
 
 
 def clean(raw: str) -> str:
@@ -168,8 +211,8 @@ def resolve_one(
 
 
 def sorted_rows(
-    rows: Iterable[Row], field: str, design: Design, extra: Mapping[str, FieldSpec] | None
-) -> list[Row]:
+    rows: Sequence[Row], field: str, design: Design, extra: Mapping[str, FieldSpec] | None
+) -> Sequence[Row]:
     """The rows in the order of one field's text (a stable sort; empty values last). The
     field may be named as its columns are (``zip`` for ``postal_code``)."""
     known = _fields(design, extra)
@@ -178,7 +221,9 @@ def sorted_rows(
         close = difflib.get_close_matches(_key(field), list(known), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"fields: {', '.join(known)}"
         raise InputError([Problem(f"--sort-by: unknown field '{field}'", hint=hint)])
-    return sorted(rows, key=lambda row: (not row.text(name), row.text(name).casefold()))
+    keys = [(not row.text(name), row.text(name).casefold()) for row in rows]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return rows.reordered(order) if isinstance(rows, Table) else [rows[i] for i in order]
 
 
 def _unknown(name: str, design: Design, file: str | None, row: int | None, how: str) -> Problem:
@@ -297,7 +342,7 @@ def read_csv(
     mapping: Mapping[str, str] | None = None,
     ignore: Iterable[str] = (),
     extra: Mapping[str, FieldSpec] | None = None,
-) -> tuple[list[Row], list[Problem]]:
+) -> tuple[Table, list[Problem]]:
     """The rows that are valid so far, and every problem found in the file; ``extra``
     fields are read beside the design's.
 
@@ -314,16 +359,23 @@ def read_csv(
     text = decode(data, file, encoding)
     if not text.strip():
         raise InputError([Problem("the file is empty; it needs a header row and rows", file)])
-    delimiter = delimiter or sniff_delimiter(text.splitlines()[0])
+    delimiter = delimiter or sniff_delimiter(next(_Lines(text)))
     records = _records(text, delimiter, file)
-    number, headers = next(records)
+    number, headers, _ = next(records)
     columns, problems = map_headers(design, headers, file, mapping or {}, ignore, extra)
     missing = _missing_columns(extra or {}, columns.values(), file)
     if missing:
         raise InputError(problems + missing)
     names = {name: headers[index] for index, name in columns.items()}
-    rows = []
-    for number, record in records:
+
+    def resolve_record(record: list[str], number: int) -> tuple[Row, list[Problem]]:
+        given = {name: record[index] for index, name in columns.items()}
+        return resolve(
+            design, given, defaults, issued_on, file=file, row=number, columns=names, extra=extra
+        )
+
+    starts, lines = array("q"), array("q")
+    for number, record, start in records:
         if len(record) != len(headers):
             problems.append(
                 Problem(
@@ -334,28 +386,50 @@ def read_csv(
                 )
             )
             continue
-        given = {name: record[index] for index, name in columns.items()}
-        row, found = resolve(
-            design, given, defaults, issued_on, file=file, row=number, columns=names, extra=extra
-        )
+        found = resolve_record(record, number)[1]
         if found:
             problems += found
         else:
-            rows.append(row)
-    if not rows and not problems:
+            starts.append(start)
+            lines.append(number)
+    if not starts and not problems:
         raise InputError([Problem("the file has a header but no rows", file)])
-    return rows, problems
+    table = Table(text, delimiter, lambda record, n: resolve_record(record, n)[0], starts, lines)
+    return table, problems
 
 
-def _records(text: str, delimiter: str, file: str) -> Iterator[tuple[int, list[str]]]:
-    """(starting line, fields) for each non-blank record; a broken file is an InputError."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    start = 1
+class _Lines:
+    """The lines of ``text`` from ``pos`` on, each with its line break, as csv.reader reads
+    a file opened with newline=""; ``pos`` is where the next line starts."""
+
+    BREAK = re.compile(r"\r\n?|\n")
+
+    def __init__(self, text: str, pos: int = 0):
+        self.text, self.pos = text, pos
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.text):
+            raise StopIteration
+        found = self.BREAK.search(self.text, self.pos)
+        end = found.end() if found else len(self.text)
+        line, self.pos = self.text[self.pos : end], end
+        return line
+
+
+def _records(text: str, delimiter: str, file: str) -> Iterator[tuple[int, list[str], int]]:
+    """(starting line, fields, offset in ``text``) for each non-blank record; a broken file
+    is an InputError."""
+    lines = _Lines(text)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    start, offset = 1, 0
     try:
         for record in reader:
             if any(field.strip() for field in record):
-                yield start, record
-            start = reader.line_num + 1
+                yield start, record, offset
+            start, offset = reader.line_num + 1, lines.pos
     except csv.Error as exc:
         raise InputError(
             [Problem(f"not valid CSV: {exc}", file, start, hint="check the quotes on this row")]

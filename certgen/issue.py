@@ -1,10 +1,16 @@
 """Issuing: check every row, build each certificate as data, draw, record, then publish.
 
-Every row is checked before anything is drawn. Each PDF is written to a temporary file
+Every row is checked before anything is recorded. Each PDF is written to a temporary file
 beside it and moved into place only after the ledger has committed its codes, so a failure
 leaves no record without its PDF and no partial PDF. A run is one file, recorded whole, or
 with ``split`` several, recorded one after the other: an interrupted split run is finished by
 running it again under its batch id, which keeps the files in place and the recorded codes.
+
+Rows are laid out and drawn in chunks of CHUNK certificates, in ``jobs`` processes, each
+chunk reading its own rows: the run holds its codes and where each row is, not its rows or
+certificates, so its memory does not grow with its length. A one-file run checks each chunk
+as it draws it and records nothing if any has a problem; a split run, which records its
+files as they are done, checks every chunk first.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import multiprocessing
 import os
 import secrets
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -44,7 +51,7 @@ CHUNK = 1000  # certificates drawn into one PDF at a time, then joined into the 
 class BatchResult:
     batch_id: str
     file: Path  # the output asked for; with ``split``, the pattern the parts are named after
-    codes: list[str]
+    codes: Sequence[str]
     reprinted: bool = False  # the batch was already recorded: same codes, nothing new issued
     files: tuple[Path, ...] = ()  # every PDF of the run
     issued: int = 0  # certificates recorded by this run (a resumed run: the rest)
@@ -121,15 +128,48 @@ def prepare(
     """A certificate per row (its code from ``row_codes``, its QR code still to be built by
     ``with_qr``; with ``envelope``, its address block), or an InputError listing every row
     that cannot print together with the ``problems`` the input already had."""
+    problems = [*problems, *static_problems(design, duplex)]
+    certificates, found = lay_out(
+        design,
+        rows,
+        row_codes,
+        base_url=base_url,
+        issued_on=issued_on,
+        file=file,
+        envelope=envelope,
+        duplex=duplex,
+    )
+    if problems or found:
+        raise InputError([*problems, *found])
+    return certificates
+
+
+def static_problems(design: Design, duplex: bool) -> list[Problem]:
+    """Why the design's fixed texts cannot print."""
     render.register_fonts(design)
-    problems = list(problems)
+    where = (str(design.path / "design.toml"), None)
+    printed = [e for e in design.text_elements if duplex or e.side == "front"]
+    laid = [_layout(design, e, {}, where) for e in printed if design.is_static(e)]
+    return [problem for _, problem in laid if problem]
+
+
+def lay_out(
+    design: Design,
+    rows: Sequence[Row],
+    row_codes: Sequence[str],
+    *,
+    base_url: str,
+    issued_on: dt.date,
+    file: str | None,
+    envelope: Envelope | None = None,
+    duplex: bool = False,
+) -> tuple[list[render.Certificate], list[Problem]]:
+    """A certificate per row that can print, and why the others cannot."""
+    render.register_fonts(design)
+    problems: list[Problem] = []
     certificates = []
     printed = [e for e in design.text_elements if duplex or e.side == "front"]
     dynamic = [e for e in printed if not design.is_static(e)]
-    for element in printed:
-        if design.is_static(element):
-            _, problem = _layout(design, element, {}, (str(design.path / "design.toml"), None))
-            problems += [problem] if problem else []
     layouts = _Layouts(design)
     for row, code in zip(rows, row_codes, strict=True):
         values = context(design, row, code, issued_on, base_url)
@@ -145,9 +185,7 @@ def prepare(
             address, problem = _address(design, envelope, row, file)
             problems += [problem] if problem else []
         certificates.append(render.Certificate(code, texts, codes.display(code), {}, address))
-    if problems:
-        raise InputError(problems)
-    return certificates
+    return certificates, problems
 
 
 class _Layouts:
@@ -214,13 +252,26 @@ def with_qr(design: Design, cert: render.Certificate, base_url: str) -> render.C
     return dataclasses.replace(cert, qr=matrices)
 
 
-def _fresh_codes(count: int, taken: set[str], randbelow: Randbelow) -> list[str]:
-    result: list[str] = []
+def _fresh_codes(count: int, ledger: Ledger, randbelow: Randbelow) -> codes.Packed:
+    """``count`` codes never recorded before, drawn CHUNK at a time, each block's distinct
+    and checked against the ledger (80 random bits: a repeat is practically never, but every
+    printed code must be unique). A repeat across blocks would be refused by the ledger's
+    key when recorded, not printed twice; checking blocks keeps a long run from holding a
+    set of all its codes."""
+    result = codes.Packed()
     while len(result) < count:
-        code = codes.generate(randbelow)
-        if code not in taken:
-            taken.add(code)
-            result.append(code)
+        want = min(CHUNK, count - len(result))
+        drawn: dict[str, None] = {}  # ordered: the same draws give the same codes
+        refused: set[str] = set()
+        while len(drawn) < want:
+            while len(drawn) < want:
+                code = codes.generate(randbelow)
+                if code not in refused:
+                    drawn.setdefault(code)
+            for code in ledger.existing(drawn):
+                del drawn[code]
+                refused.add(code)
+        result.extend(drawn)
     return result
 
 
@@ -247,11 +298,11 @@ def issue(
     """Issue one certificate per row into ``output``, recording every code in ``ledger``.
 
     ``problems`` found while reading the input are reported with any found here; if there
-    are any, nothing is drawn or recorded. ``sheet`` imposes several to a printer sheet;
-    ``split`` writes files of at most that many certificates (``run-0001.pdf``...) and a
-    ``run-manifest.csv``, drawn in ``jobs`` processes; ``progress`` is called with the
-    number drawn so far; ``envelope`` prints each on a mailer for that window envelope,
-    its address showing through the window; ``duplex`` follows each page with its back."""
+    are any, nothing is recorded. ``sheet`` imposes several to a printer sheet; ``split``
+    writes files of at most that many certificates (``run-0001.pdf``...) and a
+    ``run-manifest.csv``; ``jobs`` processes draw; ``progress`` is called with the number
+    drawn so far; ``envelope`` prints each on a mailer for that window envelope, its address
+    showing through the window; ``duplex`` follows each page with its back."""
     output = output.resolve()
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
@@ -260,57 +311,56 @@ def issue(
     batch_id = batch_id or new_batch_id(now)
     file = None if source == "command line" else source
 
-    def build(row_codes: list[str]) -> list[render.Certificate]:
-        return prepare(
-            design,
-            rows,
-            row_codes=row_codes,
-            base_url=base_url,
-            issued_on=now.date(),
-            file=file,
-            problems=problems,
-            envelope=envelope,
-            duplex=duplex,
-        )
-
     known, recorded, fresh = run_codes(design, rows, ledger, batch_id, randbelow)
-    certs = build([r.code for r in recorded] + fresh)
+    row_codes = codes.Packed(r.code for r in recorded)
+    row_codes.extend(fresh)
     batch = known or BatchRecord(
-        batch_id, design.name, design.hash, source, str(output), len(certs), issued_at
+        batch_id, design.name, design.hash, source, str(output), len(rows), issued_at
     )
-    records = list(recorded)
-
-    def record(part: range, placed: list[tuple[Path, int]]) -> None:
-        """Rows recorded before must land where the ledger says; the rest are recorded now,
-        the part's certificates and events in one transaction."""
-        old = [i for i in part if i < len(recorded)]
-        _check_same_places([recorded[i] for i in old], placed[: len(old)], batch_id)
-        new = range(part.start + len(old), part.stop)
-        if new:
-            batch_rows = [rows[i] for i in new]
-            added = list(
-                certificate_records(
-                    design,
-                    batch_rows,
-                    [certs[i] for i in new],
-                    placed[len(old) :],
-                    batch,
-                    issued_at,
-                )
-            )
-            ledger.issue_batch(batch, added, actor=actor, new_batch=not records)
-            records.extend(added)
-
+    drawing = _Drawing(design, rows, row_codes, base_url, now.date(), file, sheet, envelope, duplex)
     outputs = _outputs(output, len(rows), split)
     # A split run keeps the parts already recorded and in place: that is how it resumes.
     done = {out for out, part in outputs.items() if split and part.stop <= len(recorded)}
-    drawing = _Drawing(design, certs, base_url, sheet, envelope, duplex)
-    _publish(drawing, outputs, record, progress, done, jobs)
-    manifest = _manifest(output, rows, records) if split else None
+    todo = {out: part for out, part in outputs.items() if out not in done or not out.is_file()}
+    problems = [*problems, *static_problems(design, duplex)]
+    if problems or len(todo) > 1:  # every row checked before the first file is recorded
+        problems += _check(
+            drawing, [c for part in todo.values() for c in _split(part, drawing.chunk_size())], jobs
+        )
+    if problems:
+        raise InputError(problems)
+    pages = array("l", [0]) * len(rows)
+    for i, r in enumerate(recorded):
+        pages[i] = r.page
+    batch_recorded = bool(known)
+
+    def record(part: range, output: Path, placed: list[int]) -> None:
+        """Rows recorded before must land where the ledger says; the rest are recorded now,
+        the part's certificates and events in one transaction."""
+        nonlocal batch_recorded
+        old = [i for i in part if i < len(recorded)]
+        _check_same_places([recorded[i] for i in old], output, placed[: len(old)], batch_id)
+        new = range(part.start + len(old), part.stop)
+        if new:
+            added = certificate_records(
+                design,
+                (rows[i] for i in new),
+                (row_codes[i] for i in new),
+                ((output, page) for page in placed[len(old) :]),
+                batch,
+                issued_at,
+            )
+            ledger.issue_batch(batch, added, actor=actor, new_batch=not batch_recorded)
+            batch_recorded = True
+        for i, page in zip(part, placed, strict=True):
+            pages[i] = page
+
+    _publish(drawing, outputs, todo, record, progress, jobs)
+    manifest = _manifest(output, rows, row_codes, outputs, pages) if split else None
     return BatchResult(
         batch_id,
         output,
-        [c.code for c in certs],
+        row_codes,
         reprinted=bool(known) and not fresh,
         files=tuple(outputs),
         manifest=manifest,
@@ -320,7 +370,7 @@ def issue(
 
 def run_codes(
     design: Design, rows: Sequence[Row], ledger: Ledger, batch_id: str, randbelow: Randbelow
-) -> tuple[BatchRecord | None, list[CertificateRecord], list[str]]:
+) -> tuple[BatchRecord | None, list[CertificateRecord], codes.Packed]:
     """The run's batch if it is recorded (a rerun or a resumed run), its recorded
     certificates in the order of ``rows`` (they keep their codes), and fresh codes, never
     recorded before, for the rest of the rows."""
@@ -328,11 +378,7 @@ def run_codes(
     recorded = _in_run_order(rows, ledger.batch(batch_id)) if known else []
     if known:
         _check_same_batch(design, rows, known, recorded, batch_id)
-    fresh = _fresh_codes(len(rows) - len(recorded), set(), randbelow)
-    taken = ledger.existing(fresh)
-    if taken:  # 80 random bits: practically never, but every printed code must be unique
-        fresh = _fresh_codes(len(fresh), taken | set(fresh), randbelow)
-    return known, recorded, fresh
+    return known, recorded, _fresh_codes(len(rows) - len(recorded), ledger, randbelow)
 
 
 def _outputs(output: Path, count: int, split: int | None) -> dict[Path, range]:
@@ -350,11 +396,14 @@ def _outputs(output: Path, count: int, split: int | None) -> dict[Path, range]:
 
 @dataclass(frozen=True)
 class _Drawing:
-    """What every file of a run is drawn from."""
+    """What every chunk of a run is laid out and drawn from, by the rows' positions."""
 
     design: Design
-    certs: Sequence[render.Certificate]
+    rows: Sequence[Row]
+    row_codes: Sequence[str]
     base_url: str
+    issued_on: dt.date
+    file: str | None
     sheet: Sheet | None
     envelope: Envelope | None
     duplex: bool
@@ -364,51 +413,93 @@ class _Drawing:
         slots = len(self.sheet.slots) if self.sheet else 1
         return max(slots, CHUNK // slots * slots)
 
+    def lay_out(self, part: range) -> tuple[list[render.Certificate], list[Problem]]:
+        return lay_out(
+            self.design,
+            self.rows[part.start : part.stop],
+            self.row_codes[part.start : part.stop],
+            base_url=self.base_url,
+            issued_on=self.issued_on,
+            file=self.file,
+            envelope=self.envelope,
+            duplex=self.duplex,
+        )
+
+    def check(self, part: range) -> list[Problem]:
+        return self.lay_out(part)[1]
+
     def draw(
         self, part: range, temp: Path, progress: Callable[[int], None] | None = None
-    ) -> list[int]:
-        chunk = _counted((self.certs[i] for i in part), progress, part.start)
+    ) -> tuple[list[int], list[Problem]]:
+        """The chunk's PDF as ``temp`` and each certificate's page in it; if any of its
+        rows cannot print, only why."""
+        certs, problems = self.lay_out(part)
+        if problems:
+            return [], problems
+        chunk = _counted(certs, progress, part.start)
         drawn = (with_qr(self.design, c, self.base_url) for c in chunk)
-        return _write(self.design, drawn, temp, self.sheet, self.envelope, self.duplex)
+        return _write(self.design, drawn, temp, self.sheet, self.envelope, self.duplex), []
 
 
 # Worker processes are forked with the run's drawing in memory instead of pickling it (a
-# design holds compiled templates); set just before the pool starts.
+# design holds compiled templates); set while a pool runs.
 _FORKED: _Drawing | None = None
 
 
-def _draw_forked(part: range, temp: Path) -> list[int]:
+def _forked(method: str, *args: Any) -> Any:
     if _FORKED is None:
         raise RuntimeError("worker started without a drawing")
-    return _FORKED.draw(part, temp)
+    return getattr(_FORKED, method)(*args)
+
+
+@contextlib.contextmanager
+def _in_order(
+    drawing: _Drawing, method: str, tasks: Sequence[tuple[Any, ...]], jobs: int, **inline: Any
+) -> Iterator[Iterator[Any]]:
+    """``drawing.method(*task)`` for each task, in order: with ``jobs`` > 1 in that many
+    forked processes, all submitted at once; else one by one in this process as the results
+    are asked for (with the ``inline`` keyword arguments)."""
+    global _FORKED
+    if jobs <= 1 or len(tasks) <= 1:
+        yield (getattr(drawing, method)(*task, **inline) for task in tasks)
+        return
+    _FORKED = drawing
+    try:
+        fork = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(jobs, mp_context=fork) as pool:
+            futures = [pool.submit(_forked, method, *task) for task in tasks]
+            try:
+                yield (future.result() for future in futures)
+            finally:
+                for future in futures:
+                    future.cancel()
+    finally:
+        _FORKED = None
+
+
+def _check(drawing: _Drawing, chunks: Sequence[range], jobs: int) -> list[Problem]:
+    """Why rows of these chunks cannot print, in row order."""
+    with _in_order(drawing, "check", [(c,) for c in chunks], jobs) as results:
+        return [problem for found in results for problem in found]
 
 
 def _publish(
     drawing: _Drawing,
     outputs: dict[Path, range],
-    record: Callable[[range, list[tuple[Path, int]]], None],
+    todo: dict[Path, range],
+    record: Callable[[range, Path, list[int]], None],
     progress: Callable[[int], None] | None,
-    done: set[Path],
     jobs: int,
 ) -> None:
-    """Each file: draw it into a temporary file, then, in order, ``record`` its
-    certificates' files and pages and only then move it into place; temporary files are
-    removed on any failure. A file is drawn in chunks of at most CHUNK certificates, each a
-    PDF of its own, joined at the end: the drawing's memory stays bounded, and with ``jobs``
-    > 1 the chunks are drawn in that many processes. Chunks do not depend on ``jobs``, so
-    neither does the output. Files in ``done`` are kept as they are; part files a killed
-    run left are removed first."""
-    global _FORKED
+    """Each file in ``todo``: draw it into a temporary file, then, in order, ``record`` its
+    certificates' pages and only then move it into place; temporary files are removed on
+    any failure. A file is drawn in chunks, each a PDF of its own, joined at the end; the
+    chunks do not depend on ``jobs``, so neither does the output. A chunk with rows that
+    cannot print is not drawn; their problems are raised before anything is recorded.
+    Files not in ``todo`` are kept as they are; part files a killed run left are removed."""
     for output in outputs:
         for stale in output.parent.glob(f".{glob.escape(output.name)}.*.part"):
             stale.unlink(missing_ok=True)
-    todo = {}
-    for output, part in outputs.items():
-        if output in done and output.is_file():
-            if progress:
-                progress(part.stop)
-        else:
-            todo[output] = part
     token = secrets.token_hex(4)
     temps = {out: out.with_name(f".{out.name}.{token}.part") for out in todo}
     per = drawing.chunk_size()
@@ -419,44 +510,30 @@ def _publish(
         ]
         for out, part in todo.items()
     }
-
-    def place(output: Path, part: range, drawn: list[tuple[Path, list[int]]]) -> None:
-        pages = _join(drawn, temps[output])
-        record(part, [(output, page) for page in pages])
-        os.replace(temps[output], output)
-        if progress:
-            progress(part.stop)
-
+    tasks = [task for parts in chunks.values() for task in parts]
     try:
-        if jobs > 1 and sum(len(c) for c in chunks.values()) > 1:
-            _FORKED = drawing
-            fork = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(jobs, mp_context=fork) as pool:
-                pending = {
-                    temp: pool.submit(_draw_forked, chunk, temp)
-                    for parts in chunks.values()
-                    for chunk, temp in parts
-                }
-                try:
-                    for output, part in todo.items():
-                        drawn = []
-                        for chunk, temp in chunks[output]:
-                            drawn.append((temp, pending[temp].result()))
-                            if progress:
-                                progress(chunk.stop)
-                        place(output, part, drawn)
-                finally:
-                    for future in pending.values():
-                        future.cancel()
-        else:
-            for output, part in todo.items():
-                drawn = [(temp, drawing.draw(c, temp, progress)) for c, temp in chunks[output]]
-                place(output, part, drawn)
+        with _in_order(drawing, "draw", tasks, jobs, progress=progress) as results:
+            for output, part in outputs.items():
+                if output not in todo:
+                    if progress:
+                        progress(part.stop)
+                    continue
+                drawn, problems = [], []
+                for chunk, temp in chunks[output]:
+                    pages, found = next(results)
+                    drawn.append((temp, pages))
+                    problems += found
+                    if progress:
+                        progress(chunk.stop)
+                if problems:
+                    raise InputError(problems)
+                placed = _join(drawn, temps[output])
+                record(part, output, placed)
+                os.replace(temps[output], output)
     except OSError as exc:
         raise OutputError(f"cannot write {exc.filename or 'a PDF'}: {exc.strerror}") from exc
     finally:
-        _FORKED = None
-        for temp in [*temps.values(), *(t for parts in chunks.values() for _, t in parts)]:
+        for temp in [*temps.values(), *(t for _, t in tasks)]:
             temp.unlink(missing_ok=True)
 
 
@@ -479,9 +556,9 @@ def _join(drawn: list[tuple[Path, list[int]]], temp: Path) -> list[int]:
 
 
 def _check_same_places(
-    recorded: Sequence[CertificateRecord], placed: list[tuple[Path, int]], batch_id: str
+    recorded: Sequence[CertificateRecord], file: Path, pages: list[int], batch_id: str
 ) -> None:
-    for record, (file, page) in zip(recorded, placed, strict=True):
+    for record, page in zip(recorded, pages, strict=True):
         if (record.file, record.page) != (str(file), page):
             raise LedgerError(
                 f"batch {batch_id} printed {codes.display(record.code)} to {record.file}, "
@@ -493,7 +570,13 @@ def _check_same_places(
 MANIFEST_COLUMNS = ("code", "row", "recipient", "giver", "file", "page")
 
 
-def _manifest(output: Path, rows: Sequence[Row], records: Sequence[CertificateRecord]) -> Path:
+def _manifest(
+    output: Path,
+    rows: Sequence[Row],
+    row_codes: Sequence[str],
+    outputs: dict[Path, range],
+    pages: Sequence[int],
+) -> Path:
     """``<output>-manifest.csv``: where each row's certificate is, for the print shop or mail
     house; written (atomically) after the PDFs are in place."""
     path = output.with_name(f"{output.stem}-manifest.csv")
@@ -502,10 +585,14 @@ def _manifest(output: Path, rows: Sequence[Row], records: Sequence[CertificateRe
         with temp.open("w", newline="", encoding="utf-8") as stream:
             writer = csv.writer(stream)
             writer.writerow(MANIFEST_COLUMNS)
-            for row, r in zip(rows, records, strict=True):
-                names = (r.recipient or "", r.giver or "", Path(r.file).name)
-                cells = [safe_cell(name) for name in names]
-                writer.writerow([codes.display(r.code), row.number or "", *cells, r.page])
+            for file, part in outputs.items():
+                for i in part:
+                    row = rows[i]
+                    names = (row.text("recipient"), row.text("giver"), file.name)
+                    cells = [safe_cell(name) for name in names]
+                    writer.writerow(
+                        [codes.display(row_codes[i]), row.number or "", *cells, pages[i]]
+                    )
         os.replace(temp, path)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
@@ -590,15 +677,15 @@ def _created(path: Path) -> Iterator[BinaryIO]:
 def certificate_records(
     design: Design,
     rows: Iterable[Row],
-    certs: Iterable[render.Certificate],
+    row_codes: Iterable[str],
     placed: Iterable[tuple[Path | str, int]],
     batch: BatchRecord,
     issued_at: str,
-) -> Iterable[CertificateRecord]:
-    for row, cert, (file, page) in zip(rows, certs, placed, strict=True):
+) -> Iterator[CertificateRecord]:
+    for row, code, (file, page) in zip(rows, row_codes, placed, strict=True):
         expires = row.values.get("expires")
         yield CertificateRecord(
-            code=cert.code,
+            code=code,
             batch_id=batch.id,
             file=str(file),
             page=page,

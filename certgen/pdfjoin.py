@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -29,7 +30,7 @@ def join(parts: Sequence[Path], out: BinaryIO) -> list[int]:
     """Write the parts' pages, in order, as one PDF to ``out``; returns each part's number of
     pages. Objects 1 and 2 are the new catalog and page tree root."""
     out.write(b"%PDF-1.4\n%\x93\x8c\x8b\x9e certgen\n")
-    offsets: list[int] = [0, 0, 0]  # by object number; 1 and 2 are written last
+    offsets = array("q", [0, 0, 0])  # by object number; 1 and 2 are written last
     position = out.tell()
     kids, counts, ids = [], [], []
     info: bytes | None = None
@@ -72,7 +73,10 @@ def join(parts: Sequence[Path], out: BinaryIO) -> list[int]:
         position += len(chunk)
     digest = hashlib.md5(b"".join(ids), usedforsecurity=False).hexdigest().encode()
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % len(offsets))
-    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets[1:]))
+    for start in range(1, len(offsets), 4096):  # a long file's table, a slice at a time
+        out.write(
+            b"".join(b"%010d 00000 n \n" % offset for offset in offsets[start : start + 4096])
+        )
     trailer = b"<<\n/ID [<%s><%s>]\n/Info %d 0 R\n/Root 1 0 R\n/Size %d\n>>" % (
         digest,
         digest,

@@ -218,7 +218,7 @@ def send(
         base_url=base_url,
         issued_on=now.date(),
         file=file,
-        row_codes=[r.code for r in recorded] + fresh,
+        row_codes=[r.code for r in recorded] + list(fresh),
         problems=problems,
     )
     issued_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
@@ -229,7 +229,7 @@ def send(
     if new:
         placed = [(attachment_name(certs[i].code), 1) for i in new]
         added = issue_mod.certificate_records(
-            design, [rows[i] for i in new], [certs[i] for i in new], placed, batch, issued_at
+            design, [rows[i] for i in new], [certs[i].code for i in new], placed, batch, issued_at
         )
         emails = {certs[i].code: rows[i].text(EMAIL_FIELD) for i in new}
         ledger.issue_batch(batch, list(added), actor=actor, new_batch=not recorded, emails=emails)

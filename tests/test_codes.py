@@ -88,3 +88,24 @@ def test_is_valid_refuses_wrong_lengths_and_symbols() -> None:
     assert not codes.is_valid(code + "0")
     assert not codes.is_valid(code[:-1] + "U")
     assert not codes.is_valid("")
+
+
+def test_packed_codes_read_back_as_they_were_given() -> None:
+    given = [codes.generate() for _ in range(5)]
+    packed = codes.Packed(given[:3])
+    packed.extend(given[3:])
+    assert len(packed) == 5 and list(packed) == given and packed == given
+    assert packed[-1] == given[-1] and packed[1:3] == given[1:3]
+    assert len(packed.data) == 5 * codes.CODE_LENGTH
+    with pytest.raises(ValueError, match="not a canonical code"):
+        packed.append("ABCD-EFGH")
+    with pytest.raises(IndexError):
+        packed[5]
+
+
+def test_default_codes_use_every_symbol_in_every_position_evenly() -> None:
+    drawn = [codes.generate() for _ in range(6400)]  # 200 of each symbol expected per position
+    for position in range(codes.DATA_LENGTH):
+        counts = Counter(code[position] for code in drawn)
+        assert set(counts) == set(codes.ALPHABET)
+        assert 110 < min(counts.values()) and max(counts.values()) < 300  # > 6 sigma away

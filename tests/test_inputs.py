@@ -16,7 +16,7 @@ DESIGN = load("tiny")
 TODAY = NOW.date()
 
 
-def read(path: Path, **options: object) -> tuple[list[inputs.Row], list[Problem]]:
+def read(path: Path, **options: object) -> tuple[inputs.Table, list[Problem]]:
     return inputs.read_csv(path, DESIGN, {"business": "Acme"}, TODAY, **options)  # type: ignore[arg-type]
 
 
@@ -117,7 +117,7 @@ def test_ragged_rows_are_reported_not_dropped(tmp_path: Path) -> None:
 def test_too_long_invalid_date_amount_and_missing_required(tmp_path: Path) -> None:
     path = write(tmp_path, "recipient,expires,amount,business\n" + "x" * 81 + ",2027-02-30,ten,\n")
     rows, problems = inputs.read_csv(path, DESIGN, {}, TODAY)
-    assert rows == []
+    assert list(rows) == []
     text = "\n".join(messages(problems))
     assert "row 2, column 'recipient': is 81 characters long; the limit is 80" in text
     assert "row 2, column 'expires': '2027-02-30' is not a date (write it as YYYY-MM-DD)" in text
@@ -147,7 +147,7 @@ def test_delimiter_is_guessed_from_the_header(tmp_path: Path, delimiter: str) ->
 def test_text_is_nfc_and_invisible_characters_are_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "recipient,giver\nRene\u0301e,Bob\u202eevil\n")
     rows, problems = read(path)
-    assert rows == []
+    assert list(rows) == []
     assert "U+202E" in str(problems[0]) and "column 'giver'" in str(problems[0])
     rows, problems = read(write(tmp_path, "recipient\nRene\u0301e\n"))
     assert rows[0].values["recipient"] == "Ren\u00e9e"
@@ -176,3 +176,29 @@ def test_command_line_values(tmp_path: Path) -> None:
     text = str(caught.value)
     assert "unknown field 'recipeint' (did you mean 'recipient'?" in text
     assert "field 'business': 'business' is required (give --set business=VALUE" in text
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_row_read_again_at_any_position_is_the_row_read_in_order(
+    tmp_path: Path, newline: str
+) -> None:
+    lines = [
+        "to,from,expires",
+        "Ann,Jane,+30",
+        "",  # a blank line is no row
+        '"Bob' + newline + 'Ng",Jane,2027-01-31',  # a name over two lines, quoted
+        "Cy,,not a date",  # left out: its problem is listed
+        "Dee,Jane,",
+    ]
+    rows, problems = read(write(tmp_path, newline.join(lines) + newline))
+    assert [p.row for p in problems] == [6]
+    in_order = list(rows)
+    assert [r.number for r in in_order] == [2, 4, 7]
+    assert in_order[1].values["recipient"] == "Bob\nNg"
+    assert [rows[i] for i in (2, 0, 1)] == [in_order[2], in_order[0], in_order[1]]
+    assert rows[-1] == in_order[-1] and rows[1:] == in_order[1:]
+    reordered = inputs.sorted_rows(rows, "to", DESIGN, None)
+    assert isinstance(reordered, inputs.Table)  # still read from the text, row by row
+    assert [r.text("recipient") for r in reordered] == ["Ann", "Bob\nNg", "Dee"][::1]
+    by_giver = inputs.sorted_rows(rows, "expires", DESIGN, None)
+    assert [r.number for r in by_giver] == [2, 4, 7]

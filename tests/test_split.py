@@ -9,7 +9,7 @@ import pdfplumber
 import pytest
 
 from certgen import codes, issue, sheets
-from certgen.errors import LedgerError
+from certgen.errors import InputError, LedgerError
 from certgen.ledger import open_ledger
 from tests.helpers import issue_rows, load, page_count, qr_codes, rows
 
@@ -110,3 +110,38 @@ def test_one_file_is_drawn_in_chunks_joined_in_order_whatever_the_jobs(
     prefixes = {page: {f.split("+")[0] for f in found} for page, found in fonts.items()}
     assert prefixes[1] and prefixes[1] == prefixes[2] and prefixes[3] == prefixes[4]
     assert prefixes[2].isdisjoint(prefixes[3])  # the second chunk's subsets
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_one_file_run_lists_bad_rows_of_every_chunk_and_records_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    monkeypatch.setattr(issue, "CHUNK", 5)  # 12 rows: chunks of 5, 5 and 2, each checked as drawn
+    people = [{"recipient": f"Person {i}", "giver": "Jane"} for i in range(12)]
+    for bad in (1, 11):  # in the first chunk and in the last
+        people[bad] = {"recipient": "W" * 55, "giver": "Jane"}  # within max_length; cannot fit
+    with pytest.raises(InputError) as raised:
+        issue_rows(tmp_path, TINY, rows(TINY, people), jobs=jobs)
+    assert [p.row for p in raised.value.problems] == [3, 13]
+    assert all("does not fit element 'recipient'" in p.message for p in raised.value.problems)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+        "ledger.db"
+    ]  # no PDF, no parts
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        assert ledger.runs() == []
+
+
+def test_a_split_run_checks_every_file_before_recording_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(issue, "CHUNK", 2)
+    people = [{"recipient": f"Person {i}", "giver": "Jane"} for i in range(7)]
+    people[6] = {"recipient": "W" * 55, "giver": "Jane"}  # in the last file
+    with pytest.raises(InputError) as raised:
+        issue_rows(tmp_path, TINY, rows(TINY, people), output=tmp_path / "run.pdf", split=3, jobs=2)
+    assert [p.row for p in raised.value.problems] == [8]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+        "ledger.db"
+    ]  # no run-0001.pdf
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        assert ledger.runs() == []

@@ -254,7 +254,7 @@ class RowInput:
         config: config_mod.Config,
         today: dt.date,
         extra: Mapping[str, FieldSpec],
-    ) -> tuple[list[inputs.Row], list[Problem], str]:
+    ) -> tuple[Sequence[inputs.Row], list[Problem], str]:
         """The rows, the problems found reading them, and where they came from."""
         given = parse_pairs(self.sets, "--set")
         named = {"pain": self.pain, "offer": self.offer, "expires": self.expires}

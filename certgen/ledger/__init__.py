@@ -4,11 +4,12 @@ SQLite (the embedded default) and PostgreSQL. Times are UTC ISO-8601 text in bot
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -24,6 +25,8 @@ from certgen.ledger.schema import (
     notifications,
     staff,
 )
+
+T = TypeVar("T")
 
 
 def utc_now() -> str:
@@ -156,7 +159,7 @@ class Ledger:
     def issue_batch(
         self,
         batch: BatchRecord,
-        records: Sequence[CertificateRecord],
+        records: Iterable[CertificateRecord],
         *,
         actor: str = "certgen",
         channel: str = "cli",
@@ -165,26 +168,17 @@ class Ledger:
     ) -> None:
         """Record a batch (unless ``new_batch`` is false: a later part of a split run) and
         these certificates and their events, in one transaction; with ``emails`` (code ->
-        address), each certificate's pending delivery too."""
-        cert_rows = [_certificate_row(r) for r in records]
-        event_rows = [
-            {
-                "code": r.code,
-                "kind": "issued",
-                "at": r.issued_at,
-                "actor": actor,
-                "channel": channel,
-                "detail_json": json.dumps({"batch": batch.id, "page": r.page}),
-            }
-            for r in records
-        ]
+        address), each certificate's pending delivery too. The records are read and
+        inserted a thousand at a time, so a long run is never all in memory."""
         try:
             with self._transaction() as conn:
                 if new_batch:
                     conn.execute(batches.insert().values(**vars(batch)))
-                if cert_rows:
-                    conn.execute(certificates.insert(), cert_rows)
-                    conn.execute(events.insert(), event_rows)
+                for some in _batches(records, 1000):
+                    conn.execute(certificates.insert(), [_certificate_row(r) for r in some])
+                    conn.execute(
+                        events.insert(), [_issued(r, batch.id, actor, channel) for r in some]
+                    )
                 if emails:
                     conn.execute(deliveries.insert(), _pending(batch.id, emails))
         except sa.exc.IntegrityError as exc:
@@ -195,11 +189,9 @@ class Ledger:
 
     def existing(self, codes: Iterable[str]) -> set[str]:
         """Which of ``codes`` are already recorded."""
-        wanted = list(codes)
         found: set[str] = set()
         with self._transaction() as conn:
-            for i in range(0, len(wanted), 500):
-                chunk = wanted[i : i + 500]
+            for chunk in _batches(codes, 500):
                 rows = conn.execute(
                     sa.select(certificates.c.code).where(certificates.c.code.in_(chunk))
                 )
@@ -576,3 +568,20 @@ def open_ledger(url: str) -> Ledger:
         engine.dispose()
         raise LedgerError(f"{safe_url(url)}: {_reason(exc)}") from exc
     return ledger
+
+
+def _issued(record: CertificateRecord, batch_id: str, actor: str, channel: str) -> dict[str, Any]:
+    return {
+        "code": record.code,
+        "kind": "issued",
+        "at": record.issued_at,
+        "actor": actor,
+        "channel": channel,
+        "detail_json": json.dumps({"batch": batch_id, "page": record.page}),
+    }
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    it = iter(items)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
