@@ -208,7 +208,9 @@ class _Layouts:
         where: tuple[str | None, int | None],
         row: Row,
     ) -> tuple[render.Fitted | None, Problem | None]:
-        key = (element.id, *(values.get(name) for name in self.reads[element.id]))
+        # By type and text: Decimal("150") == Decimal("150.00"), but they print differently.
+        read = (values.get(name) for name in self.reads[element.id])
+        key = (element.id, *((type(value), str(value)) for value in read))
         fitted = self.known.get(key)
         if fitted is not None:
             self.known.move_to_end(key)

@@ -582,7 +582,9 @@ class Writer:
 
     def _add_mailer(self, cert: Certificate, envelope: Envelope) -> int:
         """The mailer sheet: address block and fold marks in the top panel, and the
-        certificate centred below the first fold, or on the next page if it is larger."""
+        certificate centred below the first fold, or on the next page if it is larger.
+        With duplex, each sheet is followed by its back: the certificate's back where a
+        long-edge turn puts it, and a blank back for a cover sheet."""
         c, mm = self.surface.canvas, units.mm_to_pt
         width, height = (mm(v) for v in envelope.paper)
         c.setPageSize((width, height))
@@ -592,11 +594,12 @@ class Writer:
         below = height - mm(envelope.folds[0])
         beside = self.trim[0] <= width + 0.01 and self.trim[1] <= below + 0.01
         if beside:
-            self._enter_trim((width - self.trim[0]) / 2, below - self.trim[1])
+            left, bottom = (width - self.trim[0]) / 2, below - self.trim[1]
+            self._enter_trim(left, bottom)
         else:
             self._fold_marks(envelope)
-            c.showPage()
-            self.pages += 1
+            self._show_page(blank_back=self.duplex)
+            width, (left, bottom) = self.trim[0], (0.0, 0.0)
             c.setPageSize(self.trim)
             c.saveState()
         c.doForm(STATIC_FORM)
@@ -604,9 +607,19 @@ class Writer:
         c.restoreState()
         if beside:  # the fold marks go over the certificate's art
             self._fold_marks(envelope)
-        c.showPage()
-        self.pages += 1
-        return self.pages
+        self._show_page()
+        front = self.pages
+        if self.duplex:
+            self._enter_trim(width - left - self.trim[0], bottom)
+            self._draw_back(cert)
+            c.restoreState()
+            self._show_page()
+        return front
+
+    def _show_page(self, blank_back: bool = False) -> None:
+        for _ in range(2 if blank_back else 1):
+            self.surface.canvas.showPage()
+            self.pages += 1
 
     def _fold_marks(self, envelope: Envelope) -> None:
         c, mm = self.surface.canvas, units.mm_to_pt

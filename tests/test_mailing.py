@@ -6,6 +6,7 @@ are errors, and --sort-by orders the run (and its reprint) by postal code."""
 from __future__ import annotations
 
 import csv
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,9 +14,10 @@ import pdfplumber
 import pytest
 
 from certgen import codes, mailing
+from certgen import design as design_mod
 from certgen.ledger import open_ledger
 from certgen.units import PT_PER_MM
-from tests.helpers import page_count, qr_codes, words
+from tests.helpers import load, page_count, qr_codes, words
 from tests.test_cli import certgen
 
 PEOPLE = [
@@ -194,3 +196,67 @@ def test_sort_by_postal_code_orders_the_run_and_its_reprint(tmp_path: Path) -> N
     assert "already issued" in by_header  # the column's name sorts the same way
     unknown = run(*args[:-1], "postcod", "-o", str(tmp_path / "x.pdf"))
     assert unknown.returncode == 3 and "did you mean 'postal_code'" in unknown.stderr
+
+
+def back_codes(pdf: Path, page: int) -> list[tuple[str, float, float]]:
+    """Codes printed on a page: (code, left, top) in mm."""
+    return [
+        (codes.normalize(w.text), w.x0, w.top)
+        for w in words(pdf, page)
+        if codes.is_valid(codes.normalize(w.text))
+    ]
+
+
+def test_duplex_mailers_carry_each_back_behind_its_certificate(tmp_path: Path) -> None:
+    people = write(tmp_path / "people.csv", PEOPLE[:2])
+    out = tmp_path / "mail.pdf"
+    issue(str(people), "-d", "compact", "--mailing", "--duplex", "-o", str(out))
+    envelope = mailing.ENVELOPES["us10"]
+    design = load("compact")
+    back_code = next(e for e in design.manifest.elements if e.id == "back-code")
+    assert page_count(out) == 4  # mailer, its back, mailer, its back
+    found = qr_codes(out)
+    assert [len(f) for f in found] == [1, 0, 1, 0]
+    with open_ledger(f"sqlite:///{tmp_path / 'home' / 'ledger.db'}") as ledger:
+        records = ledger.batch(ledger.runs()[0][0].id)
+    assert [r.page for r in records] == [1, 3]  # the ledger's page is the front's
+    for record, person in zip(records, PEOPLE, strict=False):
+        front = record.page - 1
+        assert in_box(out, front, envelope.window, person[0], envelope.folds[0])
+        [(code, left, top)] = back_codes(out, front + 1)
+        assert code == record.code == codes.normalize(found[front][0])
+        # The certificate is centred under the first fold, so its back is too: a long-edge
+        # turn mirrors x about the sheet's middle, and keeps y.
+        trim_left = (envelope.paper[0] - design.width_mm) / 2
+        mirrored_left = envelope.paper[0] - trim_left - design.width_mm
+        trim_top = envelope.folds[0]  # the certificate hangs from the first fold
+        assert left == pytest.approx(mirrored_left + back_code.x, abs=0.5)
+        assert trim_top + back_code.y <= top <= trim_top + back_code.y + back_code.height
+        assert not in_box(out, front + 1, envelope.window, person[0])  # no address behind
+
+
+def test_duplex_cover_sheets_get_a_blank_back(tmp_path: Path) -> None:
+    """A certificate larger than the panel below the fold is on a sheet of its own after the
+    cover sheet; with duplex the cover's back is blank, so every certificate and its back
+    share a sheet."""
+    folder = tmp_path / "large"
+    shutil.copytree(design_mod.shipped_designs_dir() / "compact", folder)
+    manifest = folder / "design.toml"
+    text = manifest.read_text(encoding="utf-8")
+    manifest.write_text(
+        text.replace('page = "Letter-third-landscape"', 'page = "Letter-landscape"')
+    )
+    people = write(tmp_path / "people.csv", PEOPLE[:2])
+    out = tmp_path / "mail.pdf"
+    issue(str(people), "-d", str(folder), "--mailing", "--duplex", "-o", str(out))
+    assert page_count(out) == 8  # cover, blank, certificate, its back; twice
+    found = qr_codes(out)
+    assert [len(f) for f in found] == [0, 0, 1, 0] * 2
+    with pdfplumber.open(out) as doc:
+        assert [len(doc.pages[i].chars) for i in (1, 5)] == [0, 0]  # the covers' backs
+    with open_ledger(f"sqlite:///{tmp_path / 'home' / 'ledger.db'}") as ledger:
+        records = ledger.batch(ledger.runs()[0][0].id)
+    assert [r.page for r in records] == [3, 7]
+    for record in records:
+        [(code, _, _)] = back_codes(out, record.page)  # the page after the front
+        assert code == record.code

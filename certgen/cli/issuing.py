@@ -152,8 +152,6 @@ def issue(
         raise click.UsageError("--mailing prints one mailer a sheet; leave out --sheet and --bleed")
     if envelope and not mailing_:
         raise click.UsageError("--envelope is for --mailing")
-    if duplex and mailing_:
-        raise click.UsageError("--duplex does not print mailers yet; leave out one of them")
     if duplex and not design.has_back:
         raise DesignError(
             f"design {design.name} has no back side for --duplex",
