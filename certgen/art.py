@@ -45,15 +45,6 @@ class Art:
         raise NotImplementedError
 
 
-class Raster(Art):
-    def __init__(self, reader: ImageReader, pixels: tuple[int, int]):
-        self.reader = reader
-        self.width, self.height = pixels
-
-    def draw(self, c: Canvas, x: float, y: float, w: float, h: float) -> None:
-        c.drawImage(self.reader, x, y, w, h)
-
-
 class Svg(Art):
     def __init__(self, drawing: Any):
         self.drawing = drawing
@@ -96,7 +87,7 @@ def open_art(
     return _raster(path, list(boxes), dpi)
 
 
-def _raster(path: Path, boxes: list[tuple[float, float]], dpi: int) -> Raster:
+def _raster(path: Path, boxes: list[tuple[float, float]], dpi: int) -> PdfPage:
     try:
         with Image.open(path, formats=["PNG", "JPEG"]) as image:
             _check_pixels(image, path.name, path)
@@ -107,16 +98,28 @@ def _raster(path: Path, boxes: list[tuple[float, float]], dpi: int) -> Raster:
             needed = max((max(w / size[0], h / size[1]) * dpi / 72 for w, h in boxes), default=1)
             if needed >= 1:
                 # From the path, reportlab embeds a JPEG's bytes as they are.
-                return Raster(ImageReader(str(path)), size)
+                return _encoded(ImageReader(str(path)), size)
             target = (max(1, round(size[0] * needed)), max(1, round(size[1] * needed)))
             smaller = image.resize(target, Image.Resampling.LANCZOS)
             if image.format == "JPEG":
                 encoded = io.BytesIO()
                 smaller.save(encoded, "JPEG", quality=92)
-                return Raster(ImageReader(io.BytesIO(encoded.getvalue())), target)
-            return Raster(ImageReader(smaller), target)
+                return _encoded(ImageReader(io.BytesIO(encoded.getvalue())), target)
+            return _encoded(ImageReader(smaller), target)
     except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise DesignError(f"cannot read image {path.name}: {exc}", path=str(path)) from exc
+
+
+def _encoded(reader: ImageReader, pixels: tuple[int, int]) -> PdfPage:
+    """The image on a page of its own, a point a pixel, encoded once: every PDF drawn after
+    copies its compressed stream rather than compressing the pixels again (for a one-page
+    emailed certificate, most of the time it took)."""
+    buffer = io.BytesIO()
+    c = Canvas(buffer, pagesize=pixels, invariant=1, pageCompression=1)
+    c.drawImage(reader, 0, 0, *pixels)
+    c.showPage()
+    c.save()
+    return PdfPage(pagexobj(PdfReader(fdata=buffer.getvalue()).pages[0]))
 
 
 def _check_pixels(image: Image.Image, name: str, path: Path) -> None:

@@ -232,8 +232,20 @@ def _sizes(largest: float, smallest: float) -> list[float]:
 
 
 def load_art(design: Design) -> dict[tuple[str, int], art.Art]:
-    """Every piece of art the design draws, by file and page, each opened once and raster
-    art downsampled to the largest size it is drawn at."""
+    """Every piece of art the design draws, by file and page, each opened once a process
+    (every chunk and every emailed certificate draws it) and raster art downsampled to the
+    largest size it is drawn at."""
+    key = (design.path, design.hash)
+    if key not in _ART:
+        _ART.clear()  # one design a run
+        _ART[key] = _open_art(design)
+    return _ART[key]
+
+
+_ART: dict[tuple[Path, str], dict[tuple[str, int], art.Art]] = {}
+
+
+def _open_art(design: Design) -> dict[tuple[str, int], art.Art]:
     page = design.manifest.design
     boxes: dict[tuple[str, int], list[tuple[float, float]]] = {}
     if page.background:
