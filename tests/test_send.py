@@ -10,18 +10,17 @@ import io
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import closing
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
+import sqlalchemy as sa
 import zxingcpp
 from aiosmtpd.controller import Controller
 
@@ -101,9 +100,27 @@ def write_csv(rows: list[tuple[str, str, str]], name: str = "friends.csv") -> Pa
     return path
 
 
-def ledger_rows(env: Path, query: str) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(env / "ledger.db")) as conn:
-        return conn.execute(query).fetchall()
+def sqlite_url(env: Path) -> str:
+    return f"sqlite:///{env / 'ledger.db'}"
+
+
+@pytest.fixture
+def ledger(ledger_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The run's ledger, on each engine (CERTGEN_LEDGER, as a shared install sets it)."""
+    monkeypatch.setenv("CERTGEN_LEDGER", ledger_url)
+    return ledger_url
+
+
+def ledger_rows(url: str, query: str) -> list[tuple[Any, ...]]:
+    """Rows of a query, read with a connection of its own (a SQLite file, read-only)."""
+    if url.startswith("sqlite:///"):
+        url = f"sqlite:///file:{url.removeprefix('sqlite:///')}?mode=ro&uri=true"
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.text(query))]
+    finally:
+        engine.dispose()
 
 
 def attachment_qr(message: EmailMessage) -> list[str]:
@@ -128,7 +145,7 @@ def test_each_recipient_gets_their_own_certificate_as_a_pdf(
     assert out.startswith("Sent 3 emails in ")
     assert handler.to() == Counter(e for _, _, e in rows)
     codes_by_address = dict(
-        ledger_rows(env, "SELECT address, code FROM deliveries WHERE status = 'sent'")
+        ledger_rows(sqlite_url(env), "SELECT address, code FROM deliveries WHERE status = 'sent'")
     )
     for message in handler.messages:
         address = message["To"].addresses[0]
@@ -143,7 +160,9 @@ def test_each_recipient_gets_their_own_certificate_as_a_pdf(
         assert f"{BASE}/r/{code}" in text and f'href="{BASE}/r/{code}"' in html
         assert attachment_qr(message) == [f"{BASE}/r/{code}"]
         assert message["Message-ID"].startswith(f"<{code}.")
-    events = ledger_rows(env, "SELECT code, detail_json FROM events WHERE kind = 'emailed'")
+    events = ledger_rows(
+        sqlite_url(env), "SELECT code, detail_json FROM events WHERE kind = 'emailed'"
+    )
     assert sorted(c for c, _ in events) == sorted(codes_by_address.values())
     listing = invoke("runs")[1]
     assert "sent 3/3" in listing and "email via 127.0.0.1" in listing
@@ -175,12 +194,12 @@ def test_bad_and_missing_addresses_are_listed_and_nothing_goes_out(
     assert "friends.csv, row 4, column 'Email': 'cy at example' is not an email address" in err
     assert handler.messages == [] and handler.connections == 0
     assert not (env / "ledger.db").exists() or ledger_rows(
-        env, "SELECT count(*) FROM certificates"
+        f"sqlite:///{env / 'ledger.db'}", "SELECT count(*) FROM certificates"
     ) == [(0,)]
 
 
 def test_a_refused_recipient_is_reported_and_the_others_are_sent_once(
-    server: tuple[Server, Controller], env: Path
+    server: tuple[Server, Controller], ledger: str
 ) -> None:
     handler, _ = server
     rows = people(4)
@@ -194,9 +213,11 @@ def test_a_refused_recipient_is_reported_and_the_others_are_sent_once(
         "<friend1@example.com>: mailbox unavailable" in err
     )
     assert handler.to() == Counter(e for _, _, e in rows if e != rows[1][2])
-    statuses = dict(ledger_rows(env, "SELECT address, status FROM deliveries"))
+    statuses = dict(ledger_rows(ledger, "SELECT address, status FROM deliveries"))
     assert statuses[rows[1][2]] == "rejected" and list(statuses.values()).count("sent") == 3
-    [(detail,)] = ledger_rows(env, "SELECT detail_json FROM events WHERE kind = 'email_rejected'")
+    [(detail,)] = ledger_rows(
+        ledger, "SELECT detail_json FROM events WHERE kind = 'email_rejected'"
+    )
     assert "550 5.1.1" in detail
     # Sending the run again sends nothing twice, and says again what was refused.
     exit_code, out, err = invoke("send", csv, "-d", "modern", "--resume", "spring")
@@ -218,7 +239,7 @@ def test_a_dropped_connection_loses_nothing_and_sends_nothing_twice(
     assert handler.connections == 3
 
 
-def test_a_server_that_stays_away_stops_the_run_and_resume_finishes_it(env: Path) -> None:
+def test_a_server_that_stays_away_stops_the_run_and_resume_finishes_it(ledger: str) -> None:
     handler = Server()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -240,7 +261,7 @@ def test_a_server_that_stays_away_stops_the_run_and_resume_finishes_it(env: Path
     assert exit_code == 13 and out.startswith("Sent 2 emails")
     assert "2 of 4 emails were not delivered; the run stopped: " in err
     assert "certgen send ... --resume r1 sends the ones not sent yet" in err
-    statuses = [s for (s,) in ledger_rows(env, "SELECT status FROM deliveries")]
+    statuses = [s for (s,) in ledger_rows(ledger, "SELECT status FROM deliveries")]
     assert sorted(statuses) == ["pending", "pending", "sent", "sent"]
     controller.stop()
     handler.handle_DATA = original  # type: ignore[method-assign]
@@ -263,7 +284,7 @@ def test_the_outbox_holds_one_eml_per_recipient_and_a_rerun_adds_none(env: Path)
     )
     assert exit_code == 0 and out.startswith("Wrote 3 emails to out")
     files = sorted(Path("out").glob("*.eml"))
-    recorded = sorted(c for (c,) in ledger_rows(env, "SELECT code FROM certificates"))
+    recorded = sorted(c for (c,) in ledger_rows(sqlite_url(env), "SELECT code FROM certificates"))
     assert [f.stem for f in files] == recorded
     for file in files:
         message = email.message_from_bytes(file.read_bytes(), policy=email.policy.default)
@@ -319,17 +340,15 @@ def test_rate_limits_a_real_run(server: tuple[Server, Controller]) -> None:
     assert len(handler.messages) == 5
 
 
-def delivered(env: Path) -> int:
+def delivered(url: str) -> int:
     try:
-        with closing(sqlite3.connect(f"file:{env / 'ledger.db'}?mode=ro", uri=True)) as conn:
-            query = "SELECT count(*) FROM deliveries WHERE status = 'sent'"
-            return int(conn.execute(query).fetchone()[0])
-    except sqlite3.Error:
+        return int(ledger_rows(url, "SELECT count(*) FROM deliveries WHERE status = 'sent'")[0][0])
+    except sa.exc.SQLAlchemyError:  # not created yet
         return 0
 
 
 def test_a_killed_run_resumes_and_every_recipient_gets_their_email(
-    server: tuple[Server, Controller], env: Path
+    server: tuple[Server, Controller], ledger: str
 ) -> None:
     handler, _ = server
     rows = people(12)
@@ -339,7 +358,7 @@ def test_a_killed_run_resumes_and_every_recipient_gets_their_email(
     args = [exe, "send", csv, "-d", "modern", "--run-id", "k", "--rate", "8", "-q"]
     process = subprocess.Popen(args, start_new_session=True, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while delivered(env) < 4:
+    while delivered(ledger) < 4:
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.005)
     os.killpg(process.pid, signal.SIGKILL)
@@ -360,8 +379,8 @@ def test_a_killed_run_resumes_and_every_recipient_gets_their_email(
             if m["To"].addresses[0].addr_spec == address
         }
         assert len(ids) == 1
-    statuses = ledger_rows(env, "SELECT status, count(*) FROM deliveries GROUP BY status")
+    statuses = ledger_rows(ledger, "SELECT status, count(*) FROM deliveries GROUP BY status")
     assert statuses == [("sent", len(rows))]
-    with open_ledger(f"sqlite:///{env / 'ledger.db'}") as ledger:
-        issued = ledger.batch("k")
+    with open_ledger(ledger) as opened:
+        issued = opened.batch("k")
     assert len({r.code for r in issued}) == len(rows)
