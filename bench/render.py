@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,34 +70,38 @@ def _naive_qr(s: render.Surface, element: Any, cert: render.Certificate) -> None
     s.canvas.drawImage(ImageReader(buffer), left, top - side, side, side)
 
 
+def _naive_texts(design: design_mod.Design, row: inputs.Row, code: str) -> dict[str, Any]:
+    """Every text of the front, static ones too, rendered and fitted for this row alone;
+    the lines are shaped again when drawn."""
+    values = issue.context(design, row, code, NOW.date(), BASE_URL)
+    texts = {}
+    for e in design.text_elements:
+        if e.side == "front":
+            text = unicodedata.normalize("NFC", design.templates[e.id].render(values).strip())
+            fitted = render.fit(design, e, text)
+            assert fitted is not None
+            texts[e.id] = render.Fitted(fitted.size, fitted.lines)
+    return texts
+
+
 def run_naive(design: design_mod.Design, rows: list[inputs.Row], folder: Path) -> Path:
-    """The baseline: no shared form, everything drawn on every page, raster QR."""
+    """The baseline, fixed so that certgen's own speed-ups do not move it: no shared form,
+    every element laid out and drawn on every page, the background drawn as an image on
+    every page (reportlab digests its pixels each time), raster QR."""
     output = folder / "naive.pdf"
-    row_codes = [codes.generate() for _ in rows]
-    certs = issue.prepare(
-        design, rows, row_codes=row_codes, base_url=BASE_URL, issued_on=NOW.date(), file=None
-    )
+    page = design.manifest.design
+    background = ImageReader(str(design.assets[page.background])) if page.background else None
+    width, height = units.mm_to_pt(design.width_mm), units.mm_to_pt(design.height_mm)
     with output.open("wb") as stream:
         writer = render.Writer(design, stream, title="naive")
         drawers = {**render.DRAWERS, design_mod.QrElement: _naive_qr}
-        static_texts: dict[str, render.Fitted] = {}
-        for e in writer.static["front"]:
-            if isinstance(e, design_mod.TextElement):
-                fitted = render.fit(design, e, design.templates[e.id].render({}))
-                assert fitted is not None
-                static_texts[e.id] = fitted
         c = writer.surface.canvas
-        width, height = (
-            units.mm_to_pt(design.width_mm),
-            units.mm_to_pt(design.height_mm),
-        )
-        for cert in certs:
-            page = design.manifest.design
-            if page.background:
-                background = writer.surface.art[page.background, page.background_page]
-                background.draw(c, 0, 0, width, height)
+        for row in rows:
+            code = codes.generate()
+            if background:
+                c.drawImage(background, 0, 0, width, height)
             every = render.Certificate(
-                cert.code, {**static_texts, **cert.texts}, cert.code_text, {}
+                code, _naive_texts(design, row, code), codes.display(code), {}
             )
             for element in (e for e in design.manifest.elements if e.side == "front"):
                 drawers[type(element)](writer.surface, element, every)

@@ -44,6 +44,10 @@ class Art:
     def draw(self, c: Canvas, x: float, y: float, w: float, h: float) -> None:
         raise NotImplementedError
 
+    def fresh(self) -> Art:
+        """The art for another document."""
+        return self
+
 
 class Svg(Art):
     def __init__(self, drawing: Any):
@@ -59,9 +63,14 @@ class Svg(Art):
 
 
 class PdfPage(Art):
-    def __init__(self, xobject: Any):
-        self.xobject = xobject
-        left, bottom, right, top = (float(v) for v in xobject.BBox)
+    """A page of a PDF, drawn as a form XObject through pdfrw. pdfrw keeps every document
+    it draws a page into on the page's objects, so a PdfPage serves one document and
+    ``fresh`` reads another from the same bytes."""
+
+    def __init__(self, data: bytes, page: int):
+        self.data, self.page = data, page
+        self.xobject = pagexobj(PdfReader(fdata=data).pages[page - 1])
+        left, bottom, right, top = (float(v) for v in self.xobject.BBox)
         self.origin = (left, bottom)
         self.width, self.height = right - left, top - bottom
 
@@ -72,6 +81,9 @@ class PdfPage(Art):
         c.translate(-self.origin[0], -self.origin[1])
         c.doForm(makerl(c, self.xobject))
         c.restoreState()
+
+    def fresh(self) -> PdfPage:
+        return PdfPage(self.data, self.page)
 
 
 def open_art(
@@ -119,7 +131,7 @@ def _encoded(reader: ImageReader, pixels: tuple[int, int]) -> PdfPage:
     c.drawImage(reader, 0, 0, *pixels)
     c.showPage()
     c.save()
-    return PdfPage(pagexobj(PdfReader(fdata=buffer.getvalue()).pages[0]))
+    return PdfPage(buffer.getvalue(), 1)
 
 
 def _check_pixels(image: Image.Image, name: str, path: Path) -> None:
@@ -170,8 +182,9 @@ def _svg(path: Path) -> Svg:
 
 def _pdf_page(path: Path, page: int) -> PdfPage:
     try:
-        pages = PdfReader(str(path)).pages
-    except (PdfParseError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        data = path.read_bytes()
+        pages = PdfReader(fdata=data).pages
+    except (OSError, PdfParseError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DesignError(f"cannot read PDF {path.name}: {exc}", path=str(path)) from exc
     if not 1 <= page <= len(pages):
         raise DesignError(
@@ -179,4 +192,4 @@ def _pdf_page(path: Path, page: int) -> PdfPage:
             path=str(path),
             field="page",
         )
-    return PdfPage(pagexobj(pages[page - 1]))
+    return PdfPage(data, page)

@@ -326,9 +326,8 @@ def issue(
     todo = {out: part for out, part in outputs.items() if out not in done or not out.is_file()}
     problems = [*problems, *static_problems(design, duplex)]
     if problems or len(todo) > 1:  # every row checked before the first file is recorded
-        problems += _check(
-            drawing, [c for part in todo.values() for c in _split(part, drawing.chunk_size())], jobs
-        )
+        chunks = [chunk for part in todo.values() for chunk in _split(part, drawing.chunk_size())]
+        problems += _check(drawing, chunks, jobs)
     if problems:
         raise InputError(problems)
     pages = array("l", [0]) * len(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ import pypdfium2 as pdfium
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reportlab.pdfbase.pdfdoc import PDFDocument
 
 from certgen import codes, inputs, issue, render
 from certgen.design import TextElement
@@ -193,3 +195,29 @@ def test_code_is_printed_for_reading(tmp_path: Path) -> None:
     pdf = issue_pdf(tmp_path, [{"recipient": "Bob"}])
     shown = re.findall(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]", page_text(pdf))
     assert len(shown) == 1 and codes.is_valid(codes.normalize(shown[0]))
+
+
+@pytest.mark.parametrize("design_name", ["classic", "modern"])  # JPEG and PNG backgrounds
+def test_art_encoded_once_keeps_no_finished_document_alive(design_name: str) -> None:
+    """Art is encoded once a process and copied into every PDF; no document it was drawn
+    into stays in memory after it is written (a long run draws one per chunk)."""
+    design = load(design_name)
+    [row] = rows(design, [{"recipient": "Bob", "giver": "Jane"}])
+    [cert] = issue.prepare(
+        design,
+        [row],
+        base_url="https://x.example",
+        issued_on=NOW.date(),
+        file=None,
+        row_codes=[codes.generate()],
+    )
+    cert = issue.with_qr(design, cert, "https://x.example")
+    written = []
+    for _ in range(3):
+        out = io.BytesIO()
+        render.write_pdf(design, [cert], out, "t")
+        written.append(out.getvalue())
+    assert written[0] == written[1] == written[2]  # the same bytes from the cached art
+    assert len(re.findall(rb"/Subtype\s*/Image", written[0])) == 1
+    gc.collect()
+    assert [o for o in gc.get_objects() if isinstance(o, PDFDocument)] == []
