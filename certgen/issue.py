@@ -164,7 +164,7 @@ def lay_out(
     envelope: Envelope | None = None,
     duplex: bool = False,
 ) -> tuple[list[render.Certificate], list[Problem]]:
-    """A certificate per row that can print, and why the others cannot."""
+    """A certificate per row, and why rows cannot print (theirs lack those texts)."""
     render.register_fonts(design)
     problems: list[Problem] = []
     certificates = []
@@ -186,6 +186,26 @@ def lay_out(
             problems += [problem] if problem else []
         certificates.append(render.Certificate(code, texts, codes.display(code), {}, address))
     return certificates, problems
+
+
+def layout_problems(
+    design: Design,
+    rows: Sequence[Row],
+    row_codes: Sequence[str],
+    *,
+    base_url: str,
+    issued_on: dt.date,
+    file: str | None,
+) -> list[Problem]:
+    """Why rows cannot print, laid out a chunk at a time and kept no longer."""
+    found = []
+    for start in range(0, len(rows), CHUNK):
+        part = slice(start, start + CHUNK)
+        laid = lay_out(
+            design, rows[part], row_codes[part], base_url=base_url, issued_on=issued_on, file=file
+        )
+        found += laid[1]
+    return found
 
 
 class _Layouts:
@@ -335,7 +355,7 @@ def issue(
         pages[i] = r.page
     batch_recorded = bool(known)
 
-    def record(part: range, output: Path, placed: list[int]) -> None:
+    def record(part: range, output: Path, placed: array[int]) -> None:
         """Rows recorded before must land where the ledger says; the rest are recorded now,
         the part's certificates and events in one transaction."""
         nonlocal batch_recorded
@@ -488,7 +508,7 @@ def _publish(
     drawing: _Drawing,
     outputs: dict[Path, range],
     todo: dict[Path, range],
-    record: Callable[[range, Path, list[int]], None],
+    record: Callable[[range, Path, array[int]], None],
     progress: Callable[[int], None] | None,
     jobs: int,
 ) -> None:
@@ -522,7 +542,7 @@ def _publish(
                 drawn, problems = [], []
                 for chunk, temp in chunks[output]:
                     pages, found = next(results)
-                    drawn.append((temp, pages))
+                    drawn.append((temp, array("l", pages)))  # 8 bytes a page, not an int object
                     problems += found
                     if progress:
                         progress(chunk.stop)
@@ -542,22 +562,22 @@ def _split(part: range, per: int) -> list[range]:
     return [range(s, min(s + per, part.stop)) for s in range(part.start, part.stop, per)] or [part]
 
 
-def _join(drawn: list[tuple[Path, list[int]]], temp: Path) -> list[int]:
+def _join(drawn: list[tuple[Path, array[int]]], temp: Path) -> array[int]:
     """The chunks' PDFs as the file ``temp``; each certificate's page in it."""
     if len(drawn) == 1:
         os.replace(drawn[0][0], temp)
         return drawn[0][1]
     with _created(temp) as stream:
         counts = pdfjoin.join([path for path, _ in drawn], stream)
-    pages, before = [], 0
+    pages, before = array("l"), 0
     for (_, chunk_pages), count in zip(drawn, counts, strict=True):
-        pages += [before + page for page in chunk_pages]
+        pages.extend(before + page for page in chunk_pages)
         before += count
     return pages
 
 
 def _check_same_places(
-    recorded: Sequence[CertificateRecord], file: Path, pages: list[int], batch_id: str
+    recorded: Sequence[CertificateRecord], file: Path, pages: Sequence[int], batch_id: str
 ) -> None:
     for record, page in zip(recorded, pages, strict=True):
         if (record.file, record.page) != (str(file), page):

@@ -33,7 +33,7 @@ import jinja2
 from certgen import codes, render
 from certgen import issue as issue_mod
 from certgen.design import EMAIL_NAMES, Design, FieldSpec
-from certgen.errors import LedgerError, Problem
+from certgen.errors import InputError, LedgerError, Problem
 from certgen.inputs import Row
 from certgen.ledger import BatchRecord, Delivery, Ledger
 
@@ -212,30 +212,29 @@ def send(
         raise LedgerError(
             f"run {batch_id} printed its certificates; certgen issue --resume finishes it"
         )
-    certs = issue_mod.prepare(
-        design,
-        rows,
-        base_url=base_url,
-        issued_on=now.date(),
-        file=file,
-        row_codes=[r.code for r in recorded] + list(fresh),
-        problems=problems,
+    row_codes = codes.Packed(r.code for r in recorded)
+    row_codes.extend(fresh)
+    problems += issue_mod.static_problems(design, duplex=False)
+    problems += issue_mod.layout_problems(
+        design, rows, row_codes, base_url=base_url, issued_on=now.date(), file=file
     )
+    if problems:
+        raise InputError(problems)
     issued_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
     batch = known or BatchRecord(
-        batch_id, design.name, design.hash, source, file_label, len(certs), issued_at
+        batch_id, design.name, design.hash, source, file_label, len(rows), issued_at
     )
-    new = range(len(recorded), len(certs))
+    new = range(len(recorded), len(rows))
     if new:
-        placed = [(attachment_name(certs[i].code), 1) for i in new]
+        placed = ((attachment_name(row_codes[i]), 1) for i in new)
         added = issue_mod.certificate_records(
-            design, [rows[i] for i in new], [certs[i].code for i in new], placed, batch, issued_at
+            design, (rows[i] for i in new), (row_codes[i] for i in new), placed, batch, issued_at
         )
-        emails = {certs[i].code: rows[i].text(EMAIL_FIELD) for i in new}
-        ledger.issue_batch(batch, list(added), actor=actor, new_batch=not recorded, emails=emails)
-    result = SendResult(batch_id, len(certs), resumed=bool(known))
+        emails = {row_codes[i]: rows[i].text(EMAIL_FIELD) for i in new}
+        ledger.issue_batch(batch, added, actor=actor, new_batch=not recorded, emails=emails)
+    result = SendResult(batch_id, len(rows), resumed=bool(known))
     run = _Run(design, ledger, postbox, sender, batch, now.date(), base_url, actor, file, sleep)
-    run.deliver(rows, certs, result, Throttle(rate, sleep=sleep), progress)
+    run.deliver(rows, row_codes, result, Throttle(rate, sleep=sleep), progress)
     return result
 
 
@@ -256,15 +255,15 @@ class _Run:
     def deliver(
         self,
         rows: Sequence[Row],
-        certs: Sequence[render.Certificate],
+        row_codes: Sequence[str],
         result: SendResult,
         throttle: Throttle,
         progress: Callable[[int], None] | None,
     ) -> None:
         deliveries = self.ledger.deliveries(self.batch.id)
         retake = _dead_claims(deliveries.values(), self.owner)
-        for done, (row, cert) in enumerate(zip(rows, certs, strict=True), start=1):
-            delivery = deliveries[cert.code]
+        for done, (row, code) in enumerate(zip(rows, row_codes, strict=True), start=1):
+            delivery = deliveries[code]
             if delivery.status == "sent":
                 result.already += 1
             elif delivery.status == "rejected":
@@ -272,9 +271,19 @@ class _Run:
             elif result.stopped:  # the server is lost: the rest wait for the next run
                 result.deferred.append(self._problem(row, "not sent yet"))
                 continue
-            elif not self.ledger.claim_delivery(cert.code, self.owner, retake):
+            elif not self.ledger.claim_delivery(code, self.owner, retake):
                 result.deferred.append(self._problem(row, "another certgen is sending it"))
             else:
+                # Laid out again as it is sent (checked before the run): a long run holds
+                # no certificates.
+                [cert] = issue_mod.prepare(
+                    self.design,
+                    [row],
+                    row_codes=[code],
+                    base_url=self.base_url,
+                    issued_on=self.issued_on,
+                    file=self.file,
+                )
                 message = compose(
                     self.design,
                     row,
@@ -285,13 +294,13 @@ class _Run:
                     base_url=self.base_url,
                 )
                 throttle.wait()
-                status, error = self._attempt(message, cert.code)
+                status, error = self._attempt(message, code)
                 detail = {"batch": self.batch.id, "to": delivery.address}
                 detail |= {"message_id": message["Message-ID"]} if status == "sent" else {}
                 detail |= {"error": error} if error else {}
                 recorded = "pending" if status == "stopped" else status
                 self.ledger.finish_delivery(
-                    cert.code, recorded, error=error, actor=self.actor, detail=detail
+                    code, recorded, error=error, actor=self.actor, detail=detail
                 )
                 if status == "sent":
                     result.sent += 1
