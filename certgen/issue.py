@@ -285,7 +285,7 @@ def _fresh_codes(count: int, ledger: Ledger, randbelow: Randbelow) -> codes.Pack
         want = min(CHUNK, count - len(result))
         drawn: dict[str, None] = {}  # ordered: the same draws give the same codes
         refused: set[str] = set()
-        while len(drawn) < want:
+        while len(drawn) < want:  # fill the block; drop what the ledger holds; fill again
             while len(drawn) < want:
                 code = codes.generate(randbelow)
                 if code not in refused:
