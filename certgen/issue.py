@@ -197,15 +197,10 @@ def layout_problems(
     issued_on: dt.date,
     file: str | None,
 ) -> list[Problem]:
-    """Why rows cannot print, laid out a chunk at a time and kept no longer."""
-    found = []
-    for start in range(0, len(rows), CHUNK):
-        part = slice(start, start + CHUNK)
-        laid = lay_out(
-            design, rows[part], row_codes[part], base_url=base_url, issued_on=issued_on, file=file
-        )
-        found += laid[1]
-    return found
+    """Why rows cannot print, laid out a chunk at a time and kept no longer (as a split run
+    checks its rows, in this process)."""
+    drawing = _Drawing(design, rows, row_codes, base_url, issued_on, file, None, None, False)
+    return _check(drawing, _split(range(len(rows)), CHUNK), jobs=1)
 
 
 class _Layouts:
