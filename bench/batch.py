@@ -3,9 +3,12 @@
     python bench/batch.py [--sizes 10000,100000] [--design compact] [--split 1000]
 
 For each size: one PDF, and --split files with their manifest drawn by one process and by one
-per core; each records every code in a fresh SQLite ledger. Prints certificates per second
-(wall clock, process start included), bytes per certificate over all files, and the peak
-resident memory of the certgen process (the largest of its processes with --jobs),
+per core; each records every code in a fresh SQLite ledger. Then the same names as a Shopify
+customers export (its real, wide header row) read through --profile shopify, the recipient's
+name built by the profile's template, beside the plain CSV, one file by one per core.
+Prints certificates per second (wall clock, process start included), bytes per certificate
+over all files, and the peak resident memory of the certgen process (the largest of its
+processes with --jobs),
 beside the naive baseline of bench/render.py (each page drawn from scratch, QR codes as
 raster images) run in this process on 1,000 rows. With several sizes, it ends with each
 variant's peak memory at the largest size against the smallest.
@@ -28,11 +31,36 @@ import render as render_bench  # bench/render.py, beside this file
 ROW = "{:>7}  {:<22} {:>8} {:>11} {:>9}"
 
 
+BUSINESS = ["--set", "business=Riverside Auto Care"]
+
+
 def write_csv(path: Path, count: int) -> None:
     with path.open("w", encoding="utf-8") as stream:
-        stream.write("to,from,business\n")
+        stream.write("to,from\n")
         for i in range(count):
-            stream.write(f"Friend {i},Customer {i},Riverside Auto Care\n")
+            stream.write(f"Friend {i} Lee,Customer {i}\n")
+
+
+SHOPIFY = (
+    "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Default Address Company,"
+    "Default Address Address1,Default Address Address2,Default Address City,"
+    "Default Address Province Code,Default Address Country Code,Default Address Zip,"
+    "Default Address Phone,Phone,Accepts SMS Marketing,Total Spent,Total Orders,Note,"
+    "Tax Exempt,Tags"
+)
+
+
+def write_shopify(path: Path, count: int) -> None:
+    """The plain CSV's names as a Shopify export: a friend's first and last name, and the
+    giver in the note, among every other column the export has."""
+    with path.open("w", encoding="utf-8") as stream:
+        stream.write(SHOPIFY + "\n")
+        for i in range(count):
+            stream.write(
+                f"{7000000 + i},Friend {i},Lee,friend{i}@example.com,yes,,{i} Oak Street,,"
+                f"Boston,MA,US,'0{2100 + i % 800},'+1617555{i % 10000:04d},"
+                f"'+1617555{i % 10000:04d},no,{i % 500}.50,{i % 9},Customer {i},no,vip\n"
+            )
 
 
 def run_cli(args: list[str], home: Path) -> tuple[float, float]:
@@ -55,6 +83,24 @@ def child(argv: list[str]) -> None:
     print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
+def measure(
+    label: str,
+    command: list[str],
+    out: Path,
+    count: int,
+    naive: float,
+    peaks: dict[str, list[float]],
+) -> float:
+    """Run one variant into ``out``; print and return its certificates per second."""
+    seconds, peak = run_cli([*command, "-o", str(out)], out.parent)
+    size = sum(f.stat().st_size for f in out.parent.glob("run*.pdf"))
+    rate = count / seconds
+    peaks.setdefault(label, []).append(peak)
+    row = (count, f"{label} ({rate / naive:.1f}x)", f"{rate:.0f}", f"{size / count:.0f}")
+    print(ROW.format(*row, f"{peak:.0f}"))
+    return rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
@@ -71,6 +117,7 @@ def main() -> None:
     print(ROW.format("rows", "variant", "cert/s", "bytes/cert", "peak MiB"))
     print(ROW.format(1000, "naive baseline", f"{naive:.0f}", "-", "-"))
     peaks: dict[str, list[float]] = {}
+    plain = 0.0
     for count in (int(n) for n in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
@@ -85,19 +132,20 @@ def main() -> None:
                 out = folder / label.replace(" ", "_").replace("-", "") / "run.pdf"
                 out.parent.mkdir()
                 command = ["issue", str(folder / "rows.csv"), "-d", args.design, "-q"]
-                seconds, peak = run_cli([*command, *extra, "-o", str(out)], out.parent)
-                size = sum(f.stat().st_size for f in out.parent.glob("run*.pdf"))
-                rate = count / seconds
-                peaks.setdefault(label, []).append(peak)
-                print(
-                    ROW.format(
-                        count,
-                        f"{label} ({rate / naive:.1f}x)",
-                        f"{rate:.0f}",
-                        f"{size / count:.0f}",
-                        f"{peak:.0f}",
-                    )
-                )
+                rate = measure(label, [*command, *BUSINESS, *extra], out, count, naive, peaks)
+                if label == f"one file -j {cores}":
+                    plain = rate
+            write_shopify(folder / "shopify.csv", count)
+            out = folder / "shopify" / "run.pdf"
+            out.parent.mkdir()
+            command = ["issue", str(folder / "shopify.csv"), "-d", args.design, "-q"]
+            command += ["--profile", "shopify", "--list-of", "friends"]
+            command += ["--map", "giver={{ note }}", "--jobs", cores, *BUSINESS]
+            rate = measure(f"shopify -j {cores}", command, out, count, naive, peaks)
+            print(
+                f"{'':>7}  shopify export through its profile: {rate / plain - 1:+.1%} "
+                "against the plain CSV"
+            )
     sizes = args.sizes.split(",")
     if len(sizes) > 1:
         print(f"peak memory, {sizes[-1]} rows against {sizes[0]}:")

@@ -18,7 +18,17 @@ from certgen.errors import ConfigError
 
 DEFAULT_BASE_URL = "http://localhost:8000"
 CONFIG_FILE = "certgen.toml"
-_KEYS = {"ledger", "base_url", "designs_dir", "defaults", "smtp", "web", "notify"}
+_KEYS = {
+    "ledger",
+    "base_url",
+    "designs_dir",
+    "defaults",
+    "smtp",
+    "web",
+    "notify",
+    "date_format",
+    "profile",
+}
 _SMTP_KEYS = {"host", "port", "security", "username", "password", "sender"}
 _WEB_KEYS = {"secret_key", "session_minutes", "lookups_per_minute", "proxies"}
 _NOTIFY_KEYS = {"include_friend_name"}
@@ -64,6 +74,8 @@ class Config:
     smtp: Smtp | None = None
     include_friend_name: bool = False  # in thank-you emails; off: no personal data of the friend
     web_settings: Mapping[str, object] = field(default_factory=dict)
+    date_format: str | None = None  # how customer lists write dates (strptime)
+    profile: str | None = None  # the mapping profile customer lists are read with
 
     def web(self) -> Web:
         """Web settings; makes and keeps a secret key in the app folder if none is set."""
@@ -186,4 +198,6 @@ def load(
         smtp=_smtp(data, path),
         include_friend_name=bool(notify.get("include_friend_name", False)),
         web_settings=_table(data, "web", _WEB_KEYS, path),
+        date_format=_setting(None, "CERTGEN_DATE_FORMAT", data, "date_format"),
+        profile=_setting(None, "CERTGEN_PROFILE", data, "profile"),
     )

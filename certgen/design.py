@@ -36,6 +36,9 @@ DEFAULT_SUBJECT = (
     "{% if giver %}{{ giver }} sent you a gift{% else %}A gift for you{% endif %}"
     "{% if business %} from {{ business }}{% endif %}"
 )
+# Fields that describe the business by default: the same on every certificate, never from
+# a row (a customer's own phone column must not print as the shop's).
+BUSINESS_FIELDS = frozenset({"business", "phone", "website", "address", "logo"})
 # Names an email may read in any design; a design that does not declare one reads "".
 EMAIL_NAMES = ("recipient", "giver", "business", "pain", "offer", "expires")
 
@@ -55,6 +58,13 @@ class FieldSpec(_Model):
     sample: str | None = None
     max_length: int = Field(default=200, ge=1, le=5000)
     aliases: tuple[str, ...] = ()
+    source: Literal["row", "business", "campaign"] | None = Field(
+        default=None,
+        description='where its value comes from: "row" (the customer list may fill it), '
+        '"business" or "campaign" (only options and certgen.toml; a column that would fill '
+        "it is an error); default: business for business, phone, website, address and "
+        "business_*, else row",
+    )
 
 
 class Page(_Model):
@@ -238,6 +248,14 @@ class Design:
     @property
     def fields(self) -> dict[str, FieldSpec]:
         return self.manifest.fields
+
+    def field_sources(self) -> dict[str, str]:
+        """Field -> where its value comes from: ``row``, ``business`` or ``campaign``."""
+        return {
+            name: spec.source
+            or ("business" if name in BUSINESS_FIELDS or name.startswith("business_") else "row")
+            for name, spec in self.fields.items()
+        }
 
     @cached_property
     def text_elements(self) -> list[TextElement]:

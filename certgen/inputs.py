@@ -1,54 +1,67 @@
-"""Rows of field values from a CSV file or the command line, converted and checked.
+"""Rows of field values from a customer list or the command line, converted and checked.
 
-Every problem is collected with its file, row and column, so a user fixes them all in one
-pass; nothing is printed or recorded while any remain. Row numbers are the line on which
-the record starts, so the header is row 1, as in a spreadsheet.
+A list is read by ``tables`` (CSV in any common encoding and separator, or a workbook) and
+mapped onto fields by ``mapping`` (names, aliases, a profile's templates, ``--map``). Every
+problem is collected with its file, row and column, so a user fixes them all in one pass;
+nothing is printed or recorded while any remain, unless the run was told to leave the
+refused rows out (``screen``) and hand them back as a file to fix (``write_rejects``). Row
+numbers are those a person sees: the line on which a CSV record starts (the header is row
+1) or the row of the spreadsheet.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import difflib
+import os
 import re
+import secrets
 import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
+from certgen import mapping, tables
 from certgen.design import Design, FieldSpec
-from certgen.errors import InputError, Problem
+from certgen.errors import InputError, OutputError, Problem
+from certgen.profiles import People, Profile
 
 Value = str | Decimal | dt.date | int
 
-# Header spellings people use for the standard referral fields (field -> aliases).
-STANDARD_ALIASES = {
-    "recipient": ("to", "recipient_name", "friend", "for"),
-    "giver": ("from", "referrer", "referred_by", "giver_name", "customer"),
-    "expires": ("expiry", "expires_on", "expiration", "valid_until"),
-    "giver_email": ("from_email", "referrer_email", "giver_email_address", "customer_email"),
-}
 # Deliberately loose (the mail server decides); catches blanks, spaces and missing parts.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-DELIMITERS = ",;\t|"
 # Characters that could make a printed name lie about itself (bidi overrides, invisible
 # marks) or cannot be printed at all (controls other than line breaks).
 _FORBIDDEN = re.compile(
     "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
-_MONEY_NOISE = re.compile(r"[\s,$€£¥]")
+_CURRENCY = re.compile(r"[\s\u00a0\u202f$€£¥]|[A-Z]{3}")
+# Day, month and year with one separator: 31.03.2027, 3/31/2027, 31-03-2027.
+_NUMERIC_DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})")
+_NAMED_DATES = ("%d %B %Y", "%B %d, %Y", "%B %d %Y", "%d %b %Y", "%b %d, %Y", "%b %d %Y")
+
+
+@dataclass(frozen=True)
+class Formats:
+    """How a list writes its values: its dates (a strptime format; ISO is always read)
+    and whether a comma is its decimal mark (a semicolon-separated file's is)."""
+
+    date_format: str | None = None
+    decimal_comma: bool = False
 
 
 @dataclass(frozen=True)
 class Row:
     """One certificate's input: where it came from and its typed field values."""
 
-    number: int | None  # line in the CSV; None for values given on the command line
+    number: int | None  # row in the list; None for values given on the command line
     values: Mapping[str, Value]
-    columns: Mapping[str, str] = field(default_factory=dict)  # field -> CSV header
+    columns: Mapping[str, str] = field(default_factory=dict)  # field -> header(s)
 
     def column(self, name: str) -> str:
         """How the user named a field: its CSV header, else the field's name."""
@@ -60,20 +73,25 @@ class Row:
 
 
 class Table(Sequence[Row]):
-    """The valid rows of a CSV file, each parsed and resolved again when it is asked for:
-    a run holds the file's text and where each row starts, never every row at once, so its
-    memory does not grow with the rows' fields."""
+    """The valid rows of a list, each parsed and resolved again when it is asked for: a
+    run holds the list's text and where each row starts, never every row at once, so its
+    memory does not grow with the rows' fields. It also knows where each refused row is,
+    to hand it back as it was written."""
 
     def __init__(
         self,
-        text: str,
-        delimiter: str,
+        source: tables.Source,
         resolve_record: Callable[[list[str], int], Row],
         starts: array[int],
         lines: array[int],
+        headers: Sequence[str] = (),
+        notes: Sequence[str] = (),
+        refused: tuple[array[int], array[int]] | None = None,
     ):
-        self.text, self.delimiter, self.resolve_record = text, delimiter, resolve_record
-        self.starts, self.lines = starts, lines  # offset in text, line in the file
+        self.source, self.resolve_record = source, resolve_record
+        self.starts, self.lines = starts, lines  # offset in the text, row in the list
+        self.headers, self.notes = list(headers), list(notes)
+        self.refused = refused or (array("q"), array("q"))  # rows with problems, likewise
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -87,42 +105,57 @@ class Table(Sequence[Row]):
     def __getitem__(self, index: int | slice) -> Row | list[Row]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        reader = csv.reader(_Lines(self.text, self.starts[index]), delimiter=self.delimiter)
-        return self.resolve_record(next(reader), self.lines[index])
+        return self.resolve_record(self._record(self.starts[index]), self.lines[index])
 
     def __iter__(self) -> Iterator[Row]:
         return (self[i] for i in range(len(self)))
 
+    def _record(self, start: int) -> list[str]:
+        lines = tables.Lines(self.source.text, start)
+        return next(csv.reader(lines, delimiter=self.source.delimiter))
+
     def reordered(self, order: Iterable[int]) -> Table:
-        """The same rows in the order of ``order`` (positions in this table)."""
+        """The same rows in the order of ``order`` (positions in this table); rows left
+        out of ``order`` are left out."""
         order = list(order)
         starts = array("q", (self.starts[i] for i in order))
         lines = array("q", (self.lines[i] for i in order))
-        return Table(self.text, self.delimiter, self.resolve_record, starts, lines)
+        return Table(
+            self.source,
+            self.resolve_record,
+            starts,
+            lines,
+            self.headers,
+            self.notes,
+            self.refused,
+        )
+
+    def records(self, numbers: Iterable[int]) -> Iterator[tuple[int, list[str]]]:
+        """Rows of the list as written (valid or refused), by row number, in that order."""
+        wanted = set(numbers)
+        found = []
+        for starts, lines in ((self.starts, self.lines), self.refused):
+            found += [(n, s) for s, n in zip(starts, lines, strict=True) if n in wanted]
+        for number, start in sorted(found):
+            yield number, self._record(start)
 
 
 def clean(raw: str) -> str:
-    """Stripped NFC text with Windows line breaks folded to ``\\n``."""
-    return unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n").strip())
+    """Stripped NFC text with Windows line breaks folded to ``\\n``; a spreadsheet's text
+    marker (a leading ``'`` before a digit or a formula character, as in ``'0213`` or
+    certgen's own formula-safe ``'=``) dropped."""
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if text[:1] == "'" and text[1:2] and (text[1].isdigit() or text[1] in FORMULA_START):
+        text = text[1:]
+    return unicodedata.normalize("NFC", text)
 
 
-def convert(spec: FieldSpec, raw: str, issued_on: dt.date) -> Value:
+def convert(spec: FieldSpec, raw: str, issued_on: dt.date, formats: Formats = Formats()) -> Value:
     """A raw string to the field's type; ``ValueError`` with a message for users."""
     if spec.type == "date":
-        if re.fullmatch(r"\+\d+", raw):
-            return issued_on + dt.timedelta(days=int(raw))
-        try:
-            return dt.date.fromisoformat(raw)
-        except ValueError:
-            raise ValueError(f"'{raw}' is not a date (write it as YYYY-MM-DD)") from None
+        return parse_date(raw, issued_on, formats.date_format)
     if spec.type == "money":
-        try:
-            amount = Decimal(_MONEY_NOISE.sub("", raw))
-        except InvalidOperation:
-            raise ValueError(f"'{raw}' is not an amount (write it as 150 or 150.00)") from None
-        if not amount.is_finite() or amount < 0:
-            raise ValueError(f"'{raw}' is not an amount (write it as 150 or 150.00)")
-        return amount
+        return parse_money(raw, formats.decimal_comma)
     if spec.type == "email":
         if not _EMAIL.fullmatch(raw):
             raise ValueError(f"'{raw}' is not an email address")
@@ -133,6 +166,83 @@ def convert(spec: FieldSpec, raw: str, issued_on: dt.date) -> Value:
         except ValueError:
             raise ValueError(f"'{raw}' is not a whole number") from None
     return raw
+
+
+def parse_date(raw: str, issued_on: dt.date, date_format: str | None) -> dt.date:
+    """ISO (a date, or the date of a date and time), ``+N`` days after the issue date, or a
+    date in ``date_format``; without one, also a day-first dotted date (31.03.2027), a
+    slashed one whose day is over 12 (3/31/2027), and a written one (31 March 2027)."""
+    if re.fullmatch(r"\+\d+", raw):
+        return issued_on + dt.timedelta(days=int(raw))
+    iso = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?.*)?", raw)
+    if iso:
+        try:
+            return dt.date.fromisoformat(iso.group(1))
+        except ValueError:
+            raise ValueError(f"'{raw}' is not a date: there is no such day") from None
+    if date_format:
+        try:
+            return dt.datetime.strptime(raw, date_format).date()
+        except ValueError:
+            raise ValueError(
+                f"'{raw}' is not a date in the format '{date_format}' (--date-format), nor "
+                "YYYY-MM-DD"
+            ) from None
+    numeric = _NUMERIC_DATE.fullmatch(raw)
+    if numeric:
+        first, separator, second, year = numeric.groups()
+        a, b, y = int(first), int(second), int(year)
+        if separator == "." or (a > 12 >= b):
+            day, month = a, b
+        elif b > 12 >= a or a == b:
+            day, month = b, a
+        else:
+            other = f"{dt.date(y, b, a):%-d %B}" if _valid(y, b, a) else "?"
+            raise ValueError(
+                f"'{raw}' could be {dt.date(y, a, b):%-d %B} or {other} {y}; say which with "
+                "--date-format '%d/%m/%Y' or '%m/%d/%Y' (or date_format in certgen.toml)"
+            )
+        if _valid(y, month, day):
+            return dt.date(y, month, day)
+        raise ValueError(f"'{raw}' is not a date: there is no such day")
+    for pattern in _NAMED_DATES:
+        try:
+            return dt.datetime.strptime(raw, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(
+        f"'{raw}' is not a date (write it as YYYY-MM-DD, or give the list's format with "
+        "--date-format, e.g. '%d/%m/%Y')"
+    )
+
+
+def _valid(year: int, month: int, day: int) -> bool:
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_money(raw: str, decimal_comma: bool) -> Decimal:
+    """An amount as people write it: $1,200.50, 1.200,50 €, 12,50 (a decimal comma in a
+    semicolon-separated list, or where it is followed by one or two digits)."""
+    text = _CURRENCY.sub("", raw)
+    if "," in text and "." in text:  # the later mark is the decimal one
+        thousands = "." if text.rfind(",") > text.rfind(".") else ","
+        text = text.replace(thousands, "").replace(",", ".")
+    elif "," in text:
+        grouped = re.fullmatch(r"-?\d{1,3}(,\d{3})+", text)
+        text = text.replace(",", "" if grouped and not decimal_comma else ".")
+    elif decimal_comma and re.fullmatch(r"-?\d{1,3}(\.\d{3})+", text):
+        text = text.replace(".", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"'{raw}' is not an amount (write it as 150 or 150.00)") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"'{raw}' is not an amount (write it as 150 or 150.00)")
+    return amount
 
 
 def check_text(spec: FieldSpec, value: str) -> str | None:
@@ -155,11 +265,13 @@ def resolve(
     row: int | None = None,
     columns: Mapping[str, str] | None = None,
     extra: Mapping[str, FieldSpec] | None = None,
+    formats: Formats = Formats(),
 ) -> tuple[Row, list[Problem]]:
     """Typed values for every declared field: the row's, else config's, else the design's.
 
     ``columns`` names the CSV header each field came from, for error messages; ``extra``
-    fields are read beside the design's (a mailing address).
+    fields are read beside the design's (a mailing address); ``formats`` says how the
+    list writes dates and amounts.
     """
     values: dict[str, Value] = {}
     problems: list[Problem] = []
@@ -186,7 +298,7 @@ def resolve(
         reason = check_text(spec, raw)
         if reason is None:
             try:
-                values[name] = convert(spec, raw, issued_on)
+                values[name] = convert(spec, raw, issued_on, formats)
             except ValueError as exc:
                 reason = str(exc)
         if reason:
@@ -203,7 +315,11 @@ def resolve_one(
 ) -> Row:
     """The single row a rep gives on the command line."""
     unknown = sorted(set(given) - set(design.fields) - set(extra or {}))
-    problems = [_unknown(name, design, None, None, "--set") for name in unknown]
+    problems = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, list(design.fields), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"fields: {', '.join(design.fields)}"
+        problems.append(Problem(f"unknown field '{name}'", hint=hint))
     row, more = resolve(design, given, defaults, issued_on, extra=extra)
     if problems or more:
         raise InputError(problems + more)
@@ -216,9 +332,9 @@ def sorted_rows(
     """The rows in the order of one field's text (a stable sort; empty values last). The
     field may be named as its columns are (``zip`` for ``postal_code``)."""
     known = _fields(design, extra)
-    name = _lookup(known).get(_key(field))
+    name = mapping.field_named(field, known)
     if name is None:
-        close = difflib.get_close_matches(_key(field), list(known), n=1)
+        close = difflib.get_close_matches(field.casefold(), list(known), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"fields: {', '.join(known)}"
         raise InputError([Problem(f"--sort-by: unknown field '{field}'", hint=hint)])
     keys = [(not row.text(name), row.text(name).casefold()) for row in rows]
@@ -226,76 +342,163 @@ def sorted_rows(
     return rows.reordered(order) if isinstance(rows, Table) else [rows[i] for i in order]
 
 
-def _unknown(name: str, design: Design, file: str | None, row: int | None, how: str) -> Problem:
-    close = difflib.get_close_matches(_key(name), list(design.fields), n=1, cutoff=0.6)
-    fields = f"fields: {', '.join(design.fields)}"
-    if how == "--set":
-        hint = f"did you mean '{close[0]}'?" if close else fields
-        return Problem(f"unknown field '{name}'", hint=hint)
-    target = close[0] if close else "FIELD"
-    hint = f"map it with --map '{name}={target}' or leave it out with --ignore '{name}'"
-    hint = f"did you mean '{close[0]}'? {hint}" if close else f"{hint}; {fields}"
-    return Problem("unknown column", file, row, name, hint)
-
-
-def _key(header: str) -> str:
-    return re.sub(r"[\s\-]+", "_", header.strip().casefold())
-
-
 def _fields(design: Design, extra: Mapping[str, FieldSpec] | None) -> dict[str, FieldSpec]:
     """The design's fields and the ``extra`` ones read beside them (the design's win)."""
     return {**(extra or {}), **design.fields}
 
 
-def _lookup(fields: Mapping[str, FieldSpec]) -> dict[str, str]:
-    """Header spelling (``_key``) -> field: each field's name, then its aliases."""
-    lookup = {_key(name): name for name in fields}
-    for name, spec in fields.items():
-        for alias in (*STANDARD_ALIASES.get(name, ()), *spec.aliases):
-            lookup.setdefault(_key(alias), name)
-    return lookup
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a list: its encoding, separator and sheet, how its columns map onto
+    fields, and how it writes dates."""
+
+    encoding: str = tables.AUTO
+    delimiter: str | None = None
+    sheet: str | None = None
+    maps: tuple[tuple[str, str], ...] = ()  # --map: (HEADER, FIELD) or (FIELD, TEMPLATE)
+    ignore: tuple[str, ...] = ()
+    profile: Profile | None = None
+    people: People | None = None  # who the rows are; default: the profile's
+    strict_columns: bool = False
+    date_format: str | None = None
+    protect: bool = True  # the business's fields never come from a row (off for samples)
 
 
-def map_headers(
+def read_csv(
+    path: Path,
     design: Design,
-    headers: list[str],
-    file: str,
-    explicit: Mapping[str, str],
-    ignore: Iterable[str],
+    defaults: Mapping[str, str],
+    issued_on: dt.date,
+    options: ReadOptions = ReadOptions(),
+    *,
     extra: Mapping[str, FieldSpec] | None = None,
-) -> tuple[dict[int, str], list[Problem]]:
-    """Column index -> field name, matching case-insensitively through aliases."""
-    lookup = _lookup(_fields(design, extra))
-    mapped = {_key(header): _key(target) for header, target in explicit.items()}
-    ignored = {_key(name) for name in ignore}
-    columns: dict[int, str] = {}
-    seen: dict[str, str] = {}
-    problems = []
-    for index, header in enumerate(headers):
-        key = _key(header)
-        if key in ignored:
-            continue
-        target = lookup.get(mapped.get(key, key))
-        if not header.strip():
-            problems.append(Problem("a column has no header", file, 1, f"#{index + 1}"))
-        elif target is None:
-            problems.append(_unknown(header, design, file, 1, "column"))
-        elif target in seen:
-            problems.append(
+) -> tuple[Table, list[Problem]]:
+    """The rows of a list (CSV or workbook) that are valid so far, and every problem found
+    in it; ``extra`` fields are read beside the design's. The table's ``notes`` say what
+    was guessed or left out.
+
+    A file that cannot be read at all (undecodable, empty, broken quoting) raises InputError.
+    Rows with problems are left out of the rows, so later checks do not report them twice.
+    """
+    profile = options.profile
+    numbers = (
+        tables.NumberCells(dict(profile.pad), frozenset(profile.text_only)) if profile else None
+    )
+    source = tables.read(
+        path,
+        encoding=options.encoding,
+        delimiter=options.delimiter,
+        sheet=options.sheet,
+        numbers=numbers,
+    )
+    file = source.file
+    records = source.records()
+    try:
+        _, headers, _ = next(records)
+    except StopIteration:
+        raise InputError([Problem("the file has no header row", file)]) from None
+    fields = _fields(design, extra)
+    protected = protected_fields(design) if options.protect else {}
+    unset = [
+        name
+        for name in protected
+        if fields[name].required and not _default(name, fields[name], defaults)
+    ]
+    if unset:
+        raise InputError([_unset(name, protected[name]) for name in unset])
+    columns, problems = mapping.build(
+        headers,
+        fields,
+        file=file,
+        protected=protected,
+        maps=options.maps,
+        ignore=options.ignore,
+        profile=profile,
+        people=options.people,
+        strict=options.strict_columns,
+    )
+    missing = _missing_columns(extra or {}, columns.entries, file)
+    if missing:
+        raise InputError(problems + missing)
+    formats = Formats(
+        options.date_format or (profile.date_format if profile else None),
+        source.delimiter == ";",
+    )
+    names = columns.columns()
+
+    def resolve_record(record: list[str], number: int) -> tuple[Row, list[Problem]]:
+        return resolve(
+            design,
+            columns.given(_fit(record, len(headers), source.numbers is not None)),
+            defaults,
+            issued_on,
+            file=file,
+            row=number,
+            columns=names,
+            extra=extra,
+            formats=formats,
+        )
+
+    refused_cells: dict[int, list[Problem]] = {}
+    for problem in source.refused:
+        refused_cells.setdefault(problem.row or 0, []).append(problem)
+    starts, lines = array("q"), array("q")
+    refused = array("q"), array("q")
+    for number, record, start in records:
+        record = _fit(record, len(headers), source.numbers is not None)
+        if len(record) != len(headers):
+            found = [
                 Problem(
-                    f"maps to '{target}', as column '{seen[target]}' does",
+                    f"has {len(record)} fields; the header has {len(headers)}",
                     file,
-                    1,
-                    header,
-                    "remove one of them, or leave one out with --ignore",
+                    number,
+                    hint="check for a missing or extra delimiter, or an unquoted comma",
                 )
-            )
+            ]
         else:
-            columns[index], seen[target] = target, header
-    for target in explicit.values():
-        if _key(target) not in lookup:
-            problems.append(_unknown(target, design, file, None, "--set"))
-    return columns, problems
+            found = refused_cells.get(number, []) + resolve_record(record, number)[1]
+        target = refused if found else (starts, lines)
+        target[0].append(start)
+        target[1].append(number)
+        problems += found
+    if not starts and not problems:
+        raise InputError([Problem("the file has a header but no rows", file)])
+    table = Table(
+        source,
+        lambda record, n: resolve_record(record, n)[0],
+        starts,
+        lines,
+        headers,
+        [*source.notes, *columns.notes],
+        refused,
+    )
+    return table, problems
+
+
+def _fit(record: list[str], width: int, workbook: bool) -> list[str]:
+    """The record without the empty cells a spreadsheet leaves past the last column, and a
+    workbook's row, whose empty cells at the end are not written, filled out."""
+    if len(record) > width and not any(record[width:]):
+        return record[:width]
+    if len(record) < width and workbook:
+        return record + [""] * (width - len(record))
+    return record
+
+
+def _default(name: str, spec: FieldSpec, defaults: Mapping[str, str]) -> str:
+    return clean(defaults.get(name) or spec.default or "")
+
+
+def _unset(name: str, whose: str) -> Problem:
+    """A required field of the business's that nothing sets: said once, not per row."""
+    hint = f'set it in certgen.toml ([defaults] {name} = "...") or with --set {name}=...'
+    return Problem(f"'{name}' is required: {whose}, the same on every certificate", hint=hint)
+
+
+def protected_fields(design: Design) -> dict[str, str]:
+    """The design's fields no row may fill, and whose they are."""
+    whose = {"business": "the business's own", "campaign": "the campaign's"}
+    return {name: whose[kind] for name, kind in design.field_sources().items() if kind in whose}
 
 
 def _missing_columns(
@@ -312,128 +515,62 @@ def _missing_columns(
     return found
 
 
-def decode(data: bytes, file: str, encoding: str) -> str:
+def screen(
+    rows: Sequence[Row], problems: Sequence[Problem], file: str | None
+) -> tuple[Sequence[Row], list[Problem], list[Problem]]:
+    """For a run that leaves bad rows out: the rows without a problem, the problems of the
+    rows left out, and the problems no row can be left out for (the header's, the
+    design's, a setting's), which still stop the run."""
+    of_rows: list[Problem] = []
+    fatal: list[Problem] = []
+    for problem in problems:
+        of_row = file and problem.file == file and problem.row and problem.row > 1
+        (of_rows if of_row else fatal).append(problem)
+    bad = {p.row for p in of_rows}
+    keep = [i for i, row in enumerate(rows) if row.number not in bad]
+    if isinstance(rows, Table):
+        kept: Sequence[Row] = rows.reordered(keep)
+    else:
+        kept = [rows[i] for i in keep]
+    return kept, of_rows, fatal
+
+
+def write_rejects(path: Path, table: Table, problems: Sequence[Problem]) -> int:
+    """The rows left out, as written (formula-safe), in the list's own columns after two
+    of certgen's (the row, every reason), for the user to fix and feed back (reading
+    skips certgen's columns); the count. A row with more cells than the header keeps
+    them all: that is what there is to fix."""
+    reasons: dict[int, list[str]] = {}
+    for problem in problems:
+        text = f"{problem.column}: {problem.message}" if problem.column else problem.message
+        text += f" ({problem.hint})" if problem.hint else ""
+        reasons.setdefault(problem.row or 0, []).append(text)
+    with csv_written(path, encoding="utf-8-sig") as writer:  # a BOM: Excel reads it as UTF-8
+        keep = [i for i, h in enumerate(table.headers) if not mapping.is_reject_column(h)]
+        writer.writerow([*mapping.REJECT_COLUMNS, *(table.headers[i] for i in keep)])
+        count = 0
+        for number, record in table.records(reasons):
+            own = [record[i] for i in keep if i < len(record)]
+            own += record[len(table.headers) :]
+            reason = "; ".join(reasons[number])
+            writer.writerow([number, *(safe_cell(c) for c in (reason, *own))])
+            count += 1
+    return count
+
+
+@contextlib.contextmanager
+def csv_written(path: Path, encoding: str) -> Iterator[Any]:
+    """A csv.writer into a temporary file beside ``path``, moved into place when the block
+    ends without an error: a reader never sees half a file."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
-        return data.decode(encoding)
-    except LookupError:
-        raise InputError([Problem(f"unknown encoding '{encoding}'", file)]) from None
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        shown = "UTF-8" if encoding == "utf-8-sig" else encoding
-        hint = f"read as {shown}; if the file came from Excel on Windows, try --encoding cp1252"
-        message = f"byte 0x{data[exc.start]:02X} at offset {exc.start} is not valid {shown}"
-        raise InputError([Problem(message, file, line, None, hint)]) from None
-
-
-def sniff_delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in DELIMITERS}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def read_csv(
-    path: Path,
-    design: Design,
-    defaults: Mapping[str, str],
-    issued_on: dt.date,
-    *,
-    encoding: str = "utf-8-sig",
-    delimiter: str | None = None,
-    mapping: Mapping[str, str] | None = None,
-    ignore: Iterable[str] = (),
-    extra: Mapping[str, FieldSpec] | None = None,
-) -> tuple[Table, list[Problem]]:
-    """The rows that are valid so far, and every problem found in the file; ``extra``
-    fields are read beside the design's.
-
-    A file that cannot be read at all (undecodable, empty, broken quoting) raises InputError.
-    Rows with problems are left out of the rows, so later checks do not report them twice.
-    """
-    file = str(path)
-    try:
-        data = path.read_bytes()
+        with temp.open("w", newline="", encoding=encoding) as stream:
+            yield csv.writer(stream)
+        os.replace(temp, path)
     except OSError as exc:
-        raise InputError([Problem(f"cannot read the file: {exc.strerror}", file)]) from None
-    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
-        encoding = "utf-8-sig"  # a BOM is never part of the first header
-    text = decode(data, file, encoding)
-    if not text.strip():
-        raise InputError([Problem("the file is empty; it needs a header row and rows", file)])
-    delimiter = delimiter or sniff_delimiter(next(_Lines(text)))
-    records = _records(text, delimiter, file)
-    number, headers, _ = next(records)
-    columns, problems = map_headers(design, headers, file, mapping or {}, ignore, extra)
-    missing = _missing_columns(extra or {}, columns.values(), file)
-    if missing:
-        raise InputError(problems + missing)
-    names = {name: headers[index] for index, name in columns.items()}
-
-    def resolve_record(record: list[str], number: int) -> tuple[Row, list[Problem]]:
-        given = {name: record[index] for index, name in columns.items()}
-        return resolve(
-            design, given, defaults, issued_on, file=file, row=number, columns=names, extra=extra
-        )
-
-    starts, lines = array("q"), array("q")
-    for number, record, start in records:
-        if len(record) != len(headers):
-            problems.append(
-                Problem(
-                    f"has {len(record)} fields; the header has {len(headers)}",
-                    file,
-                    number,
-                    hint="check for a missing or extra delimiter, or an unquoted comma",
-                )
-            )
-            continue
-        found = resolve_record(record, number)[1]
-        if found:
-            problems += found
-        else:
-            starts.append(start)
-            lines.append(number)
-    if not starts and not problems:
-        raise InputError([Problem("the file has a header but no rows", file)])
-    table = Table(text, delimiter, lambda record, n: resolve_record(record, n)[0], starts, lines)
-    return table, problems
-
-
-class _Lines:
-    """The lines of ``text`` from ``pos`` on, each with its line break, as csv.reader reads
-    a file opened with newline=""; ``pos`` is where the next line starts."""
-
-    BREAK = re.compile(r"\r\n?|\n")
-
-    def __init__(self, text: str, pos: int = 0):
-        self.text, self.pos = text, pos
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        if self.pos >= len(self.text):
-            raise StopIteration
-        found = self.BREAK.search(self.text, self.pos)
-        end = found.end() if found else len(self.text)
-        line, self.pos = self.text[self.pos : end], end
-        return line
-
-
-def _records(text: str, delimiter: str, file: str) -> Iterator[tuple[int, list[str], int]]:
-    """(starting line, fields, offset in ``text``) for each non-blank record; a broken file
-    is an InputError."""
-    lines = _Lines(text)
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    start, offset = 1, 0
-    try:
-        for record in reader:
-            if any(field.strip() for field in record):
-                yield start, record, offset
-            start, offset = reader.line_num + 1, lines.pos
-    except csv.Error as exc:
-        raise InputError(
-            [Problem(f"not valid CSV: {exc}", file, start, hint="check the quotes on this row")]
-        ) from None
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP CSV injection).

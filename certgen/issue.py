@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import csv
 import dataclasses
 import datetime as dt
 import glob
@@ -37,7 +36,8 @@ import jinja2
 from certgen import codes, pdfjoin, qr, render
 from certgen.design import Design, QrElement, TextElement
 from certgen.errors import InputError, LedgerError, OutputError, Problem
-from certgen.inputs import Row, safe_cell
+from certgen.inputs import Row, csv_written, safe_cell
+from certgen.inputs import screen as screen_rows
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger
 from certgen.mailing import FIELDS as ADDRESS_FIELDS
 from certgen.mailing import Envelope
@@ -201,6 +201,30 @@ def layout_problems(
     checks its rows, in this process)."""
     drawing = _Drawing(design, rows, row_codes, base_url, issued_on, file, None, None, False)
     return _check(drawing, _split(range(len(rows)), CHUNK), jobs=1)
+
+
+def screen(
+    design: Design,
+    rows: Sequence[Row],
+    problems: Sequence[Problem],
+    *,
+    base_url: str,
+    issued_on: dt.date,
+    file: str | None,
+    sheet: Sheet | None = None,
+    envelope: Envelope | None = None,
+    duplex: bool = False,
+    jobs: int = 1,
+) -> tuple[Sequence[Row], list[Problem], list[Problem]]:
+    """For a run that leaves bad rows out (``--skip-invalid``): every row laid out as it
+    would print (with the sample code, whose width every code shares), then
+    ``inputs.screen``: the rows to issue, the problems of those left out, and the problems
+    that still stop the run."""
+    found = [*problems, *static_problems(design, duplex)]
+    sample = codes.Packed([codes.SAMPLE] * len(rows))
+    drawing = _Drawing(design, rows, sample, base_url, issued_on, file, sheet, envelope, duplex)
+    found += _check(drawing, _split(range(len(rows)), drawing.chunk_size()), jobs)
+    return screen_rows(rows, found, file)
 
 
 class _Layouts:
@@ -596,24 +620,14 @@ def _manifest(
     """``<output>-manifest.csv``: where each row's certificate is, for the print shop or mail
     house; written (atomically) after the PDFs are in place."""
     path = output.with_name(f"{output.stem}-manifest.csv")
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    try:
-        with temp.open("w", newline="", encoding="utf-8") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(MANIFEST_COLUMNS)
-            for file, part in outputs.items():
-                for i in part:
-                    row = rows[i]
-                    names = (row.text("recipient"), row.text("giver"), file.name)
-                    cells = [safe_cell(name) for name in names]
-                    writer.writerow(
-                        [codes.display(row_codes[i]), row.number or "", *cells, pages[i]]
-                    )
-        os.replace(temp, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
-    finally:
-        temp.unlink(missing_ok=True)
+    with csv_written(path, encoding="utf-8") as writer:
+        writer.writerow(MANIFEST_COLUMNS)
+        for file, part in outputs.items():
+            for i in part:
+                row = rows[i]
+                names = (row.text("recipient"), row.text("giver"), file.name)
+                cells = [safe_cell(name) for name in names]
+                writer.writerow([codes.display(row_codes[i]), row.number or "", *cells, pages[i]])
     return path
 
 

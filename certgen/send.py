@@ -131,6 +131,20 @@ def check_rows(
     return problems
 
 
+def screen(
+    design: Design,
+    rows: Sequence[Row],
+    problems: Sequence[Problem],
+    *,
+    base_url: str,
+    issued_on: dt.date,
+    file: str | None,
+) -> tuple[Sequence[Row], list[Problem], list[Problem]]:
+    """``issue.screen`` for a send run: its rows' addresses and emails checked too."""
+    found = [*problems, *check_rows(design, rows, file, issued_on, base_url)]
+    return issue_mod.screen(design, rows, found, base_url=base_url, issued_on=issued_on, file=file)
+
+
 def _address(row: Row) -> Address:
     name = row.text("recipient").replace("\n", " ")
     return Address(display_name=name, addr_spec=row.text(EMAIL_FIELD))

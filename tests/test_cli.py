@@ -158,7 +158,11 @@ def _no_records(env: Path) -> bool:
     ("content", "options", "message"),
     [
         (b"", [], "the file is empty"),
-        (b"to\nRen\xe9e\n", [], "row 2: byte 0xE9 at offset 6 is not valid UTF-8"),
+        (
+            b"to\nRen\xe9e\n",
+            ["--encoding", "utf-8"],
+            "row 2: byte 0xE9 at offset 6 is not valid UTF-8",
+        ),
         (b"to,from\nBob,Jane\n" + b"x," * 3 + b"\n", [], "row 3: has 4 fields"),
     ],
 )

@@ -22,13 +22,14 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 DPI = 50
 CHANNEL_TOLERANCE = 24  # of 255: anti-aliasing differences between rasterizer builds
 PIXEL_SHARE = 0.002  # pixels allowed beyond the channel tolerance
+SAMPLES = inputs.ReadOptions(protect=False)  # a design's sample rows carry its business
 
 
 def issue_to(folder: Path, design_name: str, people: list[inputs.Row] | None = None) -> Path:
     design = load(design_name)
     if people is None:
         people, problems = inputs.read_csv(
-            SHIPPED / design_name / "preview.csv", design, {}, NOW.date()
+            SHIPPED / design_name / "preview.csv", design, {}, NOW.date(), SAMPLES
         )
         assert not problems
     output = folder / f"{design_name}.pdf"
@@ -113,7 +114,8 @@ def test_shipped_design_looks_like_its_reference(
 
 def test_a_different_name_is_caught(tmp_path: Path) -> None:
     design = load("compact")
-    people, _ = inputs.read_csv(SHIPPED / "compact" / "preview.csv", design, {}, NOW.date())
+    preview = SHIPPED / "compact" / "preview.csv"
+    people, _ = inputs.read_csv(preview, design, {}, NOW.date(), SAMPLES)
     changed = [inputs.Row(2, {**people[0].values, "recipient": "Robert Ng"})]
     actual = render_page(issue_to(tmp_path, "compact", changed))
     problem = mismatch(actual, Image.open(GOLDEN / "compact.png").convert("RGB"), tmp_path)

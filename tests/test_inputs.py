@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from certgen import inputs
+from certgen.design import FieldSpec
 from certgen.errors import InputError, Problem
 from tests.helpers import NOW, load
 
@@ -16,8 +18,16 @@ DESIGN = load("tiny")
 TODAY = NOW.date()
 
 
-def read(path: Path, **options: object) -> tuple[inputs.Table, list[Problem]]:
-    return inputs.read_csv(path, DESIGN, {"business": "Acme"}, TODAY, **options)  # type: ignore[arg-type]
+def read(
+    path: Path,
+    mapping: dict[str, str] | None = None,
+    extra: dict[str, FieldSpec] | None = None,
+    **options: Any,
+) -> tuple[inputs.Table, list[Problem]]:
+    if mapping:
+        options["maps"] = tuple(mapping.items())
+    settings = inputs.ReadOptions(**options)
+    return inputs.read_csv(path, DESIGN, {"business": "Acme"}, TODAY, settings, extra=extra)
 
 
 def write(tmp_path: Path, content: str | bytes, name: str = "people.csv") -> Path:
@@ -53,12 +63,31 @@ def test_referrer_is_an_alias_for_giver_and_map_maps_anything(tmp_path: Path) ->
 
 def test_unknown_column_suggests_the_field_and_how_to_fix(tmp_path: Path) -> None:
     path = write(tmp_path, "recipent,email\nBob,bob@example.com\n")
-    _, problems = read(path)
+    rows, problems = read(path)
     text = messages(problems)
-    assert f"{path}, row 1, column 'recipent': unknown column (did you mean 'recipient'?" in text[0]
-    assert "--ignore 'email'" in text[1]
+    # A near miss of a field's name is an error; a column that fills nothing is left out.
+    assert text == [
+        f"{path}, row 1, column 'recipent': unknown column (did you mean 'recipient'? map it "
+        "with --map 'recipent=recipient' or leave it out with --ignore 'recipent')"
+    ]
+    assert rows.notes == [
+        f"{path}: 1 column fills no field and was left out: 'email' (--strict-columns makes "
+        "that an error; --map 'FIELD={{ column }}' uses one)"
+    ]
     rows, problems = read(path, mapping={"recipent": "recipient"}, ignore=["Email"])
+    assert problems == [] and rows[0].values["recipient"] == "Bob" and rows.notes == []
+
+
+def test_strict_columns_makes_every_column_that_fills_nothing_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "recipient,Total Spent,\nBob,12,\n")
+    rows, problems = read(path)
     assert problems == [] and rows[0].values["recipient"] == "Bob"
+    [note] = rows.notes
+    assert "2 columns fill no field and were left out: 'Total Spent', '#3 (no header)'" in note
+    _, problems = read(path, strict_columns=True)
+    text = messages(problems)
+    assert "column 'Total Spent': unknown column" in text[0] and "--ignore 'Total Spent'" in text[0]
+    assert text[1].endswith("column '#3': a column has no header")
 
 
 def test_two_columns_for_one_field(tmp_path: Path) -> None:
@@ -81,10 +110,15 @@ def test_encoding_option(tmp_path: Path, encoding: str) -> None:
 def test_undecodable_bytes_say_where_and_what_to_try(tmp_path: Path) -> None:
     path = write(tmp_path, "recipient\nBob\nRen\xe9e\n".encode("cp1252"))
     with pytest.raises(InputError) as caught:
-        read(path)
+        read(path, encoding="utf-8")
     message = str(caught.value)
     assert f"{path}, row 3: byte 0xE9 at offset 17 is not valid UTF-8" in message
     assert "--encoding cp1252" in message
+    rows, problems = read(path)  # auto: not UTF-8, so Windows-1252, and it says so
+    assert problems == [] and rows[1].values["recipient"] == "Renée"
+    assert rows.notes == [
+        f"{path} is not UTF-8; read it as Windows-1252 (give --encoding to say otherwise)"
+    ]
 
 
 def test_unknown_encoding(tmp_path: Path) -> None:
@@ -115,14 +149,20 @@ def test_ragged_rows_are_reported_not_dropped(tmp_path: Path) -> None:
 
 
 def test_too_long_invalid_date_amount_and_missing_required(tmp_path: Path) -> None:
-    path = write(tmp_path, "recipient,expires,amount,business\n" + "x" * 81 + ",2027-02-30,ten,\n")
-    rows, problems = inputs.read_csv(path, DESIGN, {}, TODAY)
+    path = write(tmp_path, "recipient,expires,amount\n" + "x" * 81 + ",2027-02-30,ten\n")
+    rows, problems = read(path)
     assert list(rows) == []
     text = "\n".join(messages(problems))
     assert "row 2, column 'recipient': is 81 characters long; the limit is 80" in text
-    assert "row 2, column 'expires': '2027-02-30' is not a date (write it as YYYY-MM-DD)" in text
+    assert "row 2, column 'expires': '2027-02-30' is not a date: there is no such day" in text
     assert "row 2, column 'amount': 'ten' is not an amount" in text
-    assert "row 2, column 'business': 'business' is required" in text
+    # The business's own name is said missing once, not on every row.
+    with pytest.raises(InputError) as caught:
+        inputs.read_csv(path, DESIGN, {}, TODAY)
+    assert str(caught.value).splitlines()[1:] == [
+        "  'business' is required: the business's own, the same on every certificate (set it "
+        'in certgen.toml ([defaults] business = "...") or with --set business=...)'
+    ]
 
 
 def test_row_numbers_are_lines_even_with_quoted_newlines(tmp_path: Path) -> None:

@@ -4,7 +4,14 @@ an exit code. Each error class and each Outcome carries its code; `certgen -h` l
 One module per command group; importing them registers their commands on ``cli``.
 """
 
-from certgen.cli import admin, designs, issuing, records, sending  # noqa: F401  (registers commands)
+from certgen.cli import (  # noqa: F401  (registers commands)
+    admin,
+    designs,
+    issuing,
+    lists,
+    records,
+    sending,
+)
 from certgen.cli.base import cli
 
 

@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 
 import click
 
-from certgen import __version__, inputs, mail
+from certgen import __version__, inputs, mail, profiles, tables
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import redeem as redeem_mod
 from certgen.design import Design, FieldSpec
-from certgen.errors import CertgenError, NotFoundError, Problem
+from certgen.errors import CertgenError, InputError, NotFoundError, Problem
 from certgen.ledger import Ledger, open_ledger, safe_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,16 +72,6 @@ def actor_name(by: str | None) -> str:
         return "unknown"
 
 
-def parse_pairs(values: Sequence[str], flag: str) -> dict[str, str]:
-    result = {}
-    for value in values:
-        key, sep, rest = value.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"'{value}' is not of the form NAME=VALUE", param_hint=flag)
-        result[key.strip()] = rest
-    return result
-
-
 def open_configured(config: config_mod.Config) -> Ledger:
     if config.ledger == config_mod.default_ledger():  # only the default's folder is made
         config_mod.home().mkdir(parents=True, exist_ok=True)
@@ -97,7 +87,7 @@ def cli() -> None:
     Exit codes: 0 success, 1 error, 2 usage, 3 bad input data, 4 bad design,
     5 ledger unavailable, 6 unknown code, 7 mistyped code, 8 already redeemed,
     9 expired, 10 voided, 11 not redeemed, 12 already converted,
-    13 emails not delivered.
+    13 emails not delivered, 14 rows left out (--skip-invalid).
     """
 
 
@@ -224,8 +214,8 @@ designs_dir_option = click.option(
 
 @dataclass(frozen=True)
 class RowInput:
-    """How a command was told its certificates' values: CSV reading options, or one
-    certificate's values, and field values for every row."""
+    """How a command was told its certificates' values: how to read and map a customer
+    list, or one certificate's values, and field values for every row."""
 
     recipient: str | None
     giver: str | None
@@ -235,8 +225,15 @@ class RowInput:
     sets: tuple[str, ...]
     maps: tuple[str, ...]
     ignored: tuple[str, ...]
+    profile: str | None
+    list_of: str | None
+    strict_columns: bool
+    date_format: str | None
     encoding: str
     delimiter: str | None
+    sheet_name: str | None
+    skip_invalid: bool
+    rejects: Path | None
 
     def with_value(self, name: str, value: str) -> RowInput:
         return dataclasses.replace(self, sets=(*self.sets, f"{name}={value}"))
@@ -246,6 +243,19 @@ class RowInput:
             raise click.UsageError(
                 "--to and --from are for one certificate; a CSV gives them per row"
             )
+        listed = {
+            "--profile": self.profile,
+            "--list-of": self.list_of,
+            "--sheet-name": self.sheet_name,
+            "--skip-invalid": self.skip_invalid or None,
+            "--rejects": self.rejects,
+            "--strict-columns": self.strict_columns or None,
+        }
+        given = [flag for flag, value in listed.items() if value is not None]
+        if csv_file is None and given:
+            raise click.UsageError(f"{given[0]} is for a customer list (a CSV or workbook)")
+        if self.rejects is not None and not self.skip_invalid:
+            raise click.UsageError("--rejects names the file of rows --skip-invalid leaves out")
 
     def read(
         self,
@@ -254,8 +264,10 @@ class RowInput:
         config: config_mod.Config,
         today: dt.date,
         extra: Mapping[str, FieldSpec],
+        quiet: bool = False,
     ) -> tuple[Sequence[inputs.Row], list[Problem], str]:
-        """The rows, the problems found reading them, and where they came from."""
+        """The rows, the problems found reading them, and where they came from; notes on
+        what was guessed or left out go to stderr unless ``quiet``."""
         given = parse_pairs(self.sets, "--set")
         named = {"pain": self.pain, "offer": self.offer, "expires": self.expires}
         given.update({k: v for k, v in named.items() if v is not None})
@@ -264,18 +276,86 @@ class RowInput:
             given.update({k: v for k, v in people.items() if v is not None})
             row = inputs.resolve_one(design, given, config.defaults, today, extra)
             return [row], [], "command line"
+        name = self.profile or config.profile
+        if self.list_of is not None and not name:
+            raise click.UsageError("--list-of says who a profile's rows are; give --profile")
+        profile = profiles.find(name, config_mod.home()).profile if name else None
+        options = inputs.ReadOptions(
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+            sheet=self.sheet_name,
+            maps=tuple(pair_list(self.maps, "--map")),
+            ignore=self.ignored,
+            profile=profile,
+            people=self.list_of,  # type: ignore[arg-type]
+            strict_columns=self.strict_columns,
+            date_format=self.date_format or config.date_format,
+        )
         rows, problems = inputs.read_csv(
             csv_file,
             design,
             {**config.defaults, **given},  # campaign values for empty cells
             today,
-            encoding=self.encoding,
-            delimiter=self.delimiter,
-            mapping=parse_pairs(self.maps, "--map"),
-            ignore=self.ignored,
-            extra=extra,
+            options,
+            extra={**profiles.PERSON_FIELDS, **extra},
         )
+        if not quiet:
+            for note in rows.notes:
+                click.echo(f"Note: {note}", err=True)
         return rows, problems, str(csv_file)
+
+    def rejects_file(self, beside: Path) -> Path:
+        """Where --skip-invalid writes the rows it leaves out: --rejects, else
+        ``<beside>-rejects.csv``."""
+        return self.rejects or beside.with_name(f"{beside.stem}-rejects.csv")
+
+
+def pair_list(values: Sequence[str], flag: str) -> list[tuple[str, str]]:
+    """NAME=VALUE options in order, repeats kept (each is checked where it is used)."""
+    pairs = []
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"'{value}' is not of the form NAME=VALUE", param_hint=flag)
+        pairs.append((key.strip(), rest))
+    return pairs
+
+
+def parse_pairs(values: Sequence[str], flag: str) -> dict[str, str]:
+    return dict(pair_list(values, flag))
+
+
+ROWS_LEFT_OUT = 14  # the exit code of a run that left rows out (--skip-invalid)
+
+
+def left_out(
+    rows: Sequence[inputs.Row],
+    refused: Sequence[Problem],
+    fatal: Sequence[Problem],
+    rejects: Path,
+) -> None:
+    """After screening: the rejects file written (when any row was left out); stop if a
+    problem no row can be left out for remains, or if no row is left."""
+    if refused and isinstance(rows, inputs.Table):
+        inputs.write_rejects(rejects, rows, refused)
+    if fatal:
+        raise InputError([*fatal, *refused])
+    if not rows:
+        raise InputError([Problem(f"every row has a problem; they are in {rejects}"), *refused])
+
+
+def report_left_out(
+    rows: Sequence[inputs.Row], refused: Sequence[Problem], rejects: Path, command: str
+) -> None:
+    """Say how many rows --skip-invalid left out and where they are; exit 14 later."""
+    count = len({p.row for p in refused})
+    total = len(rows) + count
+    click.secho(
+        f"Left out {count} of {total} rows with problems; they are in {rejects} with the "
+        f"reasons: fix them there and run {command} {rejects}",
+        err=True,
+        fg="yellow",
+    )
 
 
 _ROW_OPTIONS = [
@@ -293,24 +373,60 @@ _ROW_OPTIONS = [
         "--map",
         "maps",
         multiple=True,
-        metavar="HEADER=FIELD",
-        help="Map a CSV column to a field (repeatable).",
+        metavar="HEADER=FIELD|FIELD=TEMPLATE",
+        help="Map a column to a field, or build a field from columns: "
+        "--map 'recipient={{ first_name }} {{ last_name }}' (repeatable).",
     ),
     click.option(
         "--ignore",
         "ignored",
         multiple=True,
         metavar="HEADER",
-        help="Leave a CSV column out (repeatable).",
+        help="Leave a column out (repeatable).",
+    ),
+    click.option(
+        "--profile",
+        metavar="NAME|FILE",
+        help="A mapping profile for an export: shopify, mailchimp, hubspot, square, "
+        "google-contacts, yours, or a TOML file (certgen profiles list).",
+    ),
+    click.option(
+        "--list-of",
+        type=click.Choice(["customers", "friends"]),
+        help="Who the rows are: customers (they give the gift) or friends (they get it); "
+        "default: the profile's.",
+    ),
+    click.option(
+        "--strict-columns",
+        is_flag=True,
+        help="A column that fills no field is an error (default: left out, with a note).",
+    ),
+    click.option(
+        "--date-format",
+        metavar="FORMAT",
+        help="How the list writes dates, e.g. '%m/%d/%Y' or '%d.%m.%Y' (YYYY-MM-DD is always "
+        "read).",
     ),
     click.option(
         "--encoding",
-        default="utf-8",
+        default=tables.AUTO,
         show_default=True,
-        help="CSV encoding (a UTF-8 BOM is accepted).",
+        help="CSV encoding; auto reads a BOM (UTF-8, UTF-16), else UTF-8, else Windows-1252.",
     ),
     click.option(
         "--delimiter", help="CSV delimiter (default: guessed from the header among , ; tab |)."
+    ),
+    click.option("--sheet-name", metavar="NAME", help="The sheet of a workbook (default: first)."),
+    click.option(
+        "--skip-invalid",
+        is_flag=True,
+        help="Leave out rows with problems (exit 14) and write them, with the reasons, to "
+        "a rejects CSV to fix and feed back; without it, any problem stops the run.",
+    ),
+    click.option(
+        "--rejects",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Where --skip-invalid writes the rows it leaves out.",
     ),
 ]
 

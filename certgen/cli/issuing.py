@@ -13,6 +13,7 @@ from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import issue as issue_mod
 from certgen.cli.base import (
+    ROWS_LEFT_OUT,
     RowInput,
     actor_name,
     base_url_option,
@@ -21,16 +22,18 @@ from certgen.cli.base import (
     design_option,
     designs_dir_option,
     known_run,
+    left_out,
     load_run_settings,
     note_default_base_url,
     open_configured,
     progress_bar,
     quiet_option,
+    report_left_out,
     row_options,
     run_options,
     settings_options,
 )
-from certgen.errors import DesignError
+from certgen.errors import DesignError, Problem
 from certgen.ledger import safe_url
 
 
@@ -170,7 +173,23 @@ def issue(
     started = time.monotonic()
     with open_configured(config) as opened:
         batch_id, now = known_run(opened, config, batch_id, resume)
-        rows, problems, source = row_input.read(csv_file, design, config, now.date(), extra)
+        rows, problems, source = row_input.read(csv_file, design, config, now.date(), extra, quiet)
+        refused: list[Problem] = []
+        if row_input.skip_invalid:
+            rows, refused, problems = issue_mod.screen(
+                design,
+                rows,
+                problems,
+                base_url=config.base_url,
+                issued_on=now.date(),
+                file=source,
+                sheet=imposed,
+                envelope=window,
+                duplex=duplex,
+                jobs=jobs,
+            )
+            rejects = row_input.rejects_file(output)
+            left_out(rows, refused, problems, rejects)
         if sort_by:
             rows = inputs.sorted_rows(rows, sort_by, design, extra)
         with progress_bar(len(rows), quiet) as progress:
@@ -210,20 +229,22 @@ def issue(
             f"Resumed run {result.batch_id}: issued the other {result.issued} of {count} "
             f"certificates; {where} ({timing})"
         )
-        return
-    if result.reprinted:
+    elif result.reprinted:
         click.echo(
             f"Batch {result.batch_id} was already issued: printed its {count} certificate{plural} "
             f"again, with the same codes, to {where} ({timing})"
         )
-        return
-    click.echo(
-        f"Issued {count} certificate{plural} to {where} in {timing} "
-        f"(design {design.name}, batch {result.batch_id}, ledger {safe_url(config.ledger)})"
-    )
-    if count == 1:
-        click.echo(f"Code: {codes.display(result.codes[0])}")
-    note_default_base_url(config, quiet, "printing")
+    else:
+        click.echo(
+            f"Issued {count} certificate{plural} to {where} in {timing} "
+            f"(design {design.name}, batch {result.batch_id}, ledger {safe_url(config.ledger)})"
+        )
+        if count == 1:
+            click.echo(f"Code: {codes.display(result.codes[0])}")
+        note_default_base_url(config, quiet, "printing")
+    if refused:
+        report_left_out(rows, refused, row_input.rejects_file(output), "certgen issue")
+        raise click.exceptions.Exit(ROWS_LEFT_OUT)
 
 
 @cli.command()

@@ -10,6 +10,7 @@ import click
 from certgen import mail, mailing
 from certgen import send as send_mod
 from certgen.cli.base import (
+    ROWS_LEFT_OUT,
     RowInput,
     actor_name,
     base_url_option,
@@ -18,16 +19,18 @@ from certgen.cli.base import (
     design_option,
     designs_dir_option,
     known_run,
+    left_out,
     load_run_settings,
     note_default_base_url,
     open_configured,
     progress_bar,
     quiet_option,
+    report_left_out,
     row_options,
     run_options,
     settings_options,
 )
-from certgen.errors import ConfigError, DeliveryError
+from certgen.errors import ConfigError, DeliveryError, Problem
 from certgen.ledger import safe_url
 
 
@@ -108,7 +111,18 @@ def send(
     started = time.monotonic()
     with open_configured(config) as opened:
         batch_id, now = known_run(opened, config, batch_id, resume)
-        rows, problems, source = row_input.read(csv_file, design, config, now.date(), extra)
+        rows, problems, source = row_input.read(csv_file, design, config, now.date(), extra, quiet)
+        refused: list[Problem] = []
+        if row_input.skip_invalid and csv_file is not None:
+            rows, refused, problems = send_mod.screen(
+                design,
+                rows,
+                problems,
+                base_url=config.base_url,
+                issued_on=now.date(),
+                file=source,
+            )
+            left_out(rows, refused, problems, row_input.rejects_file(csv_file))
         try:
             with progress_bar(len(rows), quiet, "Sending") as progress:
                 result = send_mod.send(
@@ -141,6 +155,8 @@ def send(
         f"{verb} {result.sent} email{plural}{where} in {timing}{earlier} (design {design.name}, "
         f"run {result.batch_id}, ledger {safe_url(config.ledger)})"
     )
+    if refused and csv_file is not None:
+        report_left_out(rows, refused, row_input.rejects_file(csv_file), "certgen send")
     if not result.complete:
         raise DeliveryError(
             result.count,
@@ -150,3 +166,5 @@ def send(
             resume=f"certgen send ... --resume {result.batch_id}",
         )
     note_default_base_url(config, quiet, "sending")
+    if refused:
+        raise click.exceptions.Exit(ROWS_LEFT_OUT)
