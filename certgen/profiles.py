@@ -129,6 +129,6 @@ def read(path: Path) -> Profile:
         return Profile.model_validate(data)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
+        key = ".".join(str(part) for part in first["loc"] if part != "[key]")
         message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
         raise ConfigError(f"{path}: '{key}': {message}") from None

@@ -44,7 +44,7 @@ def build(ledger: Ledger, by: str, today: dt.date | None = None) -> list[Line]:
         )
         lines.append(
             Line(
-                group=row["key"] or "",
+                group=_referrer(row["key"], row["name"]) if by == "referrer" else row["key"] or "",
                 issued=issued,
                 redeemed=redeemed,
                 expired=int(row["expired"]),
@@ -58,6 +58,15 @@ def build(ledger: Ledger, by: str, today: dt.date | None = None) -> list[Line]:
     if by == "referrer":  # the customers to thank first: most friends converted, then redeemed
         lines.sort(key=lambda line: (-line.converted, -line.redeemed, line.group))
     return lines
+
+
+def _referrer(key: str | None, name: str | None) -> str:
+    """A referrer as the report names them: the name printed, with the email that tells
+    two customers of one name apart."""
+    kind, _, identity = (key or "").partition(":")
+    if kind == "email":
+        return f"{name} <{identity}>" if name else identity
+    return name or ""
 
 
 def _headers(by: str) -> list[str]:

@@ -658,3 +658,130 @@ def test_skip_invalid_issues_every_good_row_and_hands_back_exactly_the_bad_ones(
     assert "Dr Bob" in names and len(names) == 2000
     # The formula-safe quote mark is not part of the phone number when fed back.
     assert {r["giver_phone"] for r in recorded} == {f"+1617555{i:04d}" for i in range(2000)}
+
+
+def test_the_referrer_is_known_by_email_whatever_name_was_printed(env: Path) -> None:
+    headers, rows = export("shopify", [])
+    first = headers.index("First Name")
+    last, email = headers.index("Last Name"), headers.index("Email")
+
+    def customer(given: str, family: str, address: str) -> list[str]:
+        row = [""] * len(headers)
+        row[first], row[last], row[email] = given, family, address
+        return row
+
+    people = [
+        customer("Jane", "Doe", "jane@example.com"),
+        customer("Jane M.", "Doe", "JANE@example.com"),  # the same customer, printed otherwise
+        customer("Sam", "Lee", "sam.lee@example.com"),
+        customer("Sam", "Lee", "sam@other.example"),  # another customer of the same name
+    ]
+    write_csv(Path("shop.csv"), headers, people, "utf-8")
+    code, _, err = issue("shop.csv", "--profile", "shopify")
+    assert code == 0, err
+    engine = sa.create_engine(f"sqlite:///{env / 'ledger.db'}")
+    with engine.connect() as conn:
+        first_code = conn.execute(sa.text("SELECT code FROM certificates ORDER BY page")).first()
+    engine.dispose()
+    assert first_code is not None
+    assert invoke("redeem", first_code[0], "--by", "Sam")[0] == 0
+    code, out, _ = invoke("report", "--by", "referrer", "--format", "json")
+    lines = {line["referrer"]: line for line in json.loads(out)}
+    assert lines["Jane M. Doe <jane@example.com>"]["issued"] == 2
+    assert lines["Jane M. Doe <jane@example.com>"]["redeemed"] == 1
+    assert lines["Sam Lee <sam.lee@example.com>"]["issued"] == 1
+    assert lines["Sam Lee <sam@other.example>"]["issued"] == 1
+    # The thank-you for the redeemed gift went to the customer's own address.
+    code, out, err = invoke("notify", "--retry", "--outbox", "thanks")
+    assert code == 0, err
+    [thanks] = Path("thanks").glob("*.eml")
+    assert "To: jane@example.com" in thanks.read_text()
+
+
+def test_profiles_are_listed_shown_and_a_users_own_is_found_by_name(env: Path) -> None:
+    code, out, _ = invoke("profiles", "list")
+    assert code == 0
+    names = [line.split("\t")[0] for line in out.splitlines()]
+    assert names == ["google-contacts", "hubspot", "mailchimp", "shopify", "square"]
+    code, out, _ = invoke("profiles", "show", "shopify")
+    assert "giver       = {{ first_name }} {{ last_name }}" in out
+    assert "header row: Customer ID, First Name, Last Name, Email" in out
+    code, _, err = invoke("profiles", "show", "shopfy")
+    assert code == 1 and "no profile named 'shopfy' (did you mean 'shopify'?" in err
+    # The README's example profile, as a user's own, by name.
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = readme.split("# $CERTGEN_HOME/profiles/salon.toml\n", 1)[1].split("```", 1)[0]
+    (env / "profiles").mkdir(parents=True)
+    (env / "profiles" / "salon.toml").write_text(example)
+    code, out, _ = invoke("profiles", "list")
+    assert "salon\tSalon booking system export\tcustomers\tyours" in out
+    book = openpyxl.Workbook()
+    book.active.append(
+        [
+            "Given",
+            "Family",
+            "Email",
+            "Mobile",
+            "Landline",
+            "Street",
+            "Zip",
+            "Voucher End",
+            "Stylist",
+        ]
+    )
+    book.active.append(
+        [
+            "Ana",
+            "Lima",
+            "ana@example.com",
+            None,
+            "020 7946 0000",
+            "1 High St",
+            2134,
+            "31/03/2027",
+            "Kim",
+        ]
+    )
+    book.save("salon.xlsx")
+    code, _, err = issue("salon.xlsx", "--profile", "salon")
+    assert code == 0, err
+    [recorded] = records(env)
+    assert (recorded["giver"], recorded["giver_phone"], recorded["postal_code"]) == (
+        "Ana Lima",
+        "020 7946 0000",
+        "02134",
+    )
+    assert recorded["expires"] == "2027-03-31" and "Stylist" not in err
+
+
+def test_a_broken_profile_is_a_clear_error(env: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('format = 1\ntitle = "x"\n[person]\nnmae = "{{ a }}"\n')
+    Path("l.csv").write_text("a\nb\n")
+    code, _, err = issue("l.csv", "--profile", str(bad))
+    assert code == 1 and f"{bad}: 'person.nmae'" in err and "Traceback" not in err
+    bad.write_text('format = 1\ntitle = "x"\n[map]\ngiver = "{{ a "\n')
+    code, _, err = issue("l.csv", "--profile", str(bad))
+    assert code == 3 and "the profile: the template for 'giver' cannot be read" in err
+
+
+def test_the_shipped_shopify_sample_prints_each_customer_as_the_giver(env: Path) -> None:
+    samples = Path(__file__).parent.parent / "samples"
+    code, out, err = invoke(
+        "issue",
+        str(samples / "shopify_customers.csv"),
+        "-d",
+        "classic",
+        "--profile",
+        "shopify",
+        "--config",
+        str(samples / "certgen.toml"),
+        "-o",
+        "referral.pdf",
+    )
+    assert code == 0, err
+    assert "Issued 6 certificates" in out
+    givers = [element_text(Path("referral.pdf"), page, "giver") for page in range(6)]
+    assert givers[:3] == ["Jane Doe", "Luis Ortega", "Chris O'Neill-Whitaker"]
+    assert givers[3] == "Νίκος Γεωργίου"
+    assert [r["postal_code"] for r in records(env)][0] == "62704"

@@ -23,6 +23,7 @@ from certgen.ledger.schema import (
     events,
     migrations_table,
     notifications,
+    referrer_key,
     staff,
 )
 
@@ -298,7 +299,7 @@ class Ledger:
         """Counts per group (``referrer``, ``design``, ``batch`` or ``month`` of issue)."""
         c = certificates.c
         key = {
-            "referrer": c.giver,
+            "referrer": c.referrer_key,  # the giver's email where known, else the name
             "design": c.design,
             "batch": c.batch_id,
             "month": sa.func.substr(c.issued_at, 1, 7),
@@ -311,6 +312,7 @@ class Ledger:
         query = (
             sa.select(
                 key,
+                sa.func.max(c.giver).label("name"),
                 sa.func.count().label("issued"),
                 count(c.redeemed_at.is_not(None)).label("redeemed"),
                 count(expired).label("expired"),
@@ -536,12 +538,14 @@ def _pending(batch_id: str, emails: Mapping[str, str]) -> list[dict[str, Any]]:
 def _certificate_row(r: CertificateRecord) -> dict[str, Any]:
     row = vars(r).copy()
     row["data_json"] = json.dumps(row.pop("data"), ensure_ascii=False, sort_keys=True)
+    row["referrer_key"] = referrer_key(r.giver, r.data)
     return row
 
 
 def _record(row: Any) -> CertificateRecord:
     values = dict(row)
     values["data"] = json.loads(values.pop("data_json"))
+    values.pop("referrer_key", None)
     return CertificateRecord(**values)
 
 

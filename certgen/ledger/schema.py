@@ -7,6 +7,7 @@ queries are the sum of the migrations.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -162,6 +163,31 @@ def _m006_deliveries(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def referrer_key(giver: str, data: dict[str, str]) -> str:
+    """Who referred: the giver's email (folded to lower case) where the row had one, else the
+    printed name, so two spellings of one customer are one referrer, and two customers
+    who share a name but not an email are two."""
+    email = (data.get("giver_email") or "").strip().lower()
+    return f"email:{email}" if email else f"name:{giver}"
+
+
+def _m007_referrer_identity(conn: Connection) -> None:
+    """certificates.referrer_key, filled for the certificates already recorded."""
+    conn.execute(sa.text("ALTER TABLE certificates ADD COLUMN referrer_key TEXT"))
+    table = sa.table(
+        "certificates",
+        sa.column("code"),
+        sa.column("giver"),
+        sa.column("data_json"),
+        sa.column("referrer_key"),
+    )
+    rows = conn.execute(sa.select(table.c.code, table.c.giver, table.c.data_json)).all()
+    for code, giver, data in rows:
+        key = referrer_key(giver, json.loads(data))
+        conn.execute(table.update().where(table.c.code == code).values(referrer_key=key))
+    conn.execute(sa.text("CREATE INDEX certificates_referrer ON certificates (referrer_key)"))
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -171,6 +197,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m004_staff_and_notifications", _m004_staff_and_notifications),
     ("m005_notification_claims", _m005_notification_claims),
     ("m006_deliveries", _m006_deliveries),
+    ("m007_referrer_identity", _m007_referrer_identity),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -181,6 +208,7 @@ certificates = metadata.tables["certificates"]
 events = metadata.tables["events"]
 for _column in _lifecycle_columns():
     certificates.append_column(_column)
+certificates.append_column(sa.Column("referrer_key", sa.Text))
 _staff_and_notifications(metadata)
 staff = metadata.tables["staff"]
 notifications = metadata.tables["notifications"]
