@@ -404,8 +404,6 @@ def read_csv(
         for name in protected
         if fields[name].required and not _default(name, fields[name], defaults)
     ]
-    if unset:
-        raise InputError([_unset(name, protected[name]) for name in unset])
     columns, problems = mapping.build(
         headers,
         fields,
@@ -418,7 +416,8 @@ def read_csv(
         strict=options.strict_columns,
     )
     missing = _missing_columns(extra or {}, columns.entries, file)
-    if missing:
+    missing += [_unset(name, protected[name]) for name in unset]
+    if missing:  # said once, with the header's problems, rather than on every row
         raise InputError(problems + missing)
     formats = Formats(
         options.date_format or (profile.date_format if profile else None),

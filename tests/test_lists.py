@@ -611,7 +611,8 @@ def test_skip_invalid_issues_every_good_row_and_hands_back_exactly_the_bad_ones(
     assert "Issued 1990 certificates to" in done.stdout
     assert (
         "Left out 10 of 2000 rows with problems; they are in mailers-rejects.csv with the "
-        "reasons: fix them there and run certgen issue mailers-rejects.csv" in done.stderr
+        "reasons: fix them there and run the same command on mailers-rejects.csv with another "
+        "-o" in done.stderr
     )
     recorded = records(env)
     assert len(recorded) == 1990
@@ -785,3 +786,35 @@ def test_the_shipped_shopify_sample_prints_each_customer_as_the_giver(env: Path)
     assert givers[:3] == ["Jane Doe", "Luis Ortega", "Chris O'Neill-Whitaker"]
     assert givers[3] == "Νίκος Γεωργίου"
     assert [r["postal_code"] for r in records(env)][0] == "62704"
+
+
+def test_send_to_a_customer_export_and_leave_bad_addresses_out(env: Path) -> None:
+    headers, rows = export("shopify", PEOPLE[:4])
+    rows[1][headers.index("Email")] = "sean at example.ie"
+    rows[3][headers.index("Email")] = ""
+    write_csv(Path("shop.csv"), headers, rows, "utf-8")
+    Path("certgen.toml").write_text(CONFIG)
+    code, _, err = invoke(
+        "send", "shop.csv", "-d", "modern", "--profile", "shopify", "--outbox", "out"
+    )
+    assert code == 3 and "shop.csv, row 3, column 'Email'" in err and not Path("out").exists()
+    code, out, err = invoke(
+        "send",
+        "shop.csv",
+        "-d",
+        "modern",
+        "--profile",
+        "shopify",
+        "--outbox",
+        "out",
+        "--skip-invalid",
+    )
+    assert code == 14, err
+    assert "Wrote 2 emails" in out
+    assert "Left out 2 of 4 rows with problems; they are in shop-rejects.csv" in err
+    sent = sorted(m.read_text() for m in Path("out").glob("*.eml"))
+    assert any("To: jane@example.com" in m for m in sent)  # the customer, from the profile
+    with Path("shop-rejects.csv").open(encoding="utf-8-sig") as stream:
+        rejected = list(csv.reader(stream))
+    assert [r[0] for r in rejected[1:]] == ["3", "5"]
+    assert rejected[0][2:] == headers

@@ -345,14 +345,15 @@ def left_out(
 
 
 def report_left_out(
-    rows: Sequence[inputs.Row], refused: Sequence[Problem], rejects: Path, command: str
+    rows: Sequence[inputs.Row], refused: Sequence[Problem], rejects: Path, then: str
 ) -> None:
-    """Say how many rows --skip-invalid left out and where they are; exit 14 later."""
+    """Say how many rows --skip-invalid left out, where they are and what to do; the
+    command exits 14 after."""
     count = len({p.row for p in refused})
     total = len(rows) + count
     click.secho(
         f"Left out {count} of {total} rows with problems; they are in {rejects} with the "
-        f"reasons: fix them there and run {command} {rejects}",
+        f"reasons: fix them there and run the same command on {rejects}{then}",
         err=True,
         fg="yellow",
     )

@@ -243,7 +243,7 @@ def issue(
             click.echo(f"Code: {codes.display(result.codes[0])}")
         note_default_base_url(config, quiet, "printing")
     if refused:
-        report_left_out(rows, refused, row_input.rejects_file(output), "certgen issue")
+        report_left_out(rows, refused, row_input.rejects_file(output), " with another -o")
         raise click.exceptions.Exit(ROWS_LEFT_OUT)
 
 

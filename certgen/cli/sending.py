@@ -156,7 +156,7 @@ def send(
         f"run {result.batch_id}, ledger {safe_url(config.ledger)})"
     )
     if refused and csv_file is not None:
-        report_left_out(rows, refused, row_input.rejects_file(csv_file), "certgen send")
+        report_left_out(rows, refused, row_input.rejects_file(csv_file), "")
     if not result.complete:
         raise DeliveryError(
             result.count,
