@@ -82,6 +82,12 @@ def build(
     ``maps`` are ``--map`` options: ``HEADER=FIELD``, or ``FIELD=TEMPLATE`` when the value
     holds ``{{``; they win over the ``profile``'s templates for the same field."""
     builder = _Builder(headers, fields, file, protected)
+    builder.ignore([*ignore, *(profile.ignore if profile else ())])  # as if not there
+    for left, right in maps:
+        if "{{" in right or "{%" in right:
+            builder.template(left.strip(), right, "--map", optional=False)
+        else:
+            builder.column(left, right.strip())
     if profile is not None:
         who = people or profile.people
         wanted = {person_fields(who)[part]: t for part, t in profile.person.items()}
@@ -90,13 +96,6 @@ def build(
         wanted.update(profile.map)
         for name, templates in wanted.items():
             builder.template(name, templates, "the profile", optional=True)
-        builder.ignore(profile.ignore)
-    for left, right in maps:
-        if "{{" in right or "{%" in right:
-            builder.template(left.strip(), right, "--map", optional=False)
-        else:
-            builder.column(left, right.strip())
-    builder.ignore(ignore)
     builder.match_the_rest(strict)
     return builder.result()
 
@@ -110,10 +109,9 @@ class _Builder:
         protected: Mapping[str, str],
     ):
         self.headers, self.fields, self.file, self.protected = headers, fields, file, protected
-        self.keys = [identifier(h) for h in headers]
         self.index: dict[str, int] = {}  # identifier -> the first column with it
-        for i, key in enumerate(self.keys):
-            self.index.setdefault(key, i)
+        for i, header in enumerate(headers):
+            self.index.setdefault(identifier(header), i)
         self.by_header = {_key(h): i for i, h in reversed(list(enumerate(headers)))}
         self.lookup = _lookup(fields)
         self.entries: dict[str, Entry] = {}
@@ -183,7 +181,10 @@ class _Builder:
         self.entries[target] = Entry(_cell(index), (self.headers[index],))
 
     def template(self, name: str, templates: str | list[str], how: str, optional: bool) -> None:
-        """A field built by a template: the first of ``templates`` whose columns exist."""
+        """A field built by a template: the first of ``templates`` whose columns exist. An
+        ``optional`` one (a profile's) gives way to --map, and to columns that are missing."""
+        if optional and self.lookup.get(_key(name)) in self.explicit:
+            return
         choices = [templates] if isinstance(templates, str) else templates
         compiled = [self._compile(source, name, how) for source in choices]
         if any(c is None for c in compiled):
@@ -205,7 +206,7 @@ class _Builder:
         if "column" in chosen.variables:
             read = list(range(len(self.headers)))
         self.entries[target] = Entry(
-            _render(chosen, self.keys, self.headers), tuple(self.headers[i] for i in read)
+            _render(chosen, self.index, self.headers), tuple(self.headers[i] for i in read)
         )
 
     def _compile(self, source: str, name: str, how: str) -> text_mod.TextTemplate | None:
@@ -231,8 +232,11 @@ class _Builder:
             self.problems.append(Problem(message, self.file, 1, None, hint))
 
     def ignore(self, headers: Iterable[str]) -> None:
+        """Columns left out on purpose: no template reads them, and no note names them."""
         wanted = {_key(h) for h in headers}
-        self.used.update(i for i, h in enumerate(self.headers) if _key(h) in wanted)
+        left_out = {i for i, h in enumerate(self.headers) if _key(h) in wanted}
+        self.used |= left_out
+        self.index = {key: i for key, i in self.index.items() if i not in left_out}
 
     def match_the_rest(self, strict: bool) -> None:
         """Columns no template reads: by name or alias, else left out (a note), else, with
@@ -324,18 +328,21 @@ def _all_names(source: str) -> set[str]:
     return {node.name for node in ast.find_all(nodes.Name)}
 
 
-def _render(template: text_mod.TextTemplate, keys: list[str], headers: list[str]) -> Getter:
-    """A getter that renders ``template`` over a record: each line's spaces folded and
-    trimmed, so that "{{ first }} {{ middle }} {{ last }}" has no double space where a
-    part is empty. Templates that only join columns and text skip jinja."""
-    parts = _plain_parts(template, keys)
+def _render(
+    template: text_mod.TextTemplate, index: Mapping[str, int], headers: list[str]
+) -> Getter:
+    """A getter that renders ``template`` over a record (``index``: variable -> column):
+    each line's spaces folded and trimmed, so that "{{ first }} {{ middle }} {{ last }}" has
+    no double space where a part is empty. Templates that only join columns and text skip
+    jinja."""
+    parts = _plain_parts(template, index)
     if parts is not None:
 
         def join(record: list[str]) -> str:
             return _tidy("".join(p if isinstance(p, str) else record[p] for p in parts))
 
         return join
-    wanted = [(keys.index(v), v) for v in template.variables if v in keys]
+    wanted = [(index[v], v) for v in template.variables if v in index]
     whole = "column" in template.variables
 
     def render(record: list[str]) -> str:
@@ -347,7 +354,9 @@ def _render(template: text_mod.TextTemplate, keys: list[str], headers: list[str]
     return render
 
 
-def _plain_parts(template: text_mod.TextTemplate, keys: list[str]) -> list[str | int] | None:
+def _plain_parts(
+    template: text_mod.TextTemplate, index: Mapping[str, int]
+) -> list[str | int] | None:
     """The template as literal text and column indexes, if that is all it is."""
     ast = text_mod.ENVIRONMENT.parse(template.source)
     parts: list[str | int] = []
@@ -357,8 +366,8 @@ def _plain_parts(template: text_mod.TextTemplate, keys: list[str]) -> list[str |
         for child in node.nodes:
             if isinstance(child, nodes.TemplateData):
                 parts.append(child.data)
-            elif isinstance(child, nodes.Name) and child.name in keys:
-                parts.append(keys.index(child.name))
+            elif isinstance(child, nodes.Name) and child.name in index:
+                parts.append(index[child.name])
             else:
                 return None
     return parts

@@ -818,3 +818,22 @@ def test_send_to_a_customer_export_and_leave_bad_addresses_out(env: Path) -> Non
         rejected = list(csv.reader(stream))
     assert [r[0] for r in rejected[1:]] == ["3", "5"]
     assert rejected[0][2:] == headers
+
+
+def test_map_wins_over_the_profile_and_ignore_hides_a_column_from_it(env: Path) -> None:
+    headers, rows = export("shopify", PEOPLE[:2])
+    write_csv(Path("shop.csv"), headers, rows, "utf-8")
+    code, _, err = issue(
+        "shop.csv",
+        "--profile",
+        "shopify",
+        "--map",
+        "giver={{ first_name }}",
+        "--ignore",
+        "Phone",
+        "--ignore",
+        "Default Address Phone",
+    )
+    assert code == 0, err
+    assert element_text(Path("certificates.pdf"), 0, "giver") == "Jane"
+    assert [r.get("giver_phone") for r in records(env)] == [None, None]
