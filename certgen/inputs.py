@@ -425,10 +425,12 @@ def read_csv(
     )
     names = columns.columns()
 
+    workbook = source.numbers is not None
+
     def resolve_record(record: list[str], number: int) -> tuple[Row, list[Problem]]:
         return resolve(
             design,
-            columns.given(_fit(record, len(headers), source.numbers is not None)),
+            columns.given(record),
             defaults,
             issued_on,
             file=file,
@@ -438,40 +440,58 @@ def read_csv(
             formats=formats,
         )
 
+    valid, refused, found = _check_records(records, len(headers), resolve_record, source)
+    problems += found
+    if not valid[0] and not problems:
+        raise InputError([Problem("the file has a header but no rows", file)])
+    table = Table(
+        source,
+        lambda record, n: resolve_record(_fit(record, len(headers), workbook), n)[0],
+        *valid,
+        headers,
+        [*source.notes, *columns.notes],
+        refused,
+    )
+    return table, problems
+
+
+# Where records start in the text, and their row numbers (a string: array is not
+# subscriptable at run time before Python 3.12).
+Positions = tuple["array[int]", "array[int]"]
+
+
+def _check_records(
+    records: Iterator[tables.Record],
+    width: int,
+    resolve_record: Callable[[list[str], int], tuple[Row, list[Problem]]],
+    source: tables.Source,
+) -> tuple[Positions, Positions, list[Problem]]:
+    """Every record resolved once: where the valid ones are, where the refused ones are, and
+    the refused ones' problems (with the cells ``source`` refused)."""
     refused_cells: dict[int, list[Problem]] = {}
     for problem in source.refused:
         refused_cells.setdefault(problem.row or 0, []).append(problem)
-    starts, lines = array("q"), array("q")
-    refused = array("q"), array("q")
+    valid: Positions = (array("q"), array("q"))
+    refused: Positions = (array("q"), array("q"))
+    problems: list[Problem] = []
     for number, record, start in records:
-        record = _fit(record, len(headers), source.numbers is not None)
-        if len(record) != len(headers):
+        record = _fit(record, width, source.numbers is not None)
+        if len(record) != width:
             found = [
                 Problem(
-                    f"has {len(record)} fields; the header has {len(headers)}",
-                    file,
+                    f"has {len(record)} fields; the header has {width}",
+                    source.file,
                     number,
                     hint="check for a missing or extra delimiter, or an unquoted comma",
                 )
             ]
         else:
             found = refused_cells.get(number, []) + resolve_record(record, number)[1]
-        target = refused if found else (starts, lines)
-        target[0].append(start)
-        target[1].append(number)
+        starts, lines = refused if found else valid
+        starts.append(start)
+        lines.append(number)
         problems += found
-    if not starts and not problems:
-        raise InputError([Problem("the file has a header but no rows", file)])
-    table = Table(
-        source,
-        lambda record, n: resolve_record(record, n)[0],
-        starts,
-        lines,
-        headers,
-        [*source.notes, *columns.notes],
-        refused,
-    )
-    return table, problems
+    return valid, refused, problems
 
 
 def _fit(record: list[str], width: int, workbook: bool) -> list[str]:
