@@ -15,6 +15,7 @@ import contextlib
 import csv
 import datetime as dt
 import difflib
+import functools
 import os
 import re
 import secrets
@@ -140,6 +141,7 @@ class Table(Sequence[Row]):
             yield number, self._record(start)
 
 
+@functools.lru_cache(maxsize=4096)  # campaign defaults and cities repeat on every row
 def clean(raw: str) -> str:
     """Stripped NFC text with Windows line breaks folded to ``\\n``; a spreadsheet's text
     marker (a leading ``'`` before a digit or a formula character, as in ``'0213`` or
@@ -277,7 +279,8 @@ def resolve(
     problems: list[Problem] = []
     for name, spec in _fields(design, extra).items():
         column = (columns or {}).get(name, name)
-        raw = clean(given.get(name) or "")
+        value = given.get(name)
+        raw = clean(value) if value else ""
         source = "row"
         if not raw:
             raw, source = clean(defaults.get(name) or spec.default or ""), "default"
