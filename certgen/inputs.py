@@ -431,9 +431,10 @@ def read_csv(
     workbook = source.numbers is not None
 
     def resolve_record(record: list[str], number: int) -> tuple[Row, list[Problem]]:
-        return resolve(
+        given, failed = columns.given(record)
+        row, found = resolve(
             design,
-            columns.given(record),
+            given,
             defaults,
             issued_on,
             file=file,
@@ -442,6 +443,12 @@ def read_csv(
             extra=extra,
             formats=formats,
         )
+        for name, why in failed:
+            message = f"the template for '{name}' cannot be rendered: {why}"
+            found.append(
+                Problem(message, file, number, names[name], "correct the --map or profile")
+            )
+        return row, found
 
     valid, refused, found = _check_records(records, len(headers), resolve_record, source)
     problems += found

@@ -40,6 +40,11 @@ Getter = Callable[[list[str]], str]
 _CUSTOMER_FIELDS = (("phone", "giver_phone"), ("mail", "giver_email"), ("address", "street"))
 
 
+class TemplateFailed(ValueError):
+    """A template that cannot be rendered with one row's values (the sandbox refused it, a
+    filter failed): a problem of that row."""
+
+
 @dataclass(frozen=True)
 class Entry:
     """One field of a mapping: how its value is read, and the headers it reads."""
@@ -56,8 +61,15 @@ class ColumnMap:
     left_out: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
-    def given(self, record: list[str]) -> dict[str, str]:
-        return {name: entry.read(record) for name, entry in self.entries.items()}
+    def given(self, record: list[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        """The record's value for each field, and (field, why) for templates that failed."""
+        values, failed = {}, []
+        for name, entry in self.entries.items():
+            try:
+                values[name] = entry.read(record)
+            except TemplateFailed as exc:
+                failed.append((name, str(exc)))
+        return values, failed
 
     def columns(self) -> dict[str, str]:
         """Field -> how the user names its source in messages (its header, or headers)."""
@@ -352,7 +364,10 @@ def _render(
         values: dict[str, object] = {name: record[i] for i, name in wanted}
         if whole:
             values["column"] = dict(zip(headers, record, strict=False))
-        return _tidy(template.render(values))
+        try:
+            return _tidy(template.render(values))
+        except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            raise TemplateFailed(f"{type(exc).__name__}: {exc}") from None
 
     return render
 

@@ -42,17 +42,16 @@ class Source:
     file: str
     text: str
     delimiter: str
-    encoding: str  # what the file was read as (for a workbook: its sheet)
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what was guessed
     numbers: dict[int, int] | None = None  # a workbook's: line of ``text`` -> sheet row
     refused: list[Problem] = field(default_factory=list)  # cells that cannot be read
 
-    def records(self, start: int = 0) -> Iterator[Record]:
-        """(row number, fields, offset) of each non-blank record from ``start`` on; a broken
-        file is an InputError."""
-        lines = Lines(self.text, start)
+    def records(self) -> Iterator[Record]:
+        """(row number, fields, offset) of each non-blank record; a broken file is an
+        InputError."""
+        lines = Lines(self.text)
         reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
-        line, offset = 1, start
+        line, offset = 1, 0
         try:
             for record in reader:
                 if any(cell.strip() for cell in record):
@@ -113,7 +112,7 @@ def read(
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         hint = "give it its .xlsx, .xls or .ods name, or save it as CSV"
         raise InputError([Problem("this is a workbook, not a CSV file", file, hint=hint)])
-    text, used, notes = decode(data, file, encoding)
+    text, notes = decode(data, file, encoding)
     if not text.strip():
         raise InputError([Problem("the file is empty; it needs a header row and rows", file)])
     first = next(Lines(text))
@@ -123,34 +122,34 @@ def read(
         text = " " * width + text[width:]
         delimiter = delimiter or hinted.group(1)
     delimiter = delimiter or sniff_delimiter(first)
-    return Source(file, text, delimiter, used, tuple(notes))
+    return Source(file, text, delimiter, tuple(notes))
 
 
-def decode(data: bytes, file: str, encoding: str) -> tuple[str, str, list[str]]:
-    """The text, the encoding it was read as, and a note when that was a guess."""
+def decode(data: bytes, file: str, encoding: str) -> tuple[str, list[str]]:
+    """The text, and a note when its encoding was a guess."""
     if encoding.lower() != AUTO:
         name = encoding.lower().replace("_", "-")
         if name in ("utf-8", "utf8"):
             name = "utf-8-sig"  # a BOM is never part of the first header
         shown = "UTF-8" if name == "utf-8-sig" else encoding
-        return _decode(data, file, name, shown), shown, []
+        return _decode(data, file, name, shown), []
     for bom, name in _BOMS:
         if data.startswith(bom):
             shown = "UTF-16" if name == "utf-16" else "UTF-8"
-            return _decode(data, file, name, shown), shown, []
+            return _decode(data, file, name, shown), []
     if b"\x00" in data[:4096]:
         hint = "save it as UTF-8, or give its encoding with --encoding utf-16-le"
         raise InputError([Problem("the file looks like UTF-16 without a BOM", file, hint=hint)])
     try:
-        return data.decode("utf-8"), "UTF-8", []
+        return data.decode("utf-8"), []
     except UnicodeDecodeError:
         pass
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
-        return _decode(data, file, "utf-8", "UTF-8"), "UTF-8", []  # raises, located
+        return _decode(data, file, "utf-8", "UTF-8"), []  # raises, located
     note = f"{file} is not UTF-8; read it as Windows-1252 (give --encoding to say otherwise)"
-    return text, "Windows-1252", [note]
+    return text, [note]
 
 
 def _decode(data: bytes, file: str, encoding: str, shown: str) -> str:
@@ -213,7 +212,7 @@ def read_workbook(path: Path, sheet: str | None, rules: NumberCells) -> Source:
     text = buffer.getvalue()
     if not text.strip():
         raise InputError([Problem(f"sheet '{name}' is empty; it needs a header row", file)])
-    return Source(file, text, ",", f"sheet {name}", numbers=numbers, refused=refused)
+    return Source(file, text, ",", numbers=numbers, refused=refused)
 
 
 def _number_cells(

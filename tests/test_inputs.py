@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from certgen import inputs
+from certgen import inputs, tables
 from certgen.design import FieldSpec
 from certgen.errors import InputError, Problem
 from tests.helpers import NOW, load
@@ -242,3 +242,57 @@ def test_a_row_read_again_at_any_position_is_the_row_read_in_order(
     assert [r.text("recipient") for r in reordered] == ["Ann", "Bob\nNg", "Dee"][::1]
     by_giver = inputs.sorted_rows(rows, "expires", DESIGN, None)
     assert [r.number for r in by_giver] == [2, 4, 7]
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ("First Name", "first_name"),
+        ("E-mail 1 - Value", "e_mail_1_value"),
+        ("State/Region", "state_region"),
+        (" Zip ", "zip"),
+        ("1st Line", "_1st_line"),
+        ("Prénom", "prénom"),
+    ],
+)
+def test_a_header_as_a_template_names_it(header: str, name: str) -> None:
+    assert tables.identifier(header) == name
+
+
+@pytest.mark.parametrize(
+    ("cell", "text"),
+    [
+        (2134.0, "2134"),
+        (12.5, "12.5"),
+        (0.1 + 0.2, "0.3"),
+        (True, "TRUE"),
+        (dt.date(2027, 3, 31), "2027-03-31"),
+        (dt.datetime(2027, 3, 31), "2027-03-31"),
+        (dt.datetime(2027, 3, 31, 14, 30), "2027-03-31 14:30"),
+        (None, ""),
+        ("02134", "02134"),
+    ],
+)
+def test_a_workbook_cell_reads_as_a_person_reads_it(cell: object, text: str) -> None:
+    assert tables.cell_text(cell) == text
+
+
+@pytest.mark.parametrize(
+    ("written", "decimal_comma", "amount"),
+    [
+        ("$1,200.50", False, "1200.50"),
+        ("1.200,50 €", False, "1200.50"),
+        ("12,50", False, "12.50"),
+        ("1,200", False, "1200"),
+        ("1,200", True, "1.200"),
+        ("1.200", True, "1200"),
+        ("EUR 99", False, "99"),
+    ],
+)
+def test_amounts_as_people_write_them(written: str, decimal_comma: bool, amount: str) -> None:
+    assert inputs.parse_money(written, decimal_comma) == Decimal(amount)
+
+
+def test_sniffing_ignores_delimiters_inside_quotes() -> None:
+    assert tables.sniff_delimiter('"Name, full";Email;City\n') == ";"
+    assert tables.sniff_delimiter("just one column\n") == ","

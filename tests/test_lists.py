@@ -837,3 +837,23 @@ def test_map_wins_over_the_profile_and_ignore_hides_a_column_from_it(env: Path) 
     assert code == 0, err
     assert element_text(Path("certificates.pdf"), 0, "giver") == "Jane"
     assert [r.get("giver_phone") for r in records(env)] == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("template", "why"),
+    [
+        ("{{ first_name.__class__.__mro__ }}", "SecurityError: access to attribute '__class__'"),
+        ("{{ first_name | int / 0 }}", "ZeroDivisionError: division by zero"),
+        ("{{ column['Nope'] }}", "UndefinedError"),
+    ],
+)
+def test_a_map_template_that_fails_on_a_row_is_that_rows_problem(
+    env: Path, template: str, why: str
+) -> None:
+    Path("a.csv").write_text("First Name,Last\nBob,Ng\n")
+    code, _, err = issue("a.csv", "--map", f"recipient={template}")
+    assert code == 3 and "Traceback" not in err
+    assert (
+        "a.csv, row 2, column " in err and "the template for 'recipient' cannot be rendered" in err
+    )
+    assert why in err

@@ -38,7 +38,9 @@ from certgen.ledger import safe_url
 
 
 @cli.command()
-@click.argument("csv_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument(
+    "csv_file", metavar="[LIST]", required=False, type=click.Path(path_type=Path, dir_okay=False)
+)
 @design_option
 @click.option(
     "-o",
@@ -136,14 +138,17 @@ def issue(
     config_file: Path | None,
     ledger: str | None,
 ) -> None:
-    """Issue certificates: one from the options, or one per row of CSV_FILE, into one PDF.
+    """Issue certificates: one from the options, or one per row of LIST (a CSV file or an
+    .xlsx/.ods workbook), into one PDF.
 
     \b
     certgen issue --design classic --to "Bob Ng" --from "Jane Doe" -o bob.pdf
     certgen issue customers.csv --design classic -o run.pdf --map "Customer Name=from"
+    certgen issue customers_export.csv --design classic --profile shopify -o run.pdf
 
     Every code is recorded in the ledger before the PDF appears; if any row has a problem,
-    all problems are listed and nothing is issued.
+    all problems are listed and nothing is issued (with --skip-invalid, the other rows are,
+    and the bad ones go to a rejects file; exit code 14).
     """
     config, design = load_run_settings(config_file, ledger, base_url, designs_dir, design_name)
     row_input.check(csv_file)

@@ -35,7 +35,9 @@ from certgen.ledger import safe_url
 
 
 @cli.command()
-@click.argument("csv_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument(
+    "csv_file", metavar="[LIST]", required=False, type=click.Path(path_type=Path, dir_okay=False)
+)
 @design_option
 @click.option("--email", metavar="ADDRESS", help="The recipient's email (one certificate).")
 @row_options
@@ -75,8 +77,9 @@ def send(
     config_file: Path | None,
     ledger: str | None,
 ) -> None:
-    """Email certificates: each row's as a PDF attachment to the address in its email column,
-    with a short message from the design's email templates.
+    """Email certificates: each row of LIST's (a CSV file or a workbook) as a PDF attachment
+    to the address in its email column, with a short message from the design's email
+    templates.
 
     \b
     certgen send customers.csv --design modern
