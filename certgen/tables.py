@@ -188,7 +188,9 @@ def read_workbook(path: Path, sheet: str | None, rules: NumberCells) -> Source:
     if name not in names:
         hint = f"its sheets: {', '.join(names)}" if names else "it has no sheets"
         raise InputError([Problem(f"no sheet named '{sheet}'", file, hint=hint)])
-    cells = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    # Row by row (a sheet of 100,000 rows is never all Python objects at once); rows are
+    # counted from the sheet's first, so a row's number is the one the spreadsheet shows.
+    cells = book.get_sheet_by_name(name).iter_rows()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     numbers: dict[int, int] = {}

@@ -857,3 +857,14 @@ def test_a_map_template_that_fails_on_a_row_is_that_rows_problem(
         "a.csv, row 2, column " in err and "the template for 'recipient' cannot be rendered" in err
     )
     assert why in err
+
+
+def test_a_workbooks_rows_are_numbered_as_the_spreadsheet_shows_them(env: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["C3"], sheet["D3"] = "To", "Expires"  # the table starts at C3, under a gap
+    sheet["C4"], sheet["D4"] = "Bob", "2027-03-31"
+    sheet["C6"], sheet["D6"] = "Ann", "someday"
+    book.save("offset.xlsx")
+    code, _, err = issue("offset.xlsx")
+    assert code == 3 and "offset.xlsx, row 6, column 'Expires': 'someday' is not a date" in err
