@@ -291,16 +291,20 @@ def test_every_profile_in_every_encoding_prints_the_customer_and_the_business(
     ]
 
 
-def test_a_friends_list_prints_the_recipient_and_the_giver_from_the_options(env: Path) -> None:
-    headers, rows = export("hubspot", PEOPLE)
+@pytest.mark.parametrize("profile", sorted(COLUMNS))
+def test_a_friends_list_prints_the_recipient_and_the_giver_from_the_options(
+    env: Path, profile: str
+) -> None:
+    headers, rows = export(profile, PEOPLE)
     write_csv(Path("friends.csv"), headers, rows, "utf-8")
     code, _, err = issue(
-        "friends.csv", "--profile", "hubspot", "--list-of", "friends", "--set", "giver=Sam Lee"
+        "friends.csv", "--profile", profile, "--list-of", "friends", "--set", "giver=Sam Lee"
     )
     assert code == 0, err
     for page, person in enumerate(PEOPLE):
         assert element_text(Path("certificates.pdf"), page, "recipient") == person.name
         assert element_text(Path("certificates.pdf"), page, "giver") == "Sam Lee"
+        assert element_text(Path("certificates.pdf"), page, "contact") == CONTACT
     assert [r["recipient_email"] for r in records(env)] == [p.email for p in PEOPLE]
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -287,7 +287,7 @@ class RowInput:
             maps=tuple(pair_list(self.maps, "--map")),
             ignore=self.ignored,
             profile=profile,
-            people=self.list_of,  # type: ignore[arg-type]
+            people=cast(profiles.People | None, self.list_of),  # a click.Choice of them
             strict_columns=self.strict_columns,
             date_format=self.date_format or config.date_format,
         )
