@@ -872,3 +872,14 @@ def test_a_workbooks_rows_are_numbered_as_the_spreadsheet_shows_them(env: Path) 
     book.save("offset.xlsx")
     code, _, err = issue("offset.xlsx")
     assert code == 3 and "offset.xlsx, row 6, column 'Expires': 'someday' is not a date" in err
+
+
+def test_a_rejects_file_is_never_written_over_the_list_it_came_from(env: Path) -> None:
+    Path("run-rejects.csv").write_text("to,expires\nBob,2027-03-31\nAnn,someday\n")
+    code, _, err = issue("run-rejects.csv", "--skip-invalid", "-o", "run.pdf")
+    assert code == 14, err
+    assert Path("run-rejects.csv").read_text() == "to,expires\nBob,2027-03-31\nAnn,someday\n"
+    assert "they are in run-rejects-rejects.csv" in err
+    assert Path("run-rejects-rejects.csv").is_file()
+    code, _, err = issue("run-rejects.csv", "--skip-invalid", "--rejects", "run-rejects.csv")
+    assert code == 2 and "--rejects names the list being read" in err

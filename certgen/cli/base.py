@@ -304,10 +304,20 @@ class RowInput:
                 click.echo(f"Note: {note}", err=True)
         return rows, problems, str(csv_file)
 
-    def rejects_file(self, beside: Path) -> Path:
+    def rejects_file(self, csv_file: Path, beside: Path) -> Path:
         """Where --skip-invalid writes the rows it leaves out: --rejects, else
-        ``<beside>-rejects.csv``."""
-        return self.rejects or beside.with_name(f"{beside.stem}-rejects.csv")
+        ``<beside>-rejects.csv``; never over the list being read (a rejects file fed back
+        under the same -o gets ``-rejects-rejects.csv``)."""
+        reading = csv_file.resolve()
+        if self.rejects is not None:
+            if self.rejects.resolve() == reading:
+                raise click.UsageError("--rejects names the list being read; name another file")
+            return self.rejects
+        for base in (beside, csv_file):
+            path = base.with_name(f"{base.stem}-rejects.csv")
+            if path.resolve() != reading:
+                return path
+        raise AssertionError("unreachable: <list>-rejects.csv is never the list")
 
 
 def pair_list(values: Sequence[str], flag: str) -> list[tuple[str, str]]:

@@ -180,7 +180,7 @@ def issue(
         batch_id, now = known_run(opened, config, batch_id, resume)
         rows, problems, source = row_input.read(csv_file, design, config, now.date(), extra, quiet)
         refused: list[Problem] = []
-        if row_input.skip_invalid:
+        if row_input.skip_invalid and csv_file is not None:
             rows, refused, problems = issue_mod.screen(
                 design,
                 rows,
@@ -193,8 +193,7 @@ def issue(
                 duplex=duplex,
                 jobs=jobs,
             )
-            rejects = row_input.rejects_file(output)
-            left_out(rows, refused, problems, rejects)
+            left_out(rows, refused, problems, row_input.rejects_file(csv_file, output))
         if sort_by:
             rows = inputs.sorted_rows(rows, sort_by, design, extra)
         with progress_bar(len(rows), quiet) as progress:
@@ -247,8 +246,9 @@ def issue(
         if count == 1:
             click.echo(f"Code: {codes.display(result.codes[0])}")
         note_default_base_url(config, quiet, "printing")
-    if refused:
-        report_left_out(rows, refused, row_input.rejects_file(output), " with another -o")
+    if refused and csv_file is not None:
+        rejects = row_input.rejects_file(csv_file, output)
+        report_left_out(rows, refused, rejects, " with another -o")
         raise click.exceptions.Exit(ROWS_LEFT_OUT)
 
 

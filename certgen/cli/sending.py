@@ -125,7 +125,7 @@ def send(
                 issued_on=now.date(),
                 file=source,
             )
-            left_out(rows, refused, problems, row_input.rejects_file(csv_file))
+            left_out(rows, refused, problems, row_input.rejects_file(csv_file, csv_file))
         try:
             with progress_bar(len(rows), quiet, "Sending") as progress:
                 result = send_mod.send(
@@ -159,7 +159,7 @@ def send(
         f"run {result.batch_id}, ledger {safe_url(config.ledger)})"
     )
     if refused and csv_file is not None:
-        report_left_out(rows, refused, row_input.rejects_file(csv_file), "")
+        report_left_out(rows, refused, row_input.rejects_file(csv_file, csv_file), "")
     if not result.complete:
         raise DeliveryError(
             result.count,
