@@ -28,6 +28,7 @@ _KEYS = {
     "notify",
     "date_format",
     "profile",
+    "design",
 }
 _SMTP_KEYS = {"host", "port", "security", "username", "password", "sender"}
 _WEB_KEYS = {"secret_key", "session_minutes", "lookups_per_minute", "proxies"}
@@ -76,6 +77,8 @@ class Config:
     web_settings: Mapping[str, object] = field(default_factory=dict)
     date_format: str | None = None  # how customer lists write dates (strptime)
     profile: str | None = None  # the mapping profile customer lists are read with
+    design: str | None = None  # the design a run uses when -d is not given
+    sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where it came from
 
     def web(self) -> Web:
         """Web settings; makes and keeps a secret key in the app folder if none is set."""
@@ -162,11 +165,30 @@ def _read(path: Path | None) -> tuple[dict[str, object], dict[str, str]]:
     return data, defaults
 
 
-def _setting(flag: str | None, env: str, data: Mapping[str, object], key: str) -> str | None:
-    value = flag or os.environ.get(env) or data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ConfigError(f"{key} must be text, not {value!r}")
-    return value
+class _Settled:
+    """Each setting from the first of: option, environment variable, the file, default;
+    and where each came from, for ``certgen config``."""
+
+    def __init__(self, data: Mapping[str, object], path: Path | None):
+        self.data, self.path = data, path
+        self.sources: dict[str, str] = {}
+
+    def __call__(
+        self, key: str, flag: str | None, env: str | None, default: str | None = None
+    ) -> str | None:
+        found = [
+            (flag, "option"),
+            (os.environ.get(env) if env else None, f"environment {env}"),
+            (self.data.get(key), str(self.path)),
+        ]
+        for value, source in found:
+            if value is not None and value != "":
+                if not isinstance(value, str):
+                    raise ConfigError(f"{self.path}: {key} must be text, not {value!r}")
+                self.sources[key] = source
+                return value
+        self.sources[key] = "default"
+        return default
 
 
 def load(
@@ -175,18 +197,20 @@ def load(
     ledger: str | None = None,
     base_url: str | None = None,
     designs_dir: Path | None = None,
+    design: str | None = None,
 ) -> Config:
     path = _config_file(config_file)
     data, defaults = _read(path)
     relative_to = path.parent if path else Path.cwd()
-    url = _setting(ledger, "CERTGEN_LEDGER", data, "ledger")
-    url = url or default_ledger()
-    base = _setting(base_url, "CERTGEN_BASE_URL", data, "base_url") or DEFAULT_BASE_URL
+    setting = _Settled(data, path)
+    url = setting("ledger", ledger, "CERTGEN_LEDGER") or default_ledger()
+    if setting.sources["ledger"] == str(path):
+        url = _beside(url, relative_to)
+    base = setting("base_url", base_url, "CERTGEN_BASE_URL") or DEFAULT_BASE_URL
     if not base.startswith(("http://", "https://")):
         raise ConfigError(f"base URL '{base}' must start with http:// or https://")
-    user_dir = _setting(
-        str(designs_dir) if designs_dir else None, "CERTGEN_DESIGNS", data, "designs_dir"
-    )
+    flag = str(designs_dir) if designs_dir else None
+    user_dir = setting("designs_dir", flag, "CERTGEN_DESIGNS")
     dirs = [relative_to / user_dir] if user_dir else []
     notify = _table(data, "notify", _NOTIFY_KEYS, path)
     return Config(
@@ -198,6 +222,59 @@ def load(
         smtp=_smtp(data, path),
         include_friend_name=bool(notify.get("include_friend_name", False)),
         web_settings=_table(data, "web", _WEB_KEYS, path),
-        date_format=_setting(None, "CERTGEN_DATE_FORMAT", data, "date_format"),
-        profile=_setting(None, "CERTGEN_PROFILE", data, "profile"),
+        date_format=setting("date_format", None, "CERTGEN_DATE_FORMAT"),
+        profile=setting("profile", None, "CERTGEN_PROFILE"),
+        design=setting("design", design, "CERTGEN_DESIGN"),
+        sources=setting.sources,
     )
+
+
+def _beside(url: str, folder: Path) -> str:
+    """A SQLite ledger named by a relative path in a certgen.toml lives beside that file
+    (as a designs_dir does), wherever certgen runs."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix:
+        name = url[len(prefix) :]
+        if not name.startswith(":memory:"):
+            return f"{prefix}{(folder / name).resolve()}"
+    return url
+
+
+def explain(config: Config) -> list[tuple[str, str, str]]:
+    """(setting, value, where it came from) for every setting, secrets hidden."""
+    lines = [
+        ("ledger", config.ledger, config.sources.get("ledger", "default")),
+        ("base_url", config.base_url, config.sources.get("base_url", "default")),
+        ("design", config.design or "(none: give -d)", config.sources.get("design", "default")),
+        (
+            "designs_dir",
+            ", ".join(str(d) for d in config.designs_dirs),
+            config.sources.get("designs_dir", "default"),
+        ),
+        ("profile", config.profile or "(none)", config.sources.get("profile", "default")),
+        (
+            "date_format",
+            config.date_format or "(ISO and unambiguous dates)",
+            config.sources.get("date_format", "default"),
+        ),
+    ]
+    file = str(config.source) if config.source else "default"
+    lines += [(f"defaults.{k}", v, file) for k, v in sorted(config.defaults.items())]
+    if config.smtp:
+        smtp = vars(config.smtp)
+        for key in ("host", "port", "security", "username", "sender"):
+            if smtp.get(key) is not None:
+                lines.append((f"smtp.{key}", str(smtp[key]), file))
+        if config.smtp.password:
+            source = (
+                "environment CERTGEN_SMTP_PASSWORD"
+                if os.environ.get("CERTGEN_SMTP_PASSWORD")
+                else file
+            )
+            lines.append(("smtp.password", "(set)", source))
+    for key, value in sorted(config.web_settings.items()):
+        shown = "(set)" if key == "secret_key" else str(value)
+        lines.append((f"web.{key}", shown, file))
+    if config.include_friend_name:
+        lines.append(("notify.include_friend_name", "true", file))
+    return lines

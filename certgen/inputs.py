@@ -295,6 +295,8 @@ def resolve(
                     if file
                     else f"give --set {name}=VALUE, or set [defaults] {name} in certgen.toml"
                 )
+                if not file and design.field_sources().get(name) == "business":
+                    hint += " (certgen init keeps the business's details there)"
                 problems.append(Problem(f"'{name}' is required", file, row, column, hint))
             continue
         where = (file, row, column) if source == "row" else (None, None, f"default for {name}")
@@ -520,7 +522,10 @@ def _default(name: str, spec: FieldSpec, defaults: Mapping[str, str]) -> str:
 
 def _unset(name: str, whose: str) -> Problem:
     """A required field of the business's that nothing sets: said once, not per row."""
-    hint = f'set it in certgen.toml ([defaults] {name} = "...") or with --set {name}=...'
+    hint = (
+        f'run certgen init, set it in certgen.toml ([defaults] {name} = "..."), or give '
+        f"--set {name}=..."
+    )
     return Problem(f"'{name}' is required: {whose}, the same on every certificate", hint=hint)
 
 

@@ -81,25 +81,30 @@ def test_rep_prints_one_certificate_from_options(env: Path) -> None:
         assert expected in text
 
 
-def test_sample_run_and_show(env: Path) -> None:
+def test_sample_run_and_show(env: Path, tmp_path: Path) -> None:
+    samples = shutil.copytree(SAMPLES, tmp_path / "samples")  # as a checkout has them
     done = certgen(
         "issue",
-        str(SAMPLES / "customers.csv"),
+        str(samples / "customers.csv"),
         "--design",
         "classic",
         "--config",
-        str(SAMPLES / "certgen.toml"),
+        str(samples / "certgen.toml"),
         "-o",
         "run.pdf",
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Issued 10 certificates to run.pdf")
-    assert done.stderr == ""  # the sample config sets a base URL
+    assert done.stderr == ""  # the sample config sets a base URL and the business's details
     urls = [found for [found] in qr_codes(Path("run.pdf"))]
     assert all(u.startswith("https://gifts.riverside-auto.example/r/") for u in urls)
     code = codes.normalize(urls[2])
+    # The samples keep a ledger of their own beside their certgen.toml, never the user's.
+    assert not (env / "ledger.db").exists()
+    assert (samples / "sample-ledger.db").is_file()
+    config = ["--config", str(samples / "certgen.toml")]
     for typed in (codes.display(code).lower(), code, " ".join(codes.display(code).split("-"))):
-        exit_code, out, err = invoke("show", typed)
+        exit_code, out, err = invoke("show", typed, *config)
         assert exit_code == 0, err
         assert "To:      Ελένη Παπαδοπούλου" in out and "From:    Νίκος Γεωργίου" in out
         assert f"File:    {Path('run.pdf').resolve()}, page 3" in out

@@ -160,8 +160,9 @@ def test_too_long_invalid_date_amount_and_missing_required(tmp_path: Path) -> No
     with pytest.raises(InputError) as caught:
         inputs.read_csv(path, DESIGN, {}, TODAY)
     assert str(caught.value).splitlines()[1:] == [
-        "  'business' is required: the business's own, the same on every certificate (set it "
-        'in certgen.toml ([defaults] business = "...") or with --set business=...)'
+        "  'business' is required: the business's own, the same on every certificate (run "
+        'certgen init, set it in certgen.toml ([defaults] business = "..."), or give --set '
+        "business=...)"
     ]
 
 

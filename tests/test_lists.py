@@ -245,8 +245,8 @@ def element_text(pdf: Path, page: int, element_id: str) -> str:
     return " ".join(w.text for w in words(pdf, page) if inside(w, box))
 
 
-def records(env: Path) -> list[dict[str, object]]:
-    engine = sa.create_engine(f"sqlite:///{env / 'ledger.db'}")
+def records(env: Path, name: str = "ledger.db") -> list[dict[str, object]]:
+    engine = sa.create_engine(f"sqlite:///{env / name}")
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT data_json, giver FROM certificates ORDER BY page"))
         found = [{**json.loads(data), "_giver": giver} for data, giver in rows]
@@ -770,8 +770,10 @@ def test_a_broken_profile_is_a_clear_error(env: Path, tmp_path: Path) -> None:
     assert code == 3 and "the profile: the template for 'giver' cannot be read" in err
 
 
-def test_the_shipped_shopify_sample_prints_each_customer_as_the_giver(env: Path) -> None:
-    samples = Path(__file__).parent.parent / "samples"
+def test_the_shipped_shopify_sample_prints_each_customer_as_the_giver(tmp_path: Path) -> None:
+    import shutil
+
+    samples = shutil.copytree(Path(__file__).parent.parent / "samples", tmp_path / "samples")
     code, out, err = invoke(
         "issue",
         str(samples / "shopify_customers.csv"),
@@ -789,7 +791,7 @@ def test_the_shipped_shopify_sample_prints_each_customer_as_the_giver(env: Path)
     givers = [element_text(Path("referral.pdf"), page, "giver") for page in range(6)]
     assert givers[:3] == ["Jane Doe", "Luis Ortega", "Chris O'Neill-Whitaker"]
     assert givers[3] == "Νίκος Γεωργίου"
-    assert [r["postal_code"] for r in records(env)][0] == "62704"
+    assert [r["postal_code"] for r in records(samples, "sample-ledger.db")][0] == "62704"
 
 
 def test_send_to_a_customer_export_and_leave_bad_addresses_out(env: Path) -> None:

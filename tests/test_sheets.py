@@ -144,9 +144,10 @@ def run_cli(args: list[str], terminal: bool) -> tuple[int, str]:
     return process.wait(timeout=120), output.decode(errors="replace")
 
 
-def test_progress_bar_on_a_terminal_only_and_a_summary_always() -> None:
-    csv = str(REPO_ROOT / "samples" / "customers.csv")
-    config = str(REPO_ROOT / "samples" / "certgen.toml")
+def test_progress_bar_on_a_terminal_only_and_a_summary_always(tmp_path: Path) -> None:
+    samples = shutil.copytree(REPO_ROOT / "samples", tmp_path / "samples")  # its own ledger
+    csv = str(samples / "customers.csv")
+    config = str(samples / "certgen.toml")
     base = ["issue", csv, "-d", "compact", "--config", config, "--sheet", "letter-3up"]
     code, shown = run_cli([*base, "-o", "a.pdf"], terminal=True)
     assert code == 0, shown

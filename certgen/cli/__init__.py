@@ -11,6 +11,7 @@ from certgen.cli import (  # noqa: F401  (registers commands)
     lists,
     records,
     sending,
+    setup,
 )
 from certgen.cli.base import cli
 

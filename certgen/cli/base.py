@@ -132,7 +132,10 @@ outbox_option = click.option(
 
 
 design_option = click.option(
-    "-d", "--design", "design_name", required=True, help="Design name or folder."
+    "-d",
+    "--design",
+    "design_name",
+    help="Design name or folder (default: design in certgen.toml, set by certgen init).",
 )
 quiet_option = click.option(
     "-q", "--quiet", is_flag=True, help="No progress bar and no notes; the summary stays."
@@ -144,13 +147,22 @@ def load_run_settings(
     ledger: str | None,
     base_url: str | None,
     designs_dir: Path | None,
-    design_name: str,
+    design_name: str | None,
 ) -> tuple[config_mod.Config, Design]:
-    """The settled config and the run's design."""
+    """The settled config and the run's design (-d, else the config's)."""
     config = config_mod.load(
-        config_file=config_file, ledger=ledger, base_url=base_url, designs_dir=designs_dir
+        config_file=config_file,
+        ledger=ledger,
+        base_url=base_url,
+        designs_dir=designs_dir,
+        design=design_name,
     )
-    return config, design_mod.load(design_mod.locate(design_name, config.designs_dirs))
+    if not config.design:
+        raise click.UsageError(
+            'no design: give -d NAME (certgen designs list), or set design = "classic" in '
+            "certgen.toml (certgen init does)"
+        )
+    return config, design_mod.load(design_mod.locate(config.design, config.designs_dirs))
 
 
 base_url_option = click.option(
@@ -271,6 +283,8 @@ class RowInput:
         given = parse_pairs(self.sets, "--set")
         named = {"pain": self.pain, "offer": self.offer, "expires": self.expires}
         given.update({k: v for k, v in named.items() if v is not None})
+        if not quiet:
+            note_missing_contact(design, {**config.defaults, **given})
         if csv_file is None:
             people = {"recipient": self.recipient, "giver": self.giver}
             given.update({k: v for k, v in people.items() if v is not None})
@@ -318,6 +332,29 @@ class RowInput:
             if path.resolve() != reading:
                 return path
         raise AssertionError("unreachable: <list>-rejects.csv is never the list")
+
+
+def note_missing_contact(design: Design, values: Mapping[str, str]) -> None:
+    """Say which of the business's printed details nothing sets (a certificate drops an
+    empty one without a trace), and how to set them."""
+    printed = set().union(*(t.variables for t in design.templates.values()))
+    missing = [
+        name
+        for name, source in design.field_sources().items()
+        if source == "business"
+        and name in printed
+        and not (values.get(name) or "").strip()
+        and not design.fields[name].default
+        and not design.fields[name].required  # a required one is an error, said elsewhere
+    ]
+    if missing:
+        names = ", ".join(missing)
+        click.echo(
+            f"Note: nothing sets the business's {names}, so the certificates print without "
+            f"{'it' if len(missing) == 1 else 'them'}: run certgen init, or set [defaults] "
+            f'{missing[0]} = "..." in certgen.toml, or give --set {missing[0]}=...',
+            err=True,
+        )
 
 
 def pair_list(values: Sequence[str], flag: str) -> list[tuple[str, str]]:

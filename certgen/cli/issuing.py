@@ -116,7 +116,7 @@ from certgen.ledger import safe_url
 @settings_options
 def issue(
     csv_file: Path | None,
-    design_name: str,
+    design_name: str | None,
     output: Path,
     row_input: RowInput,
     base_url: str | None,

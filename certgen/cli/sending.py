@@ -63,7 +63,7 @@ from certgen.ledger import safe_url
 @settings_options
 def send(
     csv_file: Path | None,
-    design_name: str,
+    design_name: str | None,
     email: str | None,
     row_input: RowInput,
     base_url: str | None,

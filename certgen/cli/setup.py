@@ -1,0 +1,172 @@
+"""certgen init and certgen config: the business's details and every setting, in one place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+import tomli_w
+
+from certgen import config as config_mod
+from certgen import design as design_mod
+from certgen.cli.base import cli, settings_options
+from certgen.errors import ConfigError
+
+# The business's details, kept in [defaults]: (key, prompt).
+BUSINESS = (
+    ("business", "Business name"),
+    ("phone", "Phone"),
+    ("website", "Website"),
+    ("address", "Address (one line)"),
+)
+SECURITY = ("starttls", "ssl", "none")
+
+
+@cli.command()
+@click.option("--business", help="The business's name, as printed.")
+@click.option("--phone", help="Its phone number, as printed.")
+@click.option("--website", help="Its website, as printed.")
+@click.option("--address", help="Its address, on one line.")
+@click.option("--base-url", metavar="URL", help="The redemption site the QR codes open.")
+@click.option("-d", "--design", "design_name", help="The design runs use without -d.")
+@click.option("--smtp-host", metavar="HOST", help="Mail server for emails (none: leave out).")
+@click.option("--smtp-port", type=int, help="Its port (default 587).")
+@click.option("--smtp-security", type=click.Choice(SECURITY), help="Default starttls.")
+@click.option("--smtp-username", metavar="NAME", help="Login (password: CERTGEN_SMTP_PASSWORD).")
+@click.option("--smtp-sender", metavar="ADDRESS", help='From, e.g. "Shop <gifts@shop.example>".')
+@click.option("--no-input", is_flag=True, help="Ask nothing: take the options and what is set.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The certgen.toml to write (default: the app folder's).",
+)
+def init(no_input: bool, config_file: Path | None, **given: Any) -> None:
+    """Set up certgen for your business: its name and contact details (printed on every
+    certificate), the redemption site, the design to use and, for email, the mail server.
+
+    \b
+    certgen init                          (asks, showing what is set now)
+    certgen init --business "Riverside Auto Care" --phone "(555) 010-2030" --no-input
+
+    Writes certgen.toml in the app folder (or --config FILE), keeping every other setting
+    in it; run it again to change a value.
+    """
+    path = config_file or config_mod.home() / config_mod.CONFIG_FILE
+    data = _existing(path)
+    ask = not no_input
+    defaults = dict(data.get("defaults", {}))
+    for key, prompt in BUSINESS:
+        value = _value(given[key], defaults.get(key), prompt, ask, required=key == "business")
+        if value:
+            defaults[key] = value
+        else:
+            defaults.pop(key, None)
+    data["defaults"] = defaults
+    base = _value(
+        given["base_url"],
+        data.get("base_url"),
+        "Redemption site (the QR codes open it)",
+        ask,
+        fallback=config_mod.DEFAULT_BASE_URL,
+    )
+    if not base.startswith(("http://", "https://")):
+        raise ConfigError(f"base URL '{base}' must start with http:// or https://")
+    data["base_url"] = base.rstrip("/")
+    design = _value(given["design_name"], data.get("design"), "Design", ask, fallback="classic")
+    design_mod.locate(design, config_mod.load(config_file=None).designs_dirs)  # it exists
+    data["design"] = design
+    smtp = _smtp(given, dict(data.get("smtp", {})), ask)
+    if smtp:
+        data["smtp"] = smtp
+    _write(path, data)
+    click.echo(f"Wrote {path}")
+    shadow = Path.cwd() / config_mod.CONFIG_FILE
+    if config_file is None and shadow.is_file() and shadow.resolve() != path.resolve():
+        click.echo(f"Note: {shadow} is read before it here (certgen config shows what is used)")
+    click.echo(
+        "Next:\n"
+        '  certgen issue --to "Bob Ng" --from "Jane Doe" -o bob.pdf    one certificate\n'
+        "  certgen issue customers.csv -o run.pdf                       one per row of a list\n"
+        "  certgen config                                               every setting, and "
+        "where it comes from"
+    )
+
+
+def _existing(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it to update it: {exc}") from None
+
+
+def _value(
+    given: str | None,
+    current: object,
+    prompt: str,
+    ask: bool,
+    *,
+    required: bool = False,
+    fallback: str = "",
+) -> str:
+    """The option, else (asking) what the user types, else what is set, else ``fallback``."""
+    if given is not None:
+        value = given.strip()
+    elif ask:
+        shown = str(current) if current else fallback
+        value = str(click.prompt(prompt, default=shown, show_default=bool(shown))).strip()
+    else:
+        value = str(current or fallback).strip()
+    if required and not value:
+        raise ConfigError(f"{prompt.lower()} is required: give --{prompt.split()[0].lower()}")
+    return value
+
+
+def _smtp(given: dict[str, Any], current: dict[str, Any], ask: bool) -> dict[str, Any]:
+    host = _value(given["smtp_host"], current.get("host"), "Mail server (blank: no email)", ask)
+    if not host:
+        return {}
+    port = given["smtp_port"] or current.get("port") or 587
+    security = given["smtp_security"] or current.get("security") or "starttls"
+    username = given["smtp_username"] or current.get("username") or ""
+    sender = given["smtp_sender"] or current.get("sender") or ""
+    if ask:
+        port = click.prompt("Port", default=port, type=int)
+        security = click.prompt("Security", default=security, type=click.Choice(SECURITY))
+        username = click.prompt("Login (blank: none)", default=username, show_default=False)
+        sender = click.prompt("Sender", default=sender or f"gifts@{host}")
+    found = {**current, "host": host, "port": int(port), "security": security}
+    found |= {"username": username} if username else {}
+    found |= {"sender": sender} if sender else {}
+    return found
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    """The file replaced whole, or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        temp.write_text(tomli_w.dumps(data), encoding="utf-8")
+        os.replace(temp, path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+@cli.command("config")
+@settings_options
+def config_command(config_file: Path | None, ledger: str | None) -> None:
+    """Every setting, its value and where it comes from: an option, an environment
+    variable, a certgen.toml (which one), or the default."""
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    rows = [("SETTING", "VALUE", "FROM"), *config_mod.explain(config)]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    for name, value, source in rows:
+        click.echo(f"{name.ljust(widths[0])}  {value.ljust(widths[1])}  {source}")

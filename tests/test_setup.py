@@ -1,0 +1,143 @@
+"""First run: certgen init keeps the business's details, certgen config says where every
+setting comes from, and a run without them says what is missing."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from certgen.cli import cli
+from tests.helpers import load
+from tests.test_cli import certgen, invoke
+
+CONTACT = "(555) 010-2030 · riverside-auto.example · 12 River Street, Springfield"
+
+
+def contact_line(pdf: Path) -> str:
+    from tests.helpers import inside, words
+
+    element = next(
+        e for e in load("classic").manifest.elements if getattr(e, "id", "") == "contact"
+    )
+    box = (element.x, element.y, element.width, element.height)  # type: ignore[union-attr]
+    return " ".join(w.text for w in words(pdf) if inside(w, box))
+
+
+def test_init_with_options_only_then_the_first_certificate_carries_them(env: Path) -> None:
+    done = certgen(
+        "init",
+        "--no-input",
+        "--business",
+        "Riverside Auto Care",
+        "--phone",
+        "(555) 010-2030",
+        "--website",
+        "riverside-auto.example",
+        "--address",
+        "12 River Street, Springfield",
+        "--base-url",
+        "https://gifts.riverside.example/",
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"Wrote {env / 'certgen.toml'}" in done.stdout and "certgen issue" in done.stdout
+    written = tomllib.loads((env / "certgen.toml").read_text())
+    assert written == {
+        "base_url": "https://gifts.riverside.example",
+        "design": "classic",
+        "defaults": {
+            "business": "Riverside Auto Care",
+            "phone": "(555) 010-2030",
+            "website": "riverside-auto.example",
+            "address": "12 River Street, Springfield",
+        },
+    }
+    # No -d, no --set: the design and the business's details come from init.
+    first = certgen("issue", "--to", "Bob Ng", "--from", "Jane Doe", "-o", "one.pdf")
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == ""  # nothing missing, and the QR codes point to the real site
+    assert contact_line(Path("one.pdf")) == CONTACT
+
+
+def test_init_asks_showing_what_is_set_and_keeps_the_rest(env: Path) -> None:
+    env.mkdir(parents=True, exist_ok=True)
+    (env / "certgen.toml").write_text('[web]\nsession_minutes = 60\n[defaults]\nphone = "1"\n')
+    typed = "\n".join(
+        [
+            "Bright Smile Dental",  # business
+            "",  # phone: keep "1"
+            "brightsmile.example",
+            "88 Elm Avenue, Portland",
+            "https://gifts.brightsmile.example",
+            "compact",
+            "smtp.brightsmile.example",
+            "465",
+            "ssl",
+            "gifts",
+            "Bright Smile <gifts@brightsmile.example>",
+        ]
+    )
+    result = CliRunner().invoke(cli, ["init"], input=typed + "\n", catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Phone [1]:" in result.output and "Design [classic]:" in result.output
+    written = tomllib.loads((env / "certgen.toml").read_text())
+    assert written["web"] == {"session_minutes": 60}  # kept
+    assert written["defaults"] == {
+        "business": "Bright Smile Dental",
+        "phone": "1",
+        "website": "brightsmile.example",
+        "address": "88 Elm Avenue, Portland",
+    }
+    assert written["design"] == "compact"
+    assert written["smtp"] == {
+        "host": "smtp.brightsmile.example",
+        "port": 465,
+        "security": "ssl",
+        "username": "gifts",
+        "sender": "Bright Smile <gifts@brightsmile.example>",
+    }
+
+
+def test_init_refuses_what_cannot_work(env: Path) -> None:
+    code, _, err = invoke("init", "--no-input")
+    assert code == 1 and "business name is required: give --business" in err
+    code, _, err = invoke("init", "--no-input", "--business", "A", "--base-url", "gifts.example")
+    assert code == 1 and "must start with http:// or https://" in err
+    code, _, err = invoke("init", "--no-input", "--business", "A", "-d", "clasic")
+    assert code == 4 and "did you mean 'classic'?" in err
+    assert not (env / "certgen.toml").exists()
+
+
+def test_config_says_where_each_setting_comes_from(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Path("certgen.toml").write_text(
+        'design = "modern"\nledger = "sqlite:///here.db"\n'
+        '[defaults]\nbusiness = "Acme"\n[smtp]\nhost = "mail.example"\npassword = "hunter2"\n'
+    )
+    monkeypatch.setenv("CERTGEN_BASE_URL", "https://gifts.acme.example")
+    code, out, _ = invoke("config")
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    here = str(Path("certgen.toml").resolve())
+    assert rows["base_url"].endswith("environment CERTGEN_BASE_URL")
+    assert rows["design"].split()[1:] == ["modern", here]
+    # A relative SQLite path in a certgen.toml lives beside that file.
+    assert f"sqlite:///{Path('here.db').resolve()}" in rows["ledger"]
+    assert rows["defaults.business"].split()[1:] == ["Acme", here]
+    assert "hunter2" not in out and rows["smtp.password"].split()[1] == "(set)"
+    code, out, _ = invoke("config", "--ledger", "sqlite:////tmp/x.db")
+    assert "option" in next(line for line in out.splitlines() if line.startswith("ledger"))
+
+
+def test_a_run_says_which_business_details_nothing_sets(env: Path) -> None:
+    code, out, err = invoke("issue", "-d", "classic", "--to", "Bob", "--set", "business=A")
+    assert code == 0
+    assert (
+        "Note: nothing sets the business's phone, website, address, so the certificates print "
+        "without them: run certgen init" in err
+    )
+    code, _, err = invoke("issue", "--to", "Bob")
+    assert code == 2 and "no design: give -d NAME" in err and "certgen init" in err
