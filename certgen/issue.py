@@ -335,6 +335,7 @@ def issue(
     jobs: int = 1,
     envelope: Envelope | None = None,
     duplex: bool = False,
+    force: bool = False,
 ) -> BatchResult:
     """Issue one certificate per row into ``output``, recording every code in ``ledger``.
 
@@ -343,7 +344,8 @@ def issue(
     writes files of at most that many certificates (``run-0001.pdf``...) and a
     ``run-manifest.csv``; ``jobs`` processes draw; ``progress`` is called with the number
     drawn so far; ``envelope`` prints each on a mailer for that window envelope, its address
-    showing through the window; ``duplex`` follows each page with its back."""
+    showing through the window; ``duplex`` follows each page with its back. Files another
+    run made are not written over unless ``force``."""
     output = output.resolve()
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
@@ -369,6 +371,14 @@ def issue(
         problems += _check(drawing, chunks, jobs)
     if problems:
         raise InputError(problems)
+    in_the_way = [] if force else files_in_the_way(output, len(rows), split, known)
+    if in_the_way:
+        shown = ", ".join(str(p) for p in in_the_way[:3])
+        shown += f" and {len(in_the_way) - 3} more" if len(in_the_way) > 3 else ""
+        raise OutputError(
+            f"{shown} already exist{'s' if len(in_the_way) == 1 else ''}: certgen does not "
+            "write over a file another run made (give another -o, or --force to replace it)"
+        )
     pages = array("l", [0]) * len(rows)
     for i, r in enumerate(recorded):
         pages[i] = r.page
@@ -419,6 +429,20 @@ def run_codes(
     if known:
         _check_same_batch(design, rows, known, recorded, batch_id)
     return known, recorded, _fresh_codes(len(rows) - len(recorded), ledger, randbelow)
+
+
+def files_in_the_way(
+    output: Path, count: int, split: int | None, known: BatchRecord | None
+) -> list[Path]:
+    """The files a run would write over that are not its own: a reprint or a resumed run
+    writes the files it wrote before, any other run none that exist."""
+    output = output.resolve()
+    if known is not None and Path(known.file) == output:
+        return []
+    paths = list(_outputs(output, count, split))
+    if split:
+        paths.append(_manifest_path(output))
+    return [path for path in paths if path.exists()]
 
 
 def _outputs(output: Path, count: int, split: int | None) -> dict[Path, range]:
@@ -619,7 +643,7 @@ def _manifest(
 ) -> Path:
     """``<output>-manifest.csv``: where each row's certificate is, for the print shop or mail
     house; written (atomically) after the PDFs are in place."""
-    path = output.with_name(f"{output.stem}-manifest.csv")
+    path = _manifest_path(output)
     with csv_written(path, encoding="utf-8") as writer:
         writer.writerow(MANIFEST_COLUMNS)
         for file, part in outputs.items():
@@ -629,6 +653,10 @@ def _manifest(
                 cells = [safe_cell(name) for name in names]
                 writer.writerow([codes.display(row_codes[i]), row.number or "", *cells, pages[i]])
     return path
+
+
+def _manifest_path(output: Path) -> Path:
+    return output.with_name(f"{output.stem}-manifest.csv")
 
 
 def _in_run_order(

@@ -78,6 +78,8 @@ def issue_one(email_address: str = "jane.secret@example.com") -> str:
         "business=Northside Physio",
         "--set",
         f"giver_email={email_address}",
+        "-o",
+        f"{email_address}.pdf",  # certgen writes over no other run's file
     )
     assert exit_code == 0, err
     return codes.normalize(re.search(r"Code: (\S+)", out).group(1))  # type: ignore[union-attr]

@@ -110,6 +110,9 @@ from certgen.ledger import safe_url
     show_default="the number of cores",
     help="Processes drawing at once (in chunks of 1,000 certificates); the output is the same.",
 )
+@click.option(
+    "--force", is_flag=True, help="Write over output files another run made (default: refuse)."
+)
 @quiet_option
 @designs_dir_option
 @by_option
@@ -132,6 +135,7 @@ def issue(
     sort_by: str | None,
     split: int | None,
     jobs: int,
+    force: bool,
     quiet: bool,
     designs_dir: Path | None,
     by: str | None,
@@ -158,6 +162,8 @@ def issue(
         raise click.UsageError("--crop-marks needs --sheet or --bleed")
     if mailing_ and (sheet or bleed):
         raise click.UsageError("--mailing prints one mailer a sheet; leave out --sheet and --bleed")
+    if output.suffix.lower() != ".pdf":
+        raise click.UsageError(f"-o {output}: certgen writes PDF files; name the output .pdf")
     if envelope and not mailing_:
         raise click.UsageError("--envelope is for --mailing")
     if duplex and not design.has_back:
@@ -214,6 +220,7 @@ def issue(
                 jobs=jobs,
                 envelope=window,
                 duplex=duplex,
+                force=force,
             )
     count = len(result.codes)
     plural = "s" if count != 1 else ""
