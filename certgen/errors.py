@@ -139,6 +139,13 @@ class DeliveryError(CertgenError):
         return "\n".join(lines)
 
 
+class RepeatedRunError(CertgenError):
+    """The same list, with the same design, was issued or sent before: a second run would
+    give its people a second set of codes."""
+
+    exit_code = 15
+
+
 class NotFoundError(CertgenError):
     """A code or a run that is not in the ledger."""
 

@@ -336,6 +336,7 @@ def issue(
     envelope: Envelope | None = None,
     duplex: bool = False,
     force: bool = False,
+    fingerprint: str | None = None,
 ) -> BatchResult:
     """Issue one certificate per row into ``output``, recording every code in ``ledger``.
 
@@ -345,7 +346,8 @@ def issue(
     ``run-manifest.csv``; ``jobs`` processes draw; ``progress`` is called with the number
     drawn so far; ``envelope`` prints each on a mailer for that window envelope, its address
     showing through the window; ``duplex`` follows each page with its back. Files another
-    run made are not written over unless ``force``."""
+    run made are not written over unless ``force``. A new run records ``fingerprint``
+    (``runs.fingerprint``) with its batch."""
     output = output.resolve()
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
@@ -358,7 +360,7 @@ def issue(
     row_codes = codes.Packed(r.code for r in recorded)
     row_codes.extend(fresh)
     batch = known or BatchRecord(
-        batch_id, design.name, design.hash, source, str(output), len(rows), issued_at
+        batch_id, design.name, design.hash, source, str(output), len(rows), issued_at, fingerprint
     )
     drawing = _Drawing(design, rows, row_codes, base_url, now.date(), file, sheet, envelope, duplex)
     outputs = _outputs(output, len(rows), split)

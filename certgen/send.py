@@ -211,6 +211,7 @@ def send(
     progress: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     randbelow: issue_mod.Randbelow = secrets.randbelow,
+    fingerprint: str | None = None,
 ) -> SendResult:
     """Email one certificate per row to the row's ``email``, recording every code first.
 
@@ -236,7 +237,7 @@ def send(
         raise InputError(problems)
     issued_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
     batch = known or BatchRecord(
-        batch_id, design.name, design.hash, source, file_label, len(rows), issued_at
+        batch_id, design.name, design.hash, source, file_label, len(rows), issued_at, fingerprint
     )
     new = range(len(recorded), len(rows))
     if new:

@@ -35,6 +35,7 @@ LAYERS = {
     "render": 2,
     "ledger": 2,
     "issue": 3,
+    "runs": 3,
     "redeem": 3,
     "report": 3,
     "mail": 3,

@@ -55,3 +55,67 @@ def test_a_split_runs_parts_and_manifest_are_not_written_over(env: Path) -> None
     assert code == 1
     assert "run-0001.pdf" in err and "and 1 more already exist" in err
     assert count(env) == 5
+
+
+def test_the_same_list_again_is_refused_with_the_ways_on(env: Path) -> None:
+    import shlex
+
+    Path("list.csv").write_text("to,from\nBob,Jane\nAnn,Jane\n")
+    code, out, _ = issue("list.csv", "-o", "first.pdf")
+    assert code == 0
+    run = out.split("batch ")[1].split(",")[0]
+    before = Path("first.pdf").read_bytes()
+    # The same rows in a copy of the file, to another output: the same list.
+    Path("copy.csv").write_text("to,from\nBob,Jane\nAnn,Jane\n")
+    code, _, err = issue("copy.csv", "-o", "second.pdf")
+    assert code == 15 and count(env) == 2 and not Path("second.pdf").exists()
+    assert f"this list was issued before with design compact: run {run} of " in err
+    assert "(done); nothing was issued now" in err
+    again = next(line for line in err.splitlines() if "print that run again:" in line)
+    words = shlex.split(again.split(":", 1)[1])
+    assert words[:2] == ["certgen", "issue"] and "--run-id" in words and run in words
+    assert str(Path("first.pdf").resolve()) in words and "second.pdf" not in words
+    Path("first.pdf").unlink()
+    code, out, err = invoke(*words[1:])  # the exact command it gave
+    assert code == 0, err
+    assert Path("first.pdf").read_bytes() == before and count(env) == 2
+    code, _, _ = issue("copy.csv", "-o", "second.pdf", "--new-run")
+    assert code == 0 and count(env) == 4
+
+
+def test_an_interrupted_list_run_again_is_told_to_resume(env: Path) -> None:
+    import sqlalchemy as sa
+
+    Path("list.csv").write_text("to,from\n" + "".join(f"F{i},G{i}\n" for i in range(4)))
+    assert issue("list.csv", "--split", "2", "-o", "run.pdf", "--run-id", "r1")[0] == 0
+    engine = sa.create_engine(f"sqlite:///{env / 'ledger.db'}")
+    with engine.begin() as conn:  # as a run killed after its first part leaves the ledger
+        codes = [
+            c for (c,) in conn.execute(sa.text("SELECT code FROM certificates ORDER BY source_row"))
+        ]
+        conn.execute(sa.text("DROP TRIGGER IF EXISTS events_no_delete"))
+        conn.execute(
+            sa.text("DELETE FROM events WHERE code IN (:a, :b)"), {"a": codes[2], "b": codes[3]}
+        )
+        conn.execute(
+            sa.text("DELETE FROM certificates WHERE code IN (:a, :b)"),
+            {"a": codes[2], "b": codes[3]},
+        )
+    engine.dispose()
+    Path("run-0002.pdf").unlink()
+    code, _, err = issue("list.csv", "--split", "2", "-o", "run.pdf")
+    assert code == 15 and "(interrupted, 2 of 4 recorded)" in err
+    finish = next(line for line in err.splitlines() if "finish that run:" in line)
+    assert "--resume r1" in finish
+
+
+def test_sending_the_same_list_again_is_refused(env: Path) -> None:
+    Path("list.csv").write_text("to,from,email\nBob,Jane,bob@example.com\n")
+    send = ["send", "list.csv", "-d", "modern", "--set", "business=B", "--outbox", "out", "-q"]
+    assert invoke(*send)[0] == 0
+    code, _, err = invoke(*send)
+    assert code == 15 and "this list was sent before with design modern" in err
+    assert "finish that run:" in err and "print that run again" not in err
+    assert len(list(Path("out").glob("*.eml"))) == 1
+    assert invoke(*send, "--new-run")[0] == 0
+    assert len(list(Path("out").glob("*.eml"))) == 2

@@ -153,6 +153,7 @@ def test_progress_bar_on_a_terminal_only_and_a_summary_always(tmp_path: Path) ->
     assert code == 0, shown
     assert "Drawing" in shown and "10/10" in shown and "/s" in shown
     assert "Issued 10 certificates to a.pdf on letter-3up sheets in " in shown
+    base += ["--new-run"]  # the same list again, on purpose
     code, logged = run_cli([*base, "-o", "b.pdf"], terminal=False)
     assert code == 0 and "Drawing" not in logged and "certificates/s" in logged
     code, quiet = run_cli([*base, "-o", "c.pdf", "--quiet"], terminal=True)

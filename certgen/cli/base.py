@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import functools
 import getpass
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,8 +22,9 @@ from certgen import __version__, inputs, mail, profiles, tables
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import redeem as redeem_mod
+from certgen import runs as runs_mod
 from certgen.design import Design, FieldSpec
-from certgen.errors import CertgenError, InputError, NotFoundError, Problem
+from certgen.errors import CertgenError, InputError, NotFoundError, Problem, RepeatedRunError
 from certgen.ledger import Ledger, open_ledger, safe_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,7 +32,12 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class CertgenGroup(click.Group):
-    """Reports a CertgenError as one clear message on stderr with its own exit code."""
+    """Reports a CertgenError as one clear message on stderr with its own exit code, and
+    keeps the command line as typed, to say the exact command that goes on from here."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["certgen.argv"] = list(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -87,7 +94,8 @@ def cli() -> None:
     Exit codes: 0 success, 1 error, 2 usage, 3 bad input data, 4 bad design,
     5 ledger unavailable, 6 unknown code, 7 mistyped code, 8 already redeemed,
     9 expired, 10 voided, 11 not redeemed, 12 already converted,
-    13 emails not delivered, 14 rows left out (--skip-invalid).
+    13 emails not delivered, 14 rows left out (--skip-invalid),
+    15 the same list was issued or sent before.
     """
 
 
@@ -171,9 +179,16 @@ base_url_option = click.option(
 
 
 def run_options(again: str, resume: str) -> Callable[[F], F]:
-    """--run-id and --resume, with what running a run again does for this command."""
+    """--run-id, --resume and --new-run, with what running a run again does for this
+    command."""
 
     def add(func: F) -> F:
+        func = click.option(
+            "--new-run",
+            is_flag=True,
+            help="A fresh set of codes for a list that was issued (or sent) before; "
+            "without it, the same list again is refused.",
+        )(func)
         func = click.option(
             "--resume",
             metavar="ID",
@@ -205,6 +220,52 @@ def known_run(
         )
     now = dt.datetime.fromisoformat(known.created_at) if known else dt.datetime.now(dt.UTC)
     return batch_id, now
+
+
+_RUN_FLAGS = {"--run-id", "--batch-id", "--resume"}
+
+
+def this_command(*extra: str, drop: frozenset[str] = frozenset()) -> str:
+    """The command as it was typed, without the options that name a run (and those in
+    ``drop``, with their values), and with ``extra``: the exact line to run next."""
+    argv = click.get_current_context().find_root().meta.get("certgen.argv", [])
+    dropped = _RUN_FLAGS | drop
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in dropped:
+            skip = True
+        elif arg != "--new-run" and arg.partition("=")[0] not in dropped:
+            kept.append(arg)
+    return shlex.join(["certgen", *kept, *extra])
+
+
+def refuse_repeat(ledger: Ledger, fingerprint: str, sent: bool) -> None:
+    """Stop a run of a list that was run before (without --run-id, --resume or
+    --new-run), saying what happened then and the ways on."""
+    found = runs_mod.earlier(ledger, fingerprint)
+    if found is None:
+        return
+    batch, recorded = found
+    finished = recorded >= batch.count
+    state = "done" if finished else f"interrupted, {recorded} of {batch.count} recorded"
+    what = "sent" if sent else "issued"
+    lines = [
+        f"this list was {what} before with design {batch.design}: run {batch.id} of "
+        f"{batch.created_at} ({state}); nothing was {what} now. To go on:"
+    ]
+    same = () if sent else ("-o", batch.file)  # a run prints again where it printed
+    output = frozenset() if sent else frozenset({"-o", "--output"})
+    if not finished or sent:
+        again = this_command("--resume", batch.id, *same, drop=output)
+        lines.append(f"  finish that run:       {again}")
+    if not sent:
+        again = this_command("--run-id", batch.id, *same, drop=output)
+        lines.append(f"  print that run again:  {again}")
+    lines.append(f"  a new set of codes:    {this_command('--new-run')}")
+    raise RepeatedRunError("\n".join(lines))
 
 
 def note_default_base_url(config: config_mod.Config, quiet: bool, before: str) -> None:

@@ -12,6 +12,7 @@ from certgen import codes, inputs, mailing, sheets
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import issue as issue_mod
+from certgen import runs as runs_mod
 from certgen.cli.base import (
     ROWS_LEFT_OUT,
     RowInput,
@@ -28,6 +29,7 @@ from certgen.cli.base import (
     open_configured,
     progress_bar,
     quiet_option,
+    refuse_repeat,
     report_left_out,
     row_options,
     run_options,
@@ -125,6 +127,7 @@ def issue(
     base_url: str | None,
     batch_id: str | None,
     resume: str | None,
+    new_run: bool,
     sheet: str | None,
     gutter: float | None,
     crop_marks: bool,
@@ -200,6 +203,9 @@ def issue(
                 jobs=jobs,
             )
             left_out(rows, refused, problems, row_input.rejects_file(csv_file, output))
+        fingerprint = runs_mod.fingerprint(design, rows, "issue") if csv_file else None
+        if fingerprint and batch_id is None and not new_run:
+            refuse_repeat(opened, fingerprint, sent=False)
         if sort_by:
             rows = inputs.sorted_rows(rows, sort_by, design, extra)
         with progress_bar(len(rows), quiet) as progress:
@@ -221,6 +227,7 @@ def issue(
                 envelope=window,
                 duplex=duplex,
                 force=force,
+                fingerprint=fingerprint,
             )
     count = len(result.codes)
     plural = "s" if count != 1 else ""

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from certgen import mail, mailing
+from certgen import runs as runs_mod
 from certgen import send as send_mod
 from certgen.cli.base import (
     ROWS_LEFT_OUT,
@@ -25,6 +26,7 @@ from certgen.cli.base import (
     open_configured,
     progress_bar,
     quiet_option,
+    refuse_repeat,
     report_left_out,
     row_options,
     run_options,
@@ -69,6 +71,7 @@ def send(
     base_url: str | None,
     batch_id: str | None,
     resume: str | None,
+    new_run: bool,
     outbox: Path | None,
     rate: float | None,
     quiet: bool,
@@ -126,6 +129,9 @@ def send(
                 file=source,
             )
             left_out(rows, refused, problems, row_input.rejects_file(csv_file, csv_file))
+        fingerprint = runs_mod.fingerprint(design, rows, "send") if csv_file else None
+        if fingerprint and batch_id is None and not new_run:
+            refuse_repeat(opened, fingerprint, sent=True)
         try:
             with progress_bar(len(rows), quiet, "Sending") as progress:
                 result = send_mod.send(
@@ -143,6 +149,7 @@ def send(
                     actor=actor_name(by),
                     rate=rate,
                     progress=progress,
+                    fingerprint=fingerprint,
                 )
         finally:
             postbox.close()

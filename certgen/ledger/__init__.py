@@ -43,6 +43,7 @@ class BatchRecord:
     file: str  # the PDF
     count: int
     created_at: str
+    fingerprint: str | None = None  # of its design and rows: see certgen.runs
 
 
 @dataclass(frozen=True)
@@ -481,9 +482,9 @@ class Ledger:
             row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).first()
         return None if row is None else BatchRecord(**row._mapping)
 
-    def runs(self) -> list[tuple[BatchRecord, int]]:
-        """Every batch, newest first, with how many of its certificates are recorded (fewer
-        than its count: a split run that was interrupted)."""
+    def runs(self, fingerprint: str | None = None) -> list[tuple[BatchRecord, int]]:
+        """Every batch (or those of one fingerprint), newest first, with how many of its
+        certificates are recorded (fewer than its count: a split run that was interrupted)."""
         recorded = sa.func.count(certificates.c.code)
         query = (
             sa.select(batches, recorded.label("recorded"))
@@ -491,6 +492,8 @@ class Ledger:
             .group_by(*batches.c)
             .order_by(batches.c.created_at.desc(), batches.c.id)
         )
+        if fingerprint is not None:
+            query = query.where(batches.c.fingerprint == fingerprint)
         with self._transaction() as conn:
             rows = conn.execute(query).all()
         return [

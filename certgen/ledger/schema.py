@@ -188,6 +188,13 @@ def _m007_referrer_identity(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX certificates_referrer ON certificates (referrer_key)"))
 
 
+def _m008_run_fingerprints(conn: Connection) -> None:
+    """batches.fingerprint: what a run was made from (its design and rows), so the same
+    list issued again by accident is recognised."""
+    conn.execute(sa.text("ALTER TABLE batches ADD COLUMN fingerprint VARCHAR(64)"))
+    conn.execute(sa.text("CREATE INDEX batches_fingerprint ON batches (fingerprint)"))
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -198,12 +205,14 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m005_notification_claims", _m005_notification_claims),
     ("m006_deliveries", _m006_deliveries),
     ("m007_referrer_identity", _m007_referrer_identity),
+    ("m008_run_fingerprints", _m008_run_fingerprints),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
 metadata = sa.MetaData()
 _initial_schema(metadata)
 batches = metadata.tables["batches"]
+batches.append_column(sa.Column("fingerprint", sa.String(64)))
 certificates = metadata.tables["certificates"]
 events = metadata.tables["events"]
 for _column in _lifecycle_columns():
