@@ -23,6 +23,7 @@ import glob
 import multiprocessing
 import os
 import secrets
+import signal
 import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -532,7 +533,7 @@ def _in_order(
     _FORKED = drawing
     try:
         fork = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(jobs, mp_context=fork) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=fork, initializer=_ignore_interrupts) as pool:
             futures = [pool.submit(_forked, method, *task) for task in tasks]
             try:
                 yield (future.result() for future in futures)
@@ -541,6 +542,12 @@ def _in_order(
                     future.cancel()
     finally:
         _FORKED = None
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches every process of the terminal's group: a drawing process leaves it to
+    the run, which stops at a safe point and says how to go on."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _check(drawing: _Drawing, chunks: Sequence[range], jobs: int) -> list[Problem]:

@@ -119,3 +119,112 @@ def test_sending_the_same_list_again_is_refused(env: Path) -> None:
     assert len(list(Path("out").glob("*.eml"))) == 1
     assert invoke(*send, "--new-run")[0] == 0
     assert len(list(Path("out").glob("*.eml"))) == 2
+
+
+def _in_a_terminal(
+    args: list[str], env: Path, interrupt_when: int, drawn: str = ""
+) -> tuple[int, str]:
+    """The real console script on a pseudo-terminal of its own, typed Ctrl-C at once
+    ``interrupt_when`` certificates are recorded (and it has shown ``drawn``); its exit
+    code and all it wrote."""
+    import fcntl
+    import os
+    import pty
+    import shutil
+    import subprocess
+    import termios
+    import time
+
+    exe = shutil.which("certgen")
+    assert exe
+    leader, follower = pty.openpty()
+
+    def terminal() -> None:  # the pty becomes the run's controlling terminal
+        os.setsid()
+        fcntl.ioctl(follower, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen(
+        [exe, *args], stdin=follower, stdout=follower, stderr=follower, preexec_fn=terminal
+    )
+    os.close(follower)
+    os.set_blocking(leader, False)
+    output, typed, deadline = b"", False, time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(leader, 4096)
+            if not chunk:
+                break
+            output += chunk
+        except BlockingIOError:
+            time.sleep(0.02)
+        except OSError:
+            break
+        if not typed and (env / "ledger.db").exists() and drawn.encode() in output:
+            try:
+                if count(env) >= interrupt_when:
+                    os.write(leader, b"\x03")  # Ctrl-C, through the terminal
+                    typed = True
+            except sa.exc.OperationalError:
+                pass  # the ledger is being created
+        if process.poll() is not None and typed:
+            time.sleep(0.2)
+            try:
+                output += os.read(leader, 65536)
+            except OSError:
+                pass
+            break
+    return process.wait(timeout=60), output.decode(errors="replace")
+
+
+def test_ctrl_c_stops_safely_and_says_the_exact_command_that_finishes(env: Path) -> None:
+    import csv
+    import shlex
+    import subprocess
+
+    from tests.helpers import page_count
+
+    with Path("list.csv").open("w", newline="") as stream:
+        rows = [[f"Friend {i}", f"Customer {i % 13}"] for i in range(3000)]
+        csv.writer(stream).writerows([["to", "from"], *rows])
+    args = ["issue", "list.csv", "-d", "compact", "--set", "business=B", "--split", "500"]
+    args += ["-j", "1", "-o", "run.pdf"]
+    code, shown = _in_a_terminal(args, env, interrupt_when=500)
+    assert code == 130, shown
+    assert "Traceback" not in shown and "Aborted!" not in shown
+    recorded = count(env)
+    assert 500 <= recorded < 3000 and recorded % 500 == 0  # whole parts, nothing half-done
+    assert not list(Path().glob(".*.part"))
+    line = next(x for x in shown.splitlines() if x.strip().startswith("certgen issue"))
+    assert f"stopped with {recorded} of 3000 certificates recorded" in shown.replace("\r", "")
+    finish = shlex.split(line.strip())
+    assert "--resume" in finish
+    done = subprocess.run(finish, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (finish, shown, done.stderr)
+    assert count(env) == 3000
+    parts = sorted(Path().glob("run-*.pdf"))
+    assert [p.name for p in parts] == [f"run-{n:04d}.pdf" for n in range(1, 7)]
+    assert all(page_count(p) == 500 for p in parts)
+    with Path("run-manifest.csv").open() as stream:
+        manifest = list(csv.DictReader(stream))
+    assert [m["recipient"] for m in manifest] == [f"Friend {i}" for i in range(3000)]
+    engine = sa.create_engine(f"sqlite:///{env / 'ledger.db'}")
+    with engine.connect() as conn:
+        recorded_codes = {c for (c,) in conn.execute(sa.text("SELECT code FROM certificates"))}
+    engine.dispose()
+    from certgen import codes as codes_mod
+
+    assert {codes_mod.normalize(m["code"]) for m in manifest} == recorded_codes
+
+
+def test_ctrl_c_before_anything_is_recorded_says_so(env: Path) -> None:
+    import csv
+
+    with Path("list.csv").open("w", newline="") as stream:
+        rows = [[f"Friend {i}", f"Customer {i % 13}"] for i in range(3000)]
+        csv.writer(stream).writerows([["to", "from"], *rows])
+    args = ["issue", "list.csv", "-d", "compact", "--set", "business=B", "-j", "1"]
+    code, shown = _in_a_terminal([*args, "-o", "one.pdf"], env, 0, drawn="1000/3000")
+    assert code == 130, shown
+    assert "Interrupted before anything was recorded; run the same command again." in shown
+    assert count(env) == 0 and not Path("one.pdf").exists()
+    assert not list(Path().glob(".*.part"))

@@ -95,7 +95,7 @@ def cli() -> None:
     5 ledger unavailable, 6 unknown code, 7 mistyped code, 8 already redeemed,
     9 expired, 10 voided, 11 not redeemed, 12 already converted,
     13 emails not delivered, 14 rows left out (--skip-invalid),
-    15 the same list was issued or sent before.
+    15 the same list was issued or sent before, 130 interrupted (Ctrl-C).
     """
 
 
@@ -266,6 +266,35 @@ def refuse_repeat(ledger: Ledger, fingerprint: str, sent: bool) -> None:
         lines.append(f"  print that run again:  {again}")
     lines.append(f"  a new set of codes:    {this_command('--new-run')}")
     raise RepeatedRunError("\n".join(lines))
+
+
+INTERRUPTED = 130  # the exit code of a run stopped by Ctrl-C, as a shell reports SIGINT
+
+
+@contextmanager
+def stopped_safely(ledger: Ledger, batch_id: str, total: int, sending: bool) -> Iterator[None]:
+    """A run stopped by Ctrl-C: it stops where it is safe (nothing half-recorded, no part
+    file left), says how far it got and the exact command that finishes it, and exits 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        recorded = ledger.recorded(batch_id)
+        if sending:
+            sent = ledger.delivery_counts().get(batch_id, {}).get("sent", 0)
+            done = f"{sent} of {total} emails sent, {recorded} certificates recorded"
+        else:
+            done = f"{recorded} of {total} certificates recorded"
+        if not recorded:
+            click.secho(
+                "Interrupted before anything was recorded; run the same command again.",
+                err=True,
+                fg="yellow",
+            )
+        else:
+            message = f"Interrupted: run {batch_id} stopped with {done}. Finish it with:"
+            click.secho(message, err=True, fg="yellow")
+            click.echo(f"  {this_command('--resume', batch_id)}", err=True)  # plain, to copy
+        raise click.exceptions.Exit(INTERRUPTED) from None
 
 
 def note_default_base_url(config: config_mod.Config, quiet: bool, before: str) -> None:

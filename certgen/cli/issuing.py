@@ -34,6 +34,7 @@ from certgen.cli.base import (
     row_options,
     run_options,
     settings_options,
+    stopped_safely,
 )
 from certgen.errors import DesignError, Problem
 from certgen.ledger import safe_url
@@ -204,11 +205,13 @@ def issue(
             )
             left_out(rows, refused, problems, row_input.rejects_file(csv_file, output))
         fingerprint = runs_mod.fingerprint(design, rows, "issue") if csv_file else None
+        if sort_by:  # after the fingerprint, which is of the list as it is written
+            rows = inputs.sorted_rows(rows, sort_by, design, extra)
         if fingerprint and batch_id is None and not new_run:
             refuse_repeat(opened, fingerprint, sent=False)
-        if sort_by:
-            rows = inputs.sorted_rows(rows, sort_by, design, extra)
-        with progress_bar(len(rows), quiet) as progress:
+        batch_id = batch_id or issue_mod.new_batch_id(now)
+        stopped = stopped_safely(opened, batch_id, len(rows), sending=False)
+        with stopped, progress_bar(len(rows), quiet) as progress:
             result = issue_mod.issue(
                 design,
                 rows,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from certgen import issue as issue_mod
 from certgen import mail, mailing
 from certgen import runs as runs_mod
 from certgen import send as send_mod
@@ -31,6 +32,7 @@ from certgen.cli.base import (
     row_options,
     run_options,
     settings_options,
+    stopped_safely,
 )
 from certgen.errors import ConfigError, DeliveryError, Problem
 from certgen.ledger import safe_url
@@ -132,8 +134,10 @@ def send(
         fingerprint = runs_mod.fingerprint(design, rows, "send") if csv_file else None
         if fingerprint and batch_id is None and not new_run:
             refuse_repeat(opened, fingerprint, sent=True)
+        batch_id = batch_id or issue_mod.new_batch_id(now)
+        stopped = stopped_safely(opened, batch_id, len(rows), sending=True)
         try:
-            with progress_bar(len(rows), quiet, "Sending") as progress:
+            with stopped, progress_bar(len(rows), quiet, "Sending") as progress:
                 result = send_mod.send(
                     design,
                     rows,

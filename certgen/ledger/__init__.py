@@ -477,6 +477,12 @@ class Ledger:
                 counts.setdefault(batch_id, {})[status] = count
         return counts
 
+    def recorded(self, batch_id: str) -> int:
+        """How many of a run's certificates are recorded."""
+        query = sa.select(sa.func.count()).where(certificates.c.batch_id == batch_id)
+        with self._transaction() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def get_batch(self, batch_id: str) -> BatchRecord | None:
         with self._transaction() as conn:
             row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).first()
