@@ -57,6 +57,7 @@ class BatchResult:
     files: tuple[Path, ...] = ()  # every PDF of the run
     issued: int = 0  # certificates recorded by this run (a resumed run: the rest)
     manifest: Path | None = None  # with ``split``: code, recipient, file and page per row
+    dry_run: bool = False  # checked only: nothing drawn, written or recorded
 
 
 def new_batch_id(now: dt.datetime) -> str:
@@ -338,6 +339,7 @@ def issue(
     duplex: bool = False,
     force: bool = False,
     fingerprint: str | None = None,
+    dry_run: bool = False,
 ) -> BatchResult:
     """Issue one certificate per row into ``output``, recording every code in ``ledger``.
 
@@ -348,7 +350,8 @@ def issue(
     drawn so far; ``envelope`` prints each on a mailer for that window envelope, its address
     showing through the window; ``duplex`` follows each page with its back. Files another
     run made are not written over unless ``force``. A new run records ``fingerprint``
-    (``runs.fingerprint``) with its batch."""
+    (``runs.fingerprint``) with its batch. A ``dry_run`` checks every row and file as the
+    run would, and stops there."""
     output = output.resolve()
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
@@ -369,7 +372,7 @@ def issue(
     done = {out for out, part in outputs.items() if split and part.stop <= len(recorded)}
     todo = {out: part for out, part in outputs.items() if out not in done or not out.is_file()}
     problems = [*problems, *static_problems(design, duplex)]
-    if problems or len(todo) > 1:  # every row checked before the first file is recorded
+    if problems or len(todo) > 1 or dry_run:  # every row checked before anything is recorded
         chunks = [chunk for part in todo.values() for chunk in _split(part, drawing.chunk_size())]
         problems += _check(drawing, chunks, jobs)
     if problems:
@@ -381,6 +384,11 @@ def issue(
         raise OutputError(
             f"{shown} already exist{'s' if len(in_the_way) == 1 else ''}: certgen does not "
             "write over a file another run made (give another -o, or --force to replace it)"
+        )
+    if dry_run:
+        files = tuple(outputs)
+        return BatchResult(
+            batch_id, output, row_codes, files=files, issued=len(fresh), dry_run=True
         )
     pages = array("l", [0]) * len(rows)
     for i, r in enumerate(recorded):

@@ -70,6 +70,7 @@ class SendResult:
     rejected: list[Problem] = field(default_factory=list)  # refused for good
     deferred: list[Problem] = field(default_factory=list)  # to try again: send it again
     stopped: str | None = None  # why the run stopped before the end
+    dry_run: bool = False  # checked only: nothing recorded or sent
 
     @property
     def complete(self) -> bool:
@@ -212,12 +213,14 @@ def send(
     sleep: Callable[[float], None] = time.sleep,
     randbelow: issue_mod.Randbelow = secrets.randbelow,
     fingerprint: str | None = None,
+    dry_run: bool = False,
 ) -> SendResult:
     """Email one certificate per row to the row's ``email``, recording every code first.
 
     ``problems`` found while reading the input are reported with any found here; if there
     are any, nothing is recorded or sent. ``file_label`` says in the ledger where the run's
-    emails went. Sending the same run id again finishes it."""
+    emails went. Sending the same run id again finishes it. A ``dry_run`` stops after the
+    checks."""
     now = now or dt.datetime.now(dt.UTC)
     batch_id = batch_id or issue_mod.new_batch_id(now)
     file = None if source == "command line" else source
@@ -235,6 +238,8 @@ def send(
     )
     if problems:
         raise InputError(problems)
+    if dry_run:  # every row, address and email checked, as the run would
+        return SendResult(batch_id, len(rows), already=len(recorded), dry_run=True)
     issued_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
     batch = known or BatchRecord(
         batch_id, design.name, design.hash, source, file_label, len(rows), issued_at, fingerprint

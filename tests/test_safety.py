@@ -228,3 +228,27 @@ def test_ctrl_c_before_anything_is_recorded_says_so(env: Path) -> None:
     assert "Interrupted before anything was recorded; run the same command again." in shown
     assert count(env) == 0 and not Path("one.pdf").exists()
     assert not list(Path().glob(".*.part"))
+
+
+def test_a_dry_run_checks_everything_and_records_writes_and_sends_nothing(env: Path) -> None:
+    Path("list.csv").write_text(
+        "to,from,email,expires\nBob,Jane,bob@example.com,2027-01-01\n"
+        "Ann,Jane,ann@example.com,never\nCy,Jo,cy@example.com,\n"
+    )
+    code, out, err = issue("list.csv", "--dry-run", "-o", "run.pdf")
+    assert code == 3 and "row 3, column 'expires'" in err  # the same checks as the run
+    code, out, err = issue("list.csv", "--dry-run", "--skip-invalid", "-o", "run.pdf")
+    assert code == 0, err
+    assert out.startswith("Dry run: 2 certificates would be issued to run.pdf")
+    assert "1 row would be left out" in out and "nothing was drawn, written or recorded" in out
+    assert not Path("run.pdf").exists() and not Path("run-rejects.csv").exists()
+    assert count(env) == 0
+    send = ["send", "list.csv", "-d", "modern", "--set", "business=B", "--outbox", "out"]
+    code, out, err = invoke(*send, "--skip-invalid", "--dry-run")
+    assert code == 0, err
+    assert out.startswith("Dry run: 2 emails checked, ready to send (outbox")
+    assert not Path("out").exists() and count(env) == 0
+    # A file in the way, or the same list again, is said by a dry run too.
+    assert issue("list.csv", "--skip-invalid", "-o", "run.pdf")[0] == 14
+    code, _, err = issue("list.csv", "--skip-invalid", "--dry-run", "-o", "run.pdf")
+    assert code == 15 and "this list was issued before" in err

@@ -470,10 +470,12 @@ def left_out(
     refused: Sequence[Problem],
     fatal: Sequence[Problem],
     rejects: Path,
+    write: bool = True,
 ) -> None:
-    """After screening: the rejects file written (when any row was left out); stop if a
-    problem no row can be left out for remains, or if no row is left."""
-    if refused and isinstance(rows, inputs.Table):
+    """After screening: the rejects file written (when any row was left out, and unless a
+    dry run says not to); stop if a problem no row can be left out for remains, or if no
+    row is left."""
+    if refused and write and isinstance(rows, inputs.Table):
         inputs.write_rejects(rejects, rows, refused)
     if fatal:
         raise InputError([*fatal, *refused])

@@ -116,6 +116,11 @@ from certgen.ledger import safe_url
 @click.option(
     "--force", is_flag=True, help="Write over output files another run made (default: refuse)."
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check every row, file and setting as the run would; draw, write and record nothing.",
+)
 @quiet_option
 @designs_dir_option
 @by_option
@@ -140,6 +145,7 @@ def issue(
     split: int | None,
     jobs: int,
     force: bool,
+    dry_run: bool,
     quiet: bool,
     designs_dir: Path | None,
     by: str | None,
@@ -203,7 +209,8 @@ def issue(
                 duplex=duplex,
                 jobs=jobs,
             )
-            left_out(rows, refused, problems, row_input.rejects_file(csv_file, output))
+            rejects = row_input.rejects_file(csv_file, output)
+            left_out(rows, refused, problems, rejects, write=not dry_run)
         fingerprint = runs_mod.fingerprint(design, rows, "issue") if csv_file else None
         if sort_by:  # after the fingerprint, which is of the list as it is written
             rows = inputs.sorted_rows(rows, sort_by, design, extra)
@@ -231,6 +238,7 @@ def issue(
                 duplex=duplex,
                 force=force,
                 fingerprint=fingerprint,
+                dry_run=dry_run,
             )
     count = len(result.codes)
     plural = "s" if count != 1 else ""
@@ -245,6 +253,15 @@ def issue(
         str(output) if len(files) == 1 else f"{files[0]} ... {files[-1].name} ({len(files)} files)"
     )
     where += on_sheets + (f", manifest {result.manifest}" if result.manifest else "")
+    if result.dry_run:
+        skipped = len({p.row for p in refused})
+        left = f"; {skipped} row{'s' if skipped != 1 else ''} would be left out" if skipped else ""
+        click.echo(
+            f"Dry run: {count} certificate{plural} would be issued to {where} (design "
+            f"{design.name}, {result.issued} new codes{left}); nothing was drawn, written or "
+            f"recorded ({seconds:.1f} s)"
+        )
+        return
     if result.issued and result.issued < count:
         click.echo(
             f"Resumed run {result.batch_id}: issued the other {result.issued} of {count} "

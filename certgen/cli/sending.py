@@ -61,6 +61,11 @@ from certgen.ledger import safe_url
     metavar="N",
     help="Send at most N emails a second (default: as fast as the server takes them).",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check every row, address and email as the run would; record and send nothing.",
+)
 @quiet_option
 @designs_dir_option
 @by_option
@@ -76,6 +81,7 @@ def send(
     new_run: bool,
     outbox: Path | None,
     rate: float | None,
+    dry_run: bool,
     quiet: bool,
     designs_dir: Path | None,
     by: str | None,
@@ -130,7 +136,8 @@ def send(
                 issued_on=now.date(),
                 file=source,
             )
-            left_out(rows, refused, problems, row_input.rejects_file(csv_file, csv_file))
+            rejects = row_input.rejects_file(csv_file, csv_file)
+            left_out(rows, refused, problems, rejects, write=not dry_run)
         fingerprint = runs_mod.fingerprint(design, rows, "send") if csv_file else None
         if fingerprint and batch_id is None and not new_run:
             refuse_repeat(opened, fingerprint, sent=True)
@@ -154,10 +161,20 @@ def send(
                     rate=rate,
                     progress=progress,
                     fingerprint=fingerprint,
+                    dry_run=dry_run,
                 )
         finally:
             postbox.close()
     seconds = time.monotonic() - started
+    if result.dry_run:
+        skipped = len({p.row for p in refused})
+        left = f"; {skipped} row{'s' if skipped != 1 else ''} would be left out" if skipped else ""
+        plural = "s" if result.count != 1 else ""
+        click.echo(
+            f"Dry run: {result.count} email{plural} checked, ready to send ({via}, design "
+            f"{design.name}{left}); nothing was recorded or sent ({seconds:.1f} s)"
+        )
+        return
     verb = "Wrote" if outbox else "Sent"
     plural = "s" if result.sent != 1 else ""
     timing = f"{seconds:.1f} s" + (
