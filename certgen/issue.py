@@ -340,6 +340,7 @@ def issue(
     force: bool = False,
     fingerprint: str | None = None,
     dry_run: bool = False,
+    limit: int | None = None,
 ) -> BatchResult:
     """Issue one certificate per row into ``output``, recording every code in ``ledger``.
 
@@ -351,7 +352,8 @@ def issue(
     showing through the window; ``duplex`` follows each page with its back. Files another
     run made are not written over unless ``force``. A new run records ``fingerprint``
     (``runs.fingerprint``) with its batch. A ``dry_run`` checks every row and file as the
-    run would, and stops there."""
+    run would, and stops there. With ``limit``, only the first that many are drawn and
+    recorded: the run stays unfinished, and running it again (``--resume``) does the rest."""
     output = output.resolve()
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
@@ -368,6 +370,13 @@ def issue(
     )
     drawing = _Drawing(design, rows, row_codes, base_url, now.date(), file, sheet, envelope, duplex)
     outputs = _outputs(output, len(rows), split)
+    if limit is not None:  # the first ``limit`` now, in the files they belong in
+        outputs = {
+            out: range(part.start, min(part.stop, limit))
+            for out, part in outputs.items()
+            if part.start < limit
+        } or {output: range(0)}
+    planned = sum(len(part) for part in outputs.values())
     # A split run keeps the parts already recorded and in place: that is how it resumes.
     done = {out for out, part in outputs.items() if split and part.stop <= len(recorded)}
     todo = {out: part for out, part in outputs.items() if out not in done or not out.is_file()}
@@ -386,9 +395,9 @@ def issue(
             "write over a file another run made (give another -o, or --force to replace it)"
         )
     if dry_run:
-        files = tuple(outputs)
+        issued = max(planned - len(recorded), 0)
         return BatchResult(
-            batch_id, output, row_codes, files=files, issued=len(fresh), dry_run=True
+            batch_id, output, row_codes, files=tuple(outputs), issued=issued, dry_run=True
         )
     pages = array("l", [0]) * len(rows)
     for i, r in enumerate(recorded):
@@ -425,7 +434,7 @@ def issue(
         reprinted=bool(known) and not fresh,
         files=tuple(outputs),
         manifest=manifest,
-        issued=len(fresh),
+        issued=max(planned - len(recorded), 0),
     )
 
 

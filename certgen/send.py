@@ -71,6 +71,7 @@ class SendResult:
     deferred: list[Problem] = field(default_factory=list)  # to try again: send it again
     stopped: str | None = None  # why the run stopped before the end
     dry_run: bool = False  # checked only: nothing recorded or sent
+    held: int = 0  # past --limit: recorded, to send when the run is resumed
 
     @property
     def complete(self) -> bool:
@@ -214,13 +215,15 @@ def send(
     randbelow: issue_mod.Randbelow = secrets.randbelow,
     fingerprint: str | None = None,
     dry_run: bool = False,
+    limit: int | None = None,
 ) -> SendResult:
     """Email one certificate per row to the row's ``email``, recording every code first.
 
     ``problems`` found while reading the input are reported with any found here; if there
     are any, nothing is recorded or sent. ``file_label`` says in the ledger where the run's
     emails went. Sending the same run id again finishes it. A ``dry_run`` stops after the
-    checks."""
+    checks. With ``limit``, only the first that many rows are sent now; every code is
+    recorded, and the rest wait, pending, for the run to be resumed."""
     now = now or dt.datetime.now(dt.UTC)
     batch_id = batch_id or issue_mod.new_batch_id(now)
     file = None if source == "command line" else source
@@ -254,7 +257,9 @@ def send(
         ledger.issue_batch(batch, added, actor=actor, new_batch=not recorded, emails=emails)
     result = SendResult(batch_id, len(rows), resumed=bool(known))
     run = _Run(design, ledger, postbox, sender, batch, now.date(), base_url, actor, file, sleep)
-    run.deliver(rows, row_codes, result, Throttle(rate, sleep=sleep), progress)
+    now_rows = rows if limit is None else rows[:limit]
+    result.held = len(rows) - len(now_rows)
+    run.deliver(now_rows, row_codes[: len(now_rows)], result, Throttle(rate, sleep=sleep), progress)
     return result
 
 

@@ -252,3 +252,43 @@ def test_a_dry_run_checks_everything_and_records_writes_and_sends_nothing(env: P
     assert issue("list.csv", "--skip-invalid", "-o", "run.pdf")[0] == 14
     code, _, err = issue("list.csv", "--skip-invalid", "--dry-run", "-o", "run.pdf")
     assert code == 15 and "this list was issued before" in err
+
+
+def _resume_line(text: str) -> list[str]:
+    import shlex
+
+    line = next(x for x in text.splitlines() if x.strip().startswith("certgen "))
+    return shlex.split(line)[1:]
+
+
+def test_limit_does_the_first_n_and_resume_the_rest(env: Path) -> None:
+    from tests.helpers import page_count, qr_codes
+
+    Path("list.csv").write_text("to,from\n" + "".join(f"F{i},G{i}\n" for i in range(7)))
+    code, out, err = issue("list.csv", "--split", "3", "--limit", "4", "-o", "run.pdf")
+    assert code == 0, err
+    assert "Issued 4 of the run's 7 certificates (--limit 4)" in out and count(env) == 4
+    assert page_count(Path("run-0001.pdf")) == 3 and page_count(Path("run-0002.pdf")) == 1
+    assert not Path("run-0003.pdf").exists()
+    first = qr_codes(Path("run-0001.pdf"))
+    rest = _resume_line(out)
+    assert "--limit" not in rest and "--resume" in rest
+    code, out, err = invoke(*rest)
+    assert code == 0, err
+    assert count(env) == 7 and "issued the other 3 of 7" in out
+    assert [page_count(Path(f"run-000{n}.pdf")) for n in (1, 2, 3)] == [3, 3, 1]
+    assert qr_codes(Path("run-0001.pdf")) == first  # the first part kept, codes and all
+
+
+def test_send_limit_sends_the_first_n_and_resume_the_rest(env: Path) -> None:
+    Path("list.csv").write_text(
+        "to,from,email\n" + "".join(f"F{i},G{i},f{i}@example.com\n" for i in range(5))
+    )
+    send = ["send", "list.csv", "-d", "modern", "--set", "business=B", "--outbox", "out"]
+    code, out, err = invoke(*send, "--limit", "2")
+    assert code == 0, err
+    assert "Wrote 2 emails" in out and "The other 3 (--limit 2), when you are ready:" in out
+    assert len(list(Path("out").glob("*.eml"))) == 2 and count(env) == 5
+    code, out, err = invoke(*_resume_line(out.split("when you are ready:")[1]))
+    assert code == 0, err
+    assert "Wrote 3 emails" in out and len(list(Path("out").glob("*.eml"))) == 5

@@ -35,6 +35,7 @@ from certgen.cli.base import (
     run_options,
     settings_options,
     stopped_safely,
+    this_command,
 )
 from certgen.errors import DesignError, Problem
 from certgen.ledger import safe_url
@@ -121,6 +122,12 @@ from certgen.ledger import safe_url
     is_flag=True,
     help="Check every row, file and setting as the run would; draw, write and record nothing.",
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Do the first N of the run now (a test print); --resume does the rest.",
+)
 @quiet_option
 @designs_dir_option
 @by_option
@@ -146,6 +153,7 @@ def issue(
     jobs: int,
     force: bool,
     dry_run: bool,
+    limit: int | None,
     quiet: bool,
     designs_dir: Path | None,
     by: str | None,
@@ -239,6 +247,7 @@ def issue(
                 force=force,
                 fingerprint=fingerprint,
                 dry_run=dry_run,
+                limit=limit,
             )
     count = len(result.codes)
     plural = "s" if count != 1 else ""
@@ -261,6 +270,13 @@ def issue(
             f"{design.name}, {result.issued} new codes{left}); nothing was drawn, written or "
             f"recorded ({seconds:.1f} s)"
         )
+        return
+    if limit is not None and limit < count and result.issued:
+        click.echo(
+            f"Issued {result.issued} of the run's {count} certificates (--limit {limit}) to "
+            f"{where} ({timing}); the others, when you are ready:"
+        )
+        click.echo(f"  {this_command('--resume', result.batch_id, drop=frozenset({'--limit'}))}")
         return
     if result.issued and result.issued < count:
         click.echo(

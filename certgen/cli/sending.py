@@ -33,6 +33,7 @@ from certgen.cli.base import (
     run_options,
     settings_options,
     stopped_safely,
+    this_command,
 )
 from certgen.errors import ConfigError, DeliveryError, Problem
 from certgen.ledger import safe_url
@@ -66,6 +67,12 @@ from certgen.ledger import safe_url
     is_flag=True,
     help="Check every row, address and email as the run would; record and send nothing.",
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Send the first N of the run now; --resume sends the rest.",
+)
 @quiet_option
 @designs_dir_option
 @by_option
@@ -82,6 +89,7 @@ def send(
     outbox: Path | None,
     rate: float | None,
     dry_run: bool,
+    limit: int | None,
     quiet: bool,
     designs_dir: Path | None,
     by: str | None,
@@ -162,6 +170,7 @@ def send(
                     progress=progress,
                     fingerprint=fingerprint,
                     dry_run=dry_run,
+                    limit=limit,
                 )
         finally:
             postbox.close()
@@ -188,6 +197,9 @@ def send(
     )
     if refused and csv_file is not None:
         report_left_out(rows, refused, row_input.rejects_file(csv_file, csv_file), "")
+    if result.held and result.complete:
+        click.echo(f"The other {result.held} (--limit {limit}), when you are ready:")
+        click.echo(f"  {this_command('--resume', result.batch_id, drop=frozenset({'--limit'}))}")
     if not result.complete:
         raise DeliveryError(
             result.count,
