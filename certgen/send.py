@@ -263,6 +263,46 @@ def send(
     return result
 
 
+def send_test(
+    design: Design,
+    rows: Sequence[Row],
+    *,
+    postbox: Postbox,
+    sender: str,
+    to: str,
+    base_url: str,
+    source: str,
+    issued_on: dt.date,
+) -> int:
+    """The first ``rows``' emails as they would go out, all to ``to`` (a test send): each
+    with the sample code, which is never issued, and "[test]" before its subject; nothing
+    is recorded. Their problems, if any, stop it first."""
+    file = None if source == "command line" else source
+    problems = check_rows(design, rows, file, issued_on, base_url)
+    problems += issue_mod.static_problems(design, duplex=False)
+    sample = [codes.SAMPLE] * len(rows)
+    certs, found = issue_mod.lay_out(
+        design, rows, sample, base_url=base_url, issued_on=issued_on, file=file
+    )
+    if problems or found:
+        raise InputError([*problems, *found])
+    for number, (row, cert) in enumerate(zip(rows, certs, strict=True), start=1):
+        message = compose(
+            design,
+            row,
+            cert,
+            sender=sender,
+            batch_id=f"test-{number}",
+            issued_on=issued_on,
+            base_url=base_url,
+        )
+        subject = message["Subject"]
+        del message["To"], message["Subject"]
+        message["To"], message["Subject"] = to, f"[test] {subject}"
+        postbox.send(message, f"test-{number}")
+    return len(rows)
+
+
 @dataclass
 class _Run:
     design: Design

@@ -384,3 +384,25 @@ def test_a_killed_run_resumes_and_every_recipient_gets_their_email(
     with open_ledger(ledger) as opened:
         issued = opened.batch("k")
     assert len({r.code for r in issued}) == len(rows)
+
+
+def test_a_test_send_goes_to_one_address_with_the_sample_code_and_records_nothing(
+    server: tuple[Server, Controller], env: Path
+) -> None:
+    handler, _ = server
+    write_csv(people(5))
+    code, out, err = invoke("send", "friends.csv", "-d", "modern", "--test-to", "me@shop.example")
+    assert code == 0, err
+    assert "Sent 3 test emails to me@shop.example: the first 3 rows" in out
+    assert handler.to() == Counter({"me@shop.example": 3})
+    assert [m["Subject"].startswith("[test] ") for m in handler.messages] == [True] * 3
+    assert all(attachment_qr(m) == [f"{BASE}/r/{codes.SAMPLE}"] for m in handler.messages)
+    assert "Friend 1" in handler.messages[1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert ledger_rows(sqlite_url(env), "SELECT count(*) FROM certificates") == [(0,)]
+    assert ledger_rows(sqlite_url(env), "SELECT count(*) FROM deliveries") == [(0,)]
+    code, out, _ = invoke(
+        "send", "friends.csv", "-d", "modern", "--test-to", "me@shop.example", "--limit", "1"
+    )
+    assert code == 0 and "Sent 1 test email to" in out and len(handler.messages) == 4
+    code, _, err = invoke("send", "friends.csv", "-d", "modern", "--test-to", "not an address")
+    assert code == 2 and "is not an email address" in err

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from collections.abc import Sequence
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from pathlib import Path
 
 import click
 
+from certgen import codes, inputs, mail, mailing
 from certgen import issue as issue_mod
-from certgen import mail, mailing
 from certgen import runs as runs_mod
 from certgen import send as send_mod
 from certgen.cli.base import (
@@ -35,6 +39,7 @@ from certgen.cli.base import (
     stopped_safely,
     this_command,
 )
+from certgen.design import Design
 from certgen.errors import ConfigError, DeliveryError, Problem
 from certgen.ledger import safe_url
 
@@ -73,6 +78,12 @@ from certgen.ledger import safe_url
     metavar="N",
     help="Send the first N of the run now; --resume sends the rest.",
 )
+@click.option(
+    "--test-to",
+    metavar="ADDRESS",
+    help="Send the first emails (--limit, default 3) to ADDRESS only, with a sample code; "
+    "record nothing.",
+)
 @quiet_option
 @designs_dir_option
 @by_option
@@ -90,6 +101,7 @@ def send(
     rate: float | None,
     dry_run: bool,
     limit: int | None,
+    test_to: str | None,
     quiet: bool,
     designs_dir: Path | None,
     by: str | None,
@@ -134,6 +146,17 @@ def send(
     with open_configured(config) as opened:
         batch_id, now = known_run(opened, config, batch_id, resume)
         rows, problems, source = row_input.read(csv_file, design, config, now.date(), extra, quiet)
+        if test_to is not None:
+            _test_send(
+                design, rows, postbox, sender, test_to, config.base_url, source, now, limit or 3
+            )
+            if problems:
+                click.echo(
+                    f"Note: {len(problems)} problems in the list would stop the real run; "
+                    "--dry-run lists them",
+                    err=True,
+                )
+            return
         refused: list[Problem] = []
         if row_input.skip_invalid and csv_file is not None:
             rows, refused, problems = send_mod.screen(
@@ -211,3 +234,45 @@ def send(
     note_default_base_url(config, quiet, "sending")
     if refused:
         raise click.exceptions.Exit(ROWS_LEFT_OUT)
+
+
+def _test_send(
+    design: Design,
+    rows: Sequence[inputs.Row],
+    postbox: mail.Outbox | mail.Session,
+    sender: str,
+    to: str,
+    base_url: str,
+    source: str,
+    now: dt.datetime,
+    count: int,
+) -> None:
+    """--test-to: the first emails of the run to one address; nothing recorded."""
+    try:
+        Address(addr_spec=to)
+    except (ValueError, HeaderParseError, IndexError) as exc:
+        message = f"'{to}' is not an email address ({exc})"
+        raise click.BadParameter(message, param_hint="--test-to") from None
+    first = (
+        rows.reordered(range(min(count, len(rows))))
+        if isinstance(rows, inputs.Table)
+        else rows[:count]
+    )
+    try:
+        sent = send_mod.send_test(
+            design,
+            first,
+            postbox=postbox,
+            sender=sender,
+            to=to,
+            base_url=base_url,
+            source=source,
+            issued_on=now.date(),
+        )
+    finally:
+        postbox.close()
+    plural = "s" if sent != 1 else ""
+    click.echo(
+        f"Sent {sent} test email{plural} to {to}: the first {sent} row{plural}, with the "
+        f"sample code {codes.display(codes.SAMPLE)}; nothing was recorded"
+    )
