@@ -141,3 +141,43 @@ def test_a_run_says_which_business_details_nothing_sets(env: Path) -> None:
     )
     code, _, err = invoke("issue", "--to", "Bob")
     assert code == 2 and "no design: give -d NAME" in err and "certgen init" in err
+
+
+def test_a_pad_of_blank_certificates_for_the_counter(env: Path) -> None:
+    import sqlalchemy as sa
+
+    from certgen import codes
+    from tests.helpers import page_count, qr_codes, words
+
+    code, out, err = invoke(
+        "issue",
+        "-d",
+        "compact",
+        "--set",
+        "business=Bright Smile",
+        "--count",
+        "25",
+        "--sheet",
+        "letter-3up",
+        "-o",
+        "pad.pdf",
+        "--base-url",
+        "https://gifts.example",
+    )
+    assert code == 0, err
+    assert "Issued 25 certificates to pad.pdf on letter-3up sheets" in out
+    assert page_count(Path("pad.pdf")) == 9
+    found = [
+        codes.normalize(url.rsplit("/", 1)[1]) for page in qr_codes(Path("pad.pdf")) for url in page
+    ]
+    engine = sa.create_engine(f"sqlite:///{env / 'ledger.db'}")
+    with engine.connect() as conn:
+        recorded = [
+            row for row in conn.execute(sa.text("SELECT code, recipient, giver FROM certificates"))
+        ]
+    engine.dispose()
+    assert len(set(found)) == 25 and set(found) == {c for c, _, _ in recorded}
+    assert {(r, g) for _, r, g in recorded} == {("", "")}  # lines to write on
+    assert "Bob" not in " ".join(w.text for w in words(Path("pad.pdf")))
+    code, _, err = invoke("issue", "list.csv", "-d", "compact", "--count", "3")
+    assert code == 2 and "--count is for certificates from the options" in err

@@ -128,6 +128,14 @@ from certgen.ledger import safe_url
     metavar="N",
     help="Do the first N of the run now (a test print); --resume does the rest.",
 )
+@click.option(
+    "--count",
+    "copies",
+    type=click.IntRange(min=1, max=100_000),
+    metavar="N",
+    help="N certificates from the options, each with its own code: a pad of blank ones "
+    "to write on (no --to/--from), for the counter.",
+)
 @quiet_option
 @designs_dir_option
 @by_option
@@ -154,6 +162,7 @@ def issue(
     force: bool,
     dry_run: bool,
     limit: int | None,
+    copies: int | None,
     quiet: bool,
     designs_dir: Path | None,
     by: str | None,
@@ -174,6 +183,8 @@ def issue(
     """
     config, design = load_run_settings(config_file, ledger, base_url, designs_dir, design_name)
     row_input.check(csv_file)
+    if copies is not None and csv_file is not None:
+        raise click.UsageError("--count is for certificates from the options; a list has its rows")
     if sheet is None and gutter is not None:
         raise click.UsageError("--gutter needs --sheet")
     if sheet is None and crop_marks and not bleed:
@@ -203,6 +214,8 @@ def issue(
     with open_configured(config) as opened:
         batch_id, now = known_run(opened, config, batch_id, resume)
         rows, problems, source = row_input.read(csv_file, design, config, now.date(), extra, quiet)
+        if copies is not None:  # the same values, each certificate its own code
+            rows = [rows[0]] * copies
         refused: list[Problem] = []
         if row_input.skip_invalid and csv_file is not None:
             rows, refused, problems = issue_mod.screen(
