@@ -82,6 +82,11 @@ class Page(_Model):
         default=None,
         description="window envelope for issue --mailing: us10 (US Letter) or dl (A4, DIN 5008)",
     )
+    address_to: Literal["recipient", "giver"] = Field(
+        default="recipient",
+        description="whom issue --mailing addresses: the recipient (deliver the gift) or the "
+        "giver (the customer, who passes it on)",
+    )
     art_dpi: int = Field(
         default=300, ge=72, le=1200, description="raster art is downsampled to this at print size"
     )

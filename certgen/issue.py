@@ -269,7 +269,15 @@ def _address(
 ) -> tuple[render.Fitted | None, Problem | None]:
     """The row's address block, fitted into the envelope's window: each part of the address
     on its own line, never wrapped."""
-    lines = envelope.lines(row.text("recipient"), {k: row.text(k) for k in ADDRESS_FIELDS})
+    name = row.text(envelope.addressee)
+    if not name:
+        whose = "recipient" if envelope.addressee == "recipient" else "giver (the customer)"
+        message = f"the mailer is addressed to the {whose}, and this row has no name for them"
+        hint = f"fill the '{row.column(envelope.addressee)}' column, or leave the row out"
+        other = "giver" if envelope.addressee == "recipient" else "recipient"
+        hint += f", or address the mailers to the {other} with --address-to {other}"
+        return None, Problem(message, file, row.number, row.column(envelope.addressee), hint)
+    lines = envelope.lines(name, {k: row.text(k) for k in ADDRESS_FIELDS})
     box = render.address_box(envelope, len(lines))
     fitted = render.fit(design, box, "\n".join(lines))
     if fitted is None:
@@ -277,7 +285,8 @@ def _address(
             f"the address does not fit the {envelope.name} window ({box.width:g} x "
             f"{box.height:g} mm) even at {box.min_size:g} pt"
         )
-        columns = ", ".join(row.column(k) for k in ("recipient", *ADDRESS_FIELDS) if row.text(k))
+        named = (envelope.addressee, *ADDRESS_FIELDS)
+        columns = ", ".join(row.column(k) for k in named if row.text(k))
         return None, Problem(message, file, row.number, columns, "shorten the longest line")
     return fitted, None
 

@@ -28,6 +28,9 @@ class Envelope:
     # Where the address is printed: inside the window with room for the sheet to shift.
     address: tuple[float, float, float, float]
     style: str  # "us": CITY, ST ZIP; "din": postal code before the town
+    # Whose name heads the address: the recipient (the business delivers the gift) or the
+    # giver (the business mails it to its customer, who passes it on).
+    addressee: str = "recipient"
 
     def lines(self, name: str, address: dict[str, str]) -> list[str]:
         """The address block, one line each, in this envelope's country's order."""
@@ -67,6 +70,7 @@ ENVELOPES = {
     ),
 }
 DEFAULT_ENVELOPE = "us10"
+ADDRESSEES = ("recipient", "giver")
 FOLD_MARK = 6.0  # mm, drawn in from the paper's left and right edges
 ADDRESS_FONT = "Noto Sans"  # a shared font, so every design has it, with its fallbacks
 ADDRESS_SIZE = 10.0  # pt, shrinking to ADDRESS_MIN_SIZE where a line is too long

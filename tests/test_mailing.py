@@ -260,3 +260,38 @@ def test_duplex_cover_sheets_get_a_blank_back(tmp_path: Path) -> None:
     for record in records:
         [(code, _, _)] = back_codes(out, record.page)  # the page after the front
         assert code == record.code
+
+
+@pytest.mark.parametrize(("envelope_name", "design_name"), [("us10", "compact"), ("dl", "classic")])
+def test_a_pass_it_on_mailer_is_addressed_to_the_customer(
+    tmp_path: Path, envelope_name: str, design_name: str
+) -> None:
+    # A customer list: the customers give the gifts, the friends' lines are left blank.
+    customers = [(("", *person[1:])) for person in PEOPLE[:2]]
+    people = write(tmp_path / "customers.csv", customers)
+    out = tmp_path / "mail.pdf"
+    args = [str(people), "-d", design_name, "--mailing", "--envelope", envelope_name]
+    issue(*args, "--address-to", "giver", "-o", str(out))
+    envelope = mailing.ENVELOPES[envelope_name]
+    pages_per = page_count(out) // 2
+    with open_ledger(f"sqlite:///{tmp_path / 'home' / 'ledger.db'}") as ledger:
+        records = ledger.batch(ledger.runs()[0][0].id)
+    for index, (record, person) in enumerate(zip(records, customers, strict=True)):
+        _, giver, street, street2, city, state, zip_code = person
+        page = index * pages_per
+        if envelope_name == "us10":
+            town = f"{city}, {state} {zip_code}"
+        else:
+            town = f"{zip_code} {city} {state}"
+        block = " ".join([giver, street, street2, town])
+        assert in_box(out, page, envelope.address, block, envelope.folds[0]), block
+        codes_found = [c for p in qr_codes(out)[page : page + pages_per] for c in p]
+        assert [codes.normalize(u) for u in codes_found] == [record.code]
+        assert record.recipient == "" and record.giver == giver
+    # Addressed to the recipient (the default), a customer list has no name for the window.
+    refused = run(*args, "-o", str(tmp_path / "x.pdf"), "--new-run")
+    assert refused.returncode == 3
+    assert "row 2, column 'Recipient': the mailer is addressed to the recipient, and this row" in (
+        refused.stderr
+    )
+    assert "--address-to giver" in refused.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -96,6 +97,12 @@ from certgen.ledger import safe_url
     "default: the design's, else us10.",
 )
 @click.option(
+    "--address-to",
+    type=click.Choice(mailing.ADDRESSEES),
+    help="Whom --mailing addresses: the recipient (deliver the gift) or the giver (the "
+    "customer, who passes it on); default: the design's, else recipient.",
+)
+@click.option(
     "--sort-by",
     metavar="FIELD",
     help="Issue in the order of a field, e.g. postal_code for presorted mail.",
@@ -156,6 +163,7 @@ def issue(
     duplex: bool,
     mailing_: bool,
     envelope: str | None,
+    address_to: str | None,
     sort_by: str | None,
     split: int | None,
     jobs: int,
@@ -193,8 +201,8 @@ def issue(
         raise click.UsageError("--mailing prints one mailer a sheet; leave out --sheet and --bleed")
     if output.suffix.lower() != ".pdf":
         raise click.UsageError(f"-o {output}: certgen writes PDF files; name the output .pdf")
-    if envelope and not mailing_:
-        raise click.UsageError("--envelope is for --mailing")
+    if (envelope or address_to) and not mailing_:
+        raise click.UsageError(f"{'--envelope' if envelope else '--address-to'} is for --mailing")
     if duplex and not design.has_back:
         raise DesignError(
             f"design {design.name} has no back side for --duplex",
@@ -204,7 +212,8 @@ def issue(
     window = None
     if mailing_:
         name = envelope or design.manifest.design.envelope or mailing.DEFAULT_ENVELOPE
-        window = mailing.ENVELOPES[name]
+        addressee = address_to or design.manifest.design.address_to
+        window = dataclasses.replace(mailing.ENVELOPES[name], addressee=addressee)
     extra = mailing.fields(mailing_)
     trim = (design.width_mm, design.height_mm)
     imposed = sheets.load(sheet, trim, gutter, crop_marks, bleed) if sheet else None
