@@ -34,7 +34,7 @@ from typing import Any, BinaryIO
 
 import jinja2
 
-from certgen import codes, pdfjoin, qr, render
+from certgen import codes, pdfjoin, qr, render, stopping
 from certgen.design import Design, QrElement, TextElement
 from certgen.errors import InputError, LedgerError, OutputError, Problem
 from certgen.inputs import Row, csv_written, safe_cell
@@ -578,8 +578,12 @@ def _ignore_interrupts() -> None:
 
 def _check(drawing: _Drawing, chunks: Sequence[range], jobs: int) -> list[Problem]:
     """Why rows of these chunks cannot print, in row order."""
+    problems: list[Problem] = []
     with _in_order(drawing, "check", [(c,) for c in chunks], jobs) as results:
-        return [problem for found in results for problem in found]
+        for found in results:
+            stopping.check()
+            problems += found
+    return problems
 
 
 def _publish(
@@ -620,6 +624,7 @@ def _publish(
                 drawn, problems = [], []
                 for chunk, temp in chunks[output]:
                     pages, found = next(results)
+                    stopping.check()
                     drawn.append((temp, array("l", pages)))  # 8 bytes a page, not an int object
                     problems += found
                     if progress:
@@ -627,6 +632,7 @@ def _publish(
                 if problems:
                     raise InputError(problems)
                 placed = _join(drawn, temps[output])
+                stopping.check()  # before the file's transaction, never inside it
                 record(part, output, placed)
                 os.replace(temps[output], output)
     except OSError as exc:
@@ -738,6 +744,7 @@ def _counted(
     """The certificates, calling ``progress`` with how many are drawn as each one is (the
     writer asks for the next one once it has drawn the last); ``before`` were drawn earlier."""
     for done, cert in enumerate(certs, start=before + 1):
+        stopping.check()  # between certificates: the chunk's file is removed, nothing recorded
         yield cert
         if progress:
             progress(done)

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import jinja2
 
-from certgen import codes, render
+from certgen import codes, render, stopping
 from certgen import issue as issue_mod
 from certgen.design import EMAIL_NAMES, Design, FieldSpec
 from certgen.errors import InputError, LedgerError, Problem
@@ -328,6 +328,7 @@ class _Run:
         deliveries = self.ledger.deliveries(self.batch.id)
         retake = _dead_claims(deliveries.values(), self.owner)
         for done, (row, code) in enumerate(zip(rows, row_codes, strict=True), start=1):
+            stopping.check()  # between emails: each one sent is recorded as sent
             delivery = deliveries[code]
             if delivery.status == "sent":
                 result.already += 1

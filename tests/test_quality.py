@@ -20,6 +20,7 @@ LAYERS = {
     "units": 0,
     "codes": 0,
     "pdfjoin": 0,
+    "stopping": 0,
     "text": 1,
     "design": 1,
     "tables": 1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from tests.test_cli import invoke
@@ -176,7 +177,8 @@ def _in_a_terminal(
     return process.wait(timeout=60), output.decode(errors="replace")
 
 
-def test_ctrl_c_stops_safely_and_says_the_exact_command_that_finishes(env: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_stops_safely_and_says_the_exact_command_that_finishes(env: Path, jobs: str) -> None:
     import csv
     import shlex
     import subprocess
@@ -187,7 +189,7 @@ def test_ctrl_c_stops_safely_and_says_the_exact_command_that_finishes(env: Path)
         rows = [[f"Friend {i}", f"Customer {i % 13}"] for i in range(3000)]
         csv.writer(stream).writerows([["to", "from"], *rows])
     args = ["issue", "list.csv", "-d", "compact", "--set", "business=B", "--split", "500"]
-    args += ["-j", "1", "-o", "run.pdf"]
+    args += ["-j", jobs, "-o", "run.pdf"]
     code, shown = _in_a_terminal(args, env, interrupt_when=500)
     assert code == 130, shown
     assert "Traceback" not in shown and "Aborted!" not in shown

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from certgen import __version__, inputs, mail, profiles, tables
+from certgen import __version__, inputs, mail, profiles, stopping, tables
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import redeem as redeem_mod
@@ -276,7 +276,8 @@ def stopped_safely(ledger: Ledger, batch_id: str, total: int, sending: bool) -> 
     """A run stopped by Ctrl-C: it stops where it is safe (nothing half-recorded, no part
     file left), says how far it got and the exact command that finishes it, and exits 130."""
     try:
-        yield
+        with stopping.at_safe_points():
+            yield
     except KeyboardInterrupt:
         recorded = ledger.recorded(batch_id)
         if sending:
