@@ -222,6 +222,16 @@ def known_run(
     return batch_id, now
 
 
+def safety_options(dry_run: str, limit: str) -> Callable[[F], F]:
+    """--dry-run and --limit, with what each does for this command."""
+
+    def add(func: F) -> F:
+        func = click.option("--limit", type=click.IntRange(min=1), metavar="N", help=limit)(func)
+        return click.option("--dry-run", is_flag=True, help=dry_run)(func)
+
+    return add
+
+
 _RUN_FLAGS = {"--run-id", "--batch-id", "--resume"}
 
 

@@ -34,6 +34,7 @@ from certgen.cli.base import (
     report_left_out,
     row_options,
     run_options,
+    safety_options,
     settings_options,
     stopped_safely,
     this_command,
@@ -124,16 +125,9 @@ from certgen.ledger import safe_url
 @click.option(
     "--force", is_flag=True, help="Write over output files another run made (default: refuse)."
 )
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Check every row, file and setting as the run would; draw, write and record nothing.",
-)
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Do the first N of the run now (a test print); --resume does the rest.",
+@safety_options(
+    dry_run="Check every row, file and setting as the run would; draw, write and record nothing.",
+    limit="Do the first N of the run now (a test print); --resume does the rest.",
 )
 @click.option(
     "--count",

@@ -35,6 +35,7 @@ from certgen.cli.base import (
     report_left_out,
     row_options,
     run_options,
+    safety_options,
     settings_options,
     stopped_safely,
     this_command,
@@ -67,16 +68,9 @@ from certgen.ledger import safe_url
     metavar="N",
     help="Send at most N emails a second (default: as fast as the server takes them).",
 )
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Check every row, address and email as the run would; record and send nothing.",
-)
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Send the first N of the run now; --resume sends the rest.",
+@safety_options(
+    dry_run="Check every row, address and email as the run would; record and send nothing.",
+    limit="Send the first N of the run now; --resume sends the rest.",
 )
 @click.option(
     "--test-to",
