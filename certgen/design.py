@@ -40,7 +40,17 @@ DEFAULT_SUBJECT = (
 # a row (a customer's own phone column must not print as the shop's).
 BUSINESS_FIELDS = frozenset({"business", "phone", "website", "address", "logo"})
 # Names an email may read in any design; a design that does not declare one reads "".
-EMAIL_NAMES = ("recipient", "giver", "business", "pain", "offer", "expires")
+EMAIL_NAMES = (
+    "recipient",
+    "giver",
+    "business",
+    "pain",
+    "offer",
+    "expires",
+    "phone",
+    "website",
+    "address",
+)
 
 
 class _Model(BaseModel):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 from typing import Any, Protocol
 
 import jinja2
@@ -34,7 +34,7 @@ from certgen import codes, render, stopping
 from certgen import issue as issue_mod
 from certgen.design import EMAIL_NAMES, Design, FieldSpec
 from certgen.errors import InputError, LedgerError, Problem
-from certgen.inputs import Row
+from certgen.inputs import Row, Table
 from certgen.ledger import BatchRecord, Delivery, Ledger
 
 EMAIL_FIELD = "email"
@@ -147,6 +147,20 @@ def screen(
     return issue_mod.screen(design, rows, found, base_url=base_url, issued_on=issued_on, file=file)
 
 
+def without_unsubscribed(ledger: Ledger, rows: Sequence[Row]) -> tuple[Sequence[Row], list[Row]]:
+    """The rows whose address has not asked for no more email, and those that have."""
+    unsubscribed = ledger.unsubscribed(row.text(EMAIL_FIELD) for row in rows)
+    if not unsubscribed:
+        return rows, []
+    keep: list[int] = []
+    skipped: list[int] = []
+    for i, row in enumerate(rows):
+        (skipped if row.text(EMAIL_FIELD).lower() in unsubscribed else keep).append(i)
+    if isinstance(rows, Table):
+        return rows.reordered(keep), [rows[i] for i in skipped]
+    return [rows[i] for i in keep], [rows[i] for i in skipped]
+
+
 def _address(row: Row) -> Address:
     name = row.text("recipient").replace("\n", " ")
     return Address(display_name=name, addr_spec=row.text(EMAIL_FIELD))
@@ -184,6 +198,9 @@ def compose(
     message["Date"] = formatdate(localtime=False)
     domain = sender.rpartition("@")[2].strip("> ") or "certgen"
     message["Message-ID"] = f"<{cert.code}.{batch_id}@{domain}>"
+    reply_to = parseaddr(sender)[1]
+    if reply_to:  # RFC 2369: how to ask for no more (certgen unsubscribe records it)
+        message["List-Unsubscribe"] = f"<mailto:{reply_to}?subject=unsubscribe>"
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")

@@ -406,3 +406,34 @@ def test_a_test_send_goes_to_one_address_with_the_sample_code_and_records_nothin
     assert code == 0 and "Sent 1 test email to" in out and len(handler.messages) == 4
     code, _, err = invoke("send", "friends.csv", "-d", "modern", "--test-to", "not an address")
     assert code == 2 and "is not an email address" in err
+
+
+def test_every_email_says_how_to_unsubscribe_and_an_unsubscribed_address_is_left_out(
+    server: tuple[Server, Controller], env: Path
+) -> None:
+    handler, _ = server
+    Path("certgen.toml").write_text(
+        Path("certgen.toml")
+        .read_text()
+        .replace(
+            'business = "Northside Physio"',
+            'business = "Northside Physio"\naddress = "4 Mill Lane, Leeds LS1 4AB"',
+        )
+    )
+    write_csv(people(3))
+    code, out, err = invoke("unsubscribe", "FRIEND1@example.com", "--by", "Sam")
+    assert code == 0 and "FRIEND1@example.com: unsubscribed" in out
+    assert invoke("unsubscribe")[1].split() == ["friend1@example.com"]
+    code, out, err = invoke("send", "friends.csv", "-d", "modern")
+    assert code == 0, err
+    assert "Note: 1 address asked for no more email and was left out: friend1@example.com" in err
+    assert handler.to() == Counter({"friend0@example.com": 1, "friend2@example.com": 1})
+    for message in handler.messages:
+        assert message["List-Unsubscribe"] == "<mailto:hello@northside.example?subject=unsubscribe>"
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        for body in (text, html):
+            assert "4 Mill Lane, Leeds LS1 4AB" in body  # the business's postal address
+            assert 'Reply with "unsubscribe"' in body or "Reply with &#34;unsubscribe&#34;" in body
+    assert ledger_rows(sqlite_url(env), "SELECT count(*) FROM certificates") == [(2,)]
+    assert invoke("unsubscribe", "friend1@example.com", "--undo")[1].strip().endswith("taken back")

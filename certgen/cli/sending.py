@@ -29,6 +29,7 @@ from certgen.cli.base import (
     load_run_settings,
     note_default_base_url,
     open_configured,
+    opened_ledger,
     progress_bar,
     quiet_option,
     refuse_repeat,
@@ -41,7 +42,7 @@ from certgen.cli.base import (
     this_command,
 )
 from certgen.design import Design
-from certgen.errors import ConfigError, DeliveryError, Problem
+from certgen.errors import ConfigError, DeliveryError, InputError, Problem
 from certgen.ledger import safe_url
 
 
@@ -163,6 +164,18 @@ def send(
             )
             rejects = row_input.rejects_file(csv_file, csv_file)
             left_out(rows, refused, problems, rejects, write=not dry_run)
+        rows, gone = send_mod.without_unsubscribed(opened, rows)
+        if gone:
+            names = ", ".join(row.text(send_mod.EMAIL_FIELD) for row in gone[:5])
+            more = f" and {len(gone) - 5} more" if len(gone) > 5 else ""
+            click.echo(
+                f"Note: {len(gone)} address{'es' if len(gone) != 1 else ''} asked for no "
+                f"more email and {'were' if len(gone) != 1 else 'was'} left out: {names}{more} "
+                "(certgen unsubscribe --undo ADDRESS takes one back)",
+                err=True,
+            )
+            if not rows:
+                raise InputError([Problem("every address of the list asked for no more email")])
         fingerprint = runs_mod.fingerprint(design, rows, "send") if csv_file else None
         if fingerprint and batch_id is None and not new_run:
             refuse_repeat(opened, fingerprint, sent=True)
@@ -270,3 +283,33 @@ def _test_send(
         f"Sent {sent} test email{plural} to {to}: the first {sent} row{plural}, with the "
         f"sample code {codes.display(codes.SAMPLE)}; nothing was recorded"
     )
+
+
+@cli.command()
+@click.argument("addresses", nargs=-1, metavar="[ADDRESS]...")
+@click.option("--undo", is_flag=True, help="Take the addresses back: they may be sent again.")
+@by_option
+@settings_options
+def unsubscribe(
+    addresses: tuple[str, ...],
+    undo: bool,
+    by: str | None,
+    config_file: Path | None,
+    ledger: str | None,
+) -> None:
+    """Remember that ADDRESS asked for no more email (a reply to the List-Unsubscribe every
+    certgen email carries): certgen send leaves it out, with a note. Without an address,
+    list them."""
+    with opened_ledger(config_file, ledger) as (_, opened):
+        if not addresses:
+            for address in sorted(opened.unsubscribed()):
+                click.echo(address)
+            return
+        for address in addresses:
+            if undo:
+                done = opened.resubscribe(address)
+                click.echo(f"{address}: {'taken back' if done else 'was not unsubscribed'}")
+            else:
+                at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+                done = opened.unsubscribe(address, at=at, actor=actor_name(by))
+                click.echo(f"{address}: {'unsubscribed' if done else 'already unsubscribed'}")

@@ -25,6 +25,7 @@ from certgen.ledger.schema import (
     notifications,
     referrer_key,
     staff,
+    unsubscribes,
 )
 
 T = TypeVar("T")
@@ -476,6 +477,36 @@ class Ledger:
             for batch_id, status, count in conn.execute(query):
                 counts.setdefault(batch_id, {})[status] = count
         return counts
+
+    def unsubscribe(self, address: str, *, at: str, actor: str) -> bool:
+        """Remember that ``address`` wants no more email; False if it was already."""
+        try:
+            with self._transaction() as conn:
+                conn.execute(
+                    unsubscribes.insert().values(address=address.lower(), at=at, actor=actor)
+                )
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    def resubscribe(self, address: str) -> bool:
+        with self._transaction() as conn:
+            found = conn.execute(
+                unsubscribes.delete().where(unsubscribes.c.address == address.lower())
+            )
+        return bool(found.rowcount)
+
+    def unsubscribed(self, addresses: Iterable[str] | None = None) -> set[str]:
+        """Which of ``addresses`` (all, if None) asked for no more email, in lower case."""
+        query = sa.select(unsubscribes.c.address)
+        with self._transaction() as conn:
+            if addresses is None:
+                return {a for (a,) in conn.execute(query)}
+            found: set[str] = set()
+            for chunk in _batches((a.lower() for a in addresses), 500):
+                rows = conn.execute(query.where(unsubscribes.c.address.in_(chunk)))
+                found.update(a for (a,) in rows)
+            return found
 
     def recorded(self, batch_id: str) -> int:
         """How many of a run's certificates are recorded."""

@@ -195,6 +195,23 @@ def _m008_run_fingerprints(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX batches_fingerprint ON batches (fingerprint)"))
 
 
+def _unsubscribes(md: sa.MetaData) -> None:
+    """The table m009 creates: addresses that asked for no more email."""
+    sa.Table(
+        "unsubscribes",
+        md,
+        sa.Column("address", sa.String(254), primary_key=True),  # lower case
+        sa.Column("at", sa.String(32), nullable=False),
+        sa.Column("actor", sa.Text, nullable=False),
+    )
+
+
+def _m009_unsubscribes(conn: Connection) -> None:
+    md = sa.MetaData()
+    _unsubscribes(md)
+    md.create_all(conn)
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -206,6 +223,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m006_deliveries", _m006_deliveries),
     ("m007_referrer_identity", _m007_referrer_identity),
     ("m008_run_fingerprints", _m008_run_fingerprints),
+    ("m009_unsubscribes", _m009_unsubscribes),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -224,6 +242,8 @@ notifications = metadata.tables["notifications"]
 notifications.append_column(sa.Column("claimed_at", sa.String(32)))
 _deliveries(metadata)
 deliveries = metadata.tables["deliveries"]
+_unsubscribes(metadata)
+unsubscribes = metadata.tables["unsubscribes"]
 migrations_table = sa.Table(
     "certgen_migrations",
     sa.MetaData(),
