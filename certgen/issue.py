@@ -34,7 +34,7 @@ from typing import Any, BinaryIO
 
 import jinja2
 
-from certgen import codes, pdfjoin, qr, render, stopping
+from certgen import codes, pdfjoin, qr, render, runs, stopping
 from certgen.design import Design, QrElement, TextElement
 from certgen.errors import InputError, LedgerError, OutputError, Problem
 from certgen.inputs import Row, csv_written, safe_cell
@@ -44,7 +44,6 @@ from certgen.mailing import FIELDS as ADDRESS_FIELDS
 from certgen.mailing import Envelope
 from certgen.sheets import Sheet
 
-Randbelow = Callable[[int], int]
 CHUNK = 1000  # certificates drawn into one PDF at a time, then joined into the file
 
 
@@ -58,10 +57,6 @@ class BatchResult:
     issued: int = 0  # certificates recorded by this run (a resumed run: the rest)
     manifest: Path | None = None  # with ``split``: code, recipient, file and page per row
     dry_run: bool = False  # checked only: nothing drawn, written or recorded
-
-
-def new_batch_id(now: dt.datetime) -> str:
-    return f"{now:%Y%m%d}-{secrets.token_hex(4)}"
 
 
 def context(
@@ -304,29 +299,6 @@ def with_qr(design: Design, cert: render.Certificate, base_url: str) -> render.C
     return dataclasses.replace(cert, qr=matrices)
 
 
-def _fresh_codes(count: int, ledger: Ledger, randbelow: Randbelow) -> codes.Packed:
-    """``count`` codes never recorded before, drawn CHUNK at a time, each block's distinct
-    and checked against the ledger (80 random bits: a repeat is practically never, but every
-    printed code must be unique). A repeat across blocks would be refused by the ledger's
-    key when recorded, not printed twice; checking blocks keeps a long run from holding a
-    set of all its codes."""
-    result = codes.Packed()
-    while len(result) < count:
-        want = min(CHUNK, count - len(result))
-        drawn: dict[str, None] = {}  # ordered: the same draws give the same codes
-        refused: set[str] = set()
-        while len(drawn) < want:  # fill the block; drop what the ledger holds; fill again
-            while len(drawn) < want:
-                code = codes.generate(randbelow)
-                if code not in refused:
-                    drawn.setdefault(code)
-            for code in ledger.existing(drawn):
-                del drawn[code]
-                refused.add(code)
-        result.extend(drawn)
-    return result
-
-
 def issue(
     design: Design,
     rows: Sequence[Row],
@@ -336,7 +308,7 @@ def issue(
     base_url: str,
     source: str,
     now: dt.datetime | None = None,
-    randbelow: Randbelow = secrets.randbelow,
+    randbelow: runs.Randbelow = secrets.randbelow,
     batch_id: str | None = None,
     problems: Sequence[Problem] = (),
     actor: str = "certgen",
@@ -366,24 +338,29 @@ def issue(
     output = output.resolve()
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
-    now = now or dt.datetime.now(dt.UTC)
-    issued_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
-    batch_id = batch_id or new_batch_id(now)
-    file = None if source == "command line" else source
-
-    known, recorded, fresh = run_codes(design, rows, ledger, batch_id, randbelow)
-    row_codes = codes.Packed(r.code for r in recorded)
-    row_codes.extend(fresh)
-    batch = known or BatchRecord(
-        batch_id, design.name, design.hash, source, str(output), len(rows), issued_at, fingerprint
+    run = runs.Run.start(
+        design,
+        rows,
+        ledger=ledger,
+        source=source,
+        target=str(output),
+        now=now,
+        run_id=batch_id,
+        fingerprint=fingerprint,
+        actor=actor,
+        randbelow=randbelow,
     )
-    drawing = _Drawing(design, rows, row_codes, base_url, now.date(), file, sheet, envelope, duplex)
+    recorded, row_codes = run.recorded, run.codes
+    drawing = _Drawing(
+        design, rows, row_codes, base_url, run.issued_on, run.file, sheet, envelope, duplex
+    )
     outputs = _outputs(output, len(rows), split)
     if limit is not None:  # the first ``limit`` now, in the files they belong in
+        now_part = run.part(limit)
         outputs = {
-            out: range(part.start, min(part.stop, limit))
+            out: range(part.start, min(part.stop, now_part.stop))
             for out, part in outputs.items()
-            if part.start < limit
+            if part.start < now_part.stop
         } or {output: range(0)}
     planned = sum(len(part) for part in outputs.values())
     # A split run keeps the parts already recorded and in place: that is how it resumes.
@@ -393,8 +370,8 @@ def issue(
     if problems or len(todo) > 1 or dry_run:  # every row checked before anything is recorded
         chunks = [chunk for part in todo.values() for chunk in _split(part, drawing.chunk_size())]
         problems += _check(drawing, chunks, jobs)
-    if problems:
-        raise InputError(problems)
+    run.stop_on(problems)
+    known = run.batch if run.known else None
     in_the_way = [] if force else files_in_the_way(output, len(rows), split, known)
     if in_the_way:
         shown = ", ".join(str(p) for p in in_the_way[:3])
@@ -403,61 +380,37 @@ def issue(
             f"{shown} already exist{'s' if len(in_the_way) == 1 else ''}: certgen does not "
             "write over a file another run made (give another -o, or --force to replace it)"
         )
+    issued = max(planned - len(recorded), 0)
     if dry_run:
-        issued = max(planned - len(recorded), 0)
         return BatchResult(
-            batch_id, output, row_codes, files=tuple(outputs), issued=issued, dry_run=True
+            run.id, output, row_codes, files=tuple(outputs), issued=issued, dry_run=True
         )
     pages = array("l", [0]) * len(rows)
     for i, r in enumerate(recorded):
         pages[i] = r.page
-    batch_recorded = bool(known)
+    reprint = run.known and not run.fresh
 
     def record(part: range, output: Path, placed: array[int]) -> None:
         """Rows recorded before must land where the ledger says; the rest are recorded now,
         the part's certificates and events in one transaction."""
-        nonlocal batch_recorded
         old = [i for i in part if i < len(recorded)]
-        _check_same_places([recorded[i] for i in old], output, placed[: len(old)], batch_id)
+        _check_same_places([recorded[i] for i in old], output, placed[: len(old)], run.id)
         new = range(part.start + len(old), part.stop)
-        if new:
-            added = certificate_records(
-                design,
-                (rows[i] for i in new),
-                (row_codes[i] for i in new),
-                ((output, page) for page in placed[len(old) :]),
-                batch,
-                issued_at,
-            )
-            ledger.issue_batch(batch, added, actor=actor, new_batch=not batch_recorded)
-            batch_recorded = True
+        run.record(new, ((output, page) for page in placed[len(old) :]))
         for i, page in zip(part, placed, strict=True):
             pages[i] = page
 
     _publish(drawing, outputs, todo, record, progress, jobs)
     manifest = _manifest(output, rows, row_codes, outputs, pages) if split else None
     return BatchResult(
-        batch_id,
+        run.id,
         output,
         row_codes,
-        reprinted=bool(known) and not fresh,
+        reprinted=reprint,
         files=tuple(outputs),
         manifest=manifest,
-        issued=max(planned - len(recorded), 0),
+        issued=issued,
     )
-
-
-def run_codes(
-    design: Design, rows: Sequence[Row], ledger: Ledger, batch_id: str, randbelow: Randbelow
-) -> tuple[BatchRecord | None, list[CertificateRecord], codes.Packed]:
-    """The run's batch if it is recorded (a rerun or a resumed run), its recorded
-    certificates in the order of ``rows`` (they keep their codes), and fresh codes, never
-    recorded before, for the rest of the rows."""
-    known = ledger.get_batch(batch_id)
-    recorded = _in_run_order(rows, ledger.batch(batch_id)) if known else []
-    if known:
-        _check_same_batch(design, rows, known, recorded, batch_id)
-    return known, recorded, _fresh_codes(len(rows) - len(recorded), ledger, randbelow)
 
 
 def files_in_the_way(
@@ -700,44 +653,6 @@ def _manifest_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}-manifest.csv")
 
 
-def _in_run_order(
-    rows: Sequence[Row], recorded: Sequence[CertificateRecord]
-) -> list[CertificateRecord]:
-    """The recorded certificates in the order of ``rows`` (a run may be sorted, say by
-    postal code), matched by source row; as recorded when rows cannot tell them apart."""
-    by_row = {r.source_row: r for r in recorded}
-    if None in by_row or len(by_row) != len(recorded):
-        return list(recorded)
-    ordered = [by_row[row.number] for row in rows if row.number in by_row]
-    return ordered if len(ordered) == len(recorded) else list(recorded)
-
-
-def _check_same_batch(
-    design: Design,
-    rows: Sequence[Row],
-    batch: BatchRecord,
-    recorded: Sequence[CertificateRecord],
-    batch_id: str,
-) -> None:
-    """A batch id names one set of inputs: the same rows and design may be printed again
-    (or finished, if the run was interrupted), anything else under that id is refused."""
-    hint = "use a new --batch-id for new input"
-    if batch.design != design.name or batch.design_hash != design.hash:
-        raise LedgerError(
-            f"batch {batch_id} was issued with design {batch.design} "
-            f"({batch.design_hash}); this is {design.name} ({design.hash}); {hint}"
-        )
-    if len(rows) != batch.count:
-        raise LedgerError(
-            f"batch {batch_id} has {batch.count} certificates; this input has {len(rows)} rows; "
-            f"{hint}"
-        )
-    for row, record in zip(rows, recorded, strict=False):
-        if {name: str(value) for name, value in row.values.items()} != record.data:
-            where = f"row {row.number}" if row.number else "the values"
-            raise LedgerError(f"batch {batch_id}: {where} differs from what was issued; {hint}")
-
-
 def _counted(
     certs: Iterable[render.Certificate], progress: Callable[[int], None] | None, before: int
 ) -> Iterator[render.Certificate]:
@@ -772,29 +687,3 @@ def _created(path: Path) -> Iterator[BinaryIO]:
         yield stream
         stream.flush()
         os.fsync(stream.fileno())
-
-
-def certificate_records(
-    design: Design,
-    rows: Iterable[Row],
-    row_codes: Iterable[str],
-    placed: Iterable[tuple[Path | str, int]],
-    batch: BatchRecord,
-    issued_at: str,
-) -> Iterator[CertificateRecord]:
-    for row, code, (file, page) in zip(rows, row_codes, placed, strict=True):
-        expires = row.values.get("expires")
-        yield CertificateRecord(
-            code=code,
-            batch_id=batch.id,
-            file=str(file),
-            page=page,
-            source_row=row.number,
-            design=design.name,
-            design_hash=design.hash,
-            recipient=row.text("recipient"),
-            giver=row.text("giver"),
-            data={name: str(value) for name, value in row.values.items()},
-            issued_at=issued_at,
-            expires_on=expires.isoformat() if isinstance(expires, dt.date) else None,
-        )

@@ -30,12 +30,12 @@ from typing import Any, Protocol
 
 import jinja2
 
-from certgen import codes, render, stopping
+from certgen import codes, render, runs, stopping
 from certgen import issue as issue_mod
 from certgen.design import EMAIL_NAMES, Design, FieldSpec
 from certgen.errors import InputError, LedgerError, Problem
 from certgen.inputs import Row, Table
-from certgen.ledger import BatchRecord, Delivery, Ledger
+from certgen.ledger import Delivery, Ledger
 
 EMAIL_FIELD = "email"
 # The recipient's address: a column beside the design's fields, required to send.
@@ -229,7 +229,7 @@ def send(
     rate: float | None = None,
     progress: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    randbelow: issue_mod.Randbelow = secrets.randbelow,
+    randbelow: runs.Randbelow = secrets.randbelow,
     fingerprint: str | None = None,
     dry_run: bool = False,
     limit: int | None = None,
@@ -241,42 +241,40 @@ def send(
     emails went. Sending the same run id again finishes it. A ``dry_run`` stops after the
     checks. With ``limit``, only the first that many rows are sent now; every code is
     recorded, and the rest wait, pending, for the run to be resumed."""
-    now = now or dt.datetime.now(dt.UTC)
-    batch_id = batch_id or issue_mod.new_batch_id(now)
-    file = None if source == "command line" else source
-    problems = [*problems, *check_rows(design, rows, file, now.date(), base_url)]
-    known, recorded, fresh = issue_mod.run_codes(design, rows, ledger, batch_id, randbelow)
-    if known and recorded and not ledger.deliveries(batch_id):
+    run = runs.Run.start(
+        design,
+        rows,
+        ledger=ledger,
+        source=source,
+        target=file_label,
+        now=now,
+        run_id=batch_id,
+        fingerprint=fingerprint,
+        actor=actor,
+        randbelow=randbelow,
+    )
+    if run.recorded and not ledger.deliveries(run.id):
         raise LedgerError(
-            f"run {batch_id} printed its certificates; certgen issue --resume finishes it"
+            f"run {run.id} printed its certificates; certgen issue --resume finishes it"
         )
-    row_codes = codes.Packed(r.code for r in recorded)
-    row_codes.extend(fresh)
+    problems = [*problems, *check_rows(design, rows, run.file, run.issued_on, base_url)]
     problems += issue_mod.static_problems(design, duplex=False)
     problems += issue_mod.layout_problems(
-        design, rows, row_codes, base_url=base_url, issued_on=now.date(), file=file
+        design, rows, run.codes, base_url=base_url, issued_on=run.issued_on, file=run.file
     )
-    if problems:
-        raise InputError(problems)
+    run.stop_on(problems)
+    result = SendResult(run.id, len(rows), resumed=run.known)
     if dry_run:  # every row, address and email checked, as the run would
-        return SendResult(batch_id, len(rows), already=len(recorded), dry_run=True)
-    issued_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
-    batch = known or BatchRecord(
-        batch_id, design.name, design.hash, source, file_label, len(rows), issued_at, fingerprint
-    )
-    new = range(len(recorded), len(rows))
-    if new:
-        placed = ((attachment_name(row_codes[i]), 1) for i in new)
-        added = issue_mod.certificate_records(
-            design, (rows[i] for i in new), (row_codes[i] for i in new), placed, batch, issued_at
-        )
-        emails = {row_codes[i]: rows[i].text(EMAIL_FIELD) for i in new}
-        ledger.issue_batch(batch, added, actor=actor, new_batch=not recorded, emails=emails)
-    result = SendResult(batch_id, len(rows), resumed=bool(known))
-    run = _Run(design, ledger, postbox, sender, batch, now.date(), base_url, actor, file, sleep)
-    now_rows = rows if limit is None else rows[:limit]
+        result.already, result.dry_run = len(run.recorded), True
+        return result
+    new = range(len(run.recorded), len(rows))
+    emails = {run.codes[i]: rows[i].text(EMAIL_FIELD) for i in new}
+    run.record(new, ((attachment_name(run.codes[i]), 1) for i in new), emails=emails)
+    now_rows = run.part(limit)
     result.held = len(rows) - len(now_rows)
-    run.deliver(now_rows, row_codes[: len(now_rows)], result, Throttle(rate, sleep=sleep), progress)
+    _Delivering(run, postbox, sender, base_url, sleep).deliver(
+        now_rows, result, Throttle(rate, sleep=sleep), progress
+    )
     return result
 
 
@@ -321,31 +319,29 @@ def send_test(
 
 
 @dataclass
-class _Run:
-    design: Design
-    ledger: Ledger
+class _Delivering:
+    """A recorded run's emails, each claimed, sent and marked in turn."""
+
+    run: runs.Run
     postbox: Postbox
     sender: str
-    batch: BatchRecord
-    issued_on: dt.date
     base_url: str
-    actor: str
-    file: str | None
     sleep: Callable[[float], None]
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
     def deliver(
         self,
-        rows: Sequence[Row],
-        row_codes: Sequence[str],
+        part: range,
         result: SendResult,
         throttle: Throttle,
         progress: Callable[[int], None] | None,
     ) -> None:
-        deliveries = self.ledger.deliveries(self.batch.id)
+        run, ledger = self.run, self.run.ledger
+        deliveries = ledger.deliveries(run.id)
         retake = _dead_claims(deliveries.values(), self.owner)
-        for done, (row, code) in enumerate(zip(rows, row_codes, strict=True), start=1):
+        for done, i in enumerate(part, start=1):
             stopping.check()  # between emails: each one sent is recorded as sent
+            row, code = run.rows[i], run.codes[i]
             delivery = deliveries[code]
             if delivery.status == "sent":
                 result.already += 1
@@ -354,37 +350,35 @@ class _Run:
             elif result.stopped:  # the server is lost: the rest wait for the next run
                 result.deferred.append(self._problem(row, "not sent yet"))
                 continue
-            elif not self.ledger.claim_delivery(code, self.owner, retake):
+            elif not ledger.claim_delivery(code, self.owner, retake):
                 result.deferred.append(self._problem(row, "another certgen is sending it"))
             else:
                 # Laid out again as it is sent (checked before the run): a long run holds
                 # no certificates.
                 [cert] = issue_mod.prepare(
-                    self.design,
+                    run.design,
                     [row],
                     row_codes=[code],
                     base_url=self.base_url,
-                    issued_on=self.issued_on,
-                    file=self.file,
+                    issued_on=run.issued_on,
+                    file=run.file,
                 )
                 message = compose(
-                    self.design,
+                    run.design,
                     row,
                     cert,
                     sender=self.sender,
-                    batch_id=self.batch.id,
-                    issued_on=self.issued_on,
+                    batch_id=run.id,
+                    issued_on=run.issued_on,
                     base_url=self.base_url,
                 )
                 throttle.wait()
                 status, error = self._attempt(message, code)
-                detail = {"batch": self.batch.id, "to": delivery.address}
+                detail = {"batch": run.id, "to": delivery.address}
                 detail |= {"message_id": message["Message-ID"]} if status == "sent" else {}
                 detail |= {"error": error} if error else {}
                 recorded = "pending" if status == "stopped" else status
-                self.ledger.finish_delivery(
-                    code, recorded, error=error, actor=self.actor, detail=detail
-                )
+                ledger.finish_delivery(code, recorded, error=error, actor=run.actor, detail=detail)
                 if status == "sent":
                     result.sent += 1
                 elif status == "rejected":
@@ -423,9 +417,8 @@ class _Run:
         raise AssertionError("unreachable")
 
     def _problem(self, row: Row, reason: str) -> Problem:
-        return Problem(
-            f"{row.text(EMAIL_FIELD)}: {reason}", self.file, row.number, row.column(EMAIL_FIELD)
-        )
+        where = (self.run.file, row.number, row.column(EMAIL_FIELD))
+        return Problem(f"{row.text(EMAIL_FIELD)}: {reason}", *where)
 
 
 def _text(reply: bytes | str) -> str:

@@ -240,7 +240,7 @@ def issue(
             rows = inputs.sorted_rows(rows, sort_by, design, extra)
         if fingerprint and batch_id is None and not new_run:
             refuse_repeat(opened, fingerprint, sent=False)
-        batch_id = batch_id or issue_mod.new_batch_id(now)
+        batch_id = batch_id or runs_mod.new_id(now)
         stopped = stopped_safely(opened, batch_id, len(rows), sending=False)
         with stopped, progress_bar(len(rows), quiet) as progress:
             result = issue_mod.issue(

@@ -12,7 +12,6 @@ from pathlib import Path
 import click
 
 from certgen import codes, inputs, mail, mailing
-from certgen import issue as issue_mod
 from certgen import runs as runs_mod
 from certgen import send as send_mod
 from certgen.cli.base import (
@@ -179,7 +178,7 @@ def send(
         fingerprint = runs_mod.fingerprint(design, rows, "send") if csv_file else None
         if fingerprint and batch_id is None and not new_run:
             refuse_repeat(opened, fingerprint, sent=True)
-        batch_id = batch_id or issue_mod.new_batch_id(now)
+        batch_id = batch_id or runs_mod.new_id(now)
         stopped = stopped_safely(opened, batch_id, len(rows), sending=True)
         try:
             with stopped, progress_bar(len(rows), quiet, "Sending") as progress:
