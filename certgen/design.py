@@ -36,6 +36,31 @@ DEFAULT_SUBJECT = (
     "{% if giver %}{{ giver }} sent you a gift{% else %}A gift for you{% endif %}"
     "{% if business %} from {{ business }}{% endif %}"
 )
+DEFAULT_GIVER_SUBJECT = (
+    "{% if giver_first %}{{ giver_first }}, a{% else %}A{% endif %} gift for you to pass on"
+    "{% if business %}, from {{ business }}{% endif %}"
+)
+# The cover letters every design has unless it writes its own ([letter] in design.toml).
+DEFAULT_LETTER_TO_GIVER = """Dear {{ giver_first or "customer" }},
+
+Thank you for choosing {{ business or "us" }}. Here is a gift for you to pass on to a \
+friend who could use it{% if offer %}: {{ offer }}{% endif %}.
+
+Write their name on the certificate and hand it on. When your friend uses it, we will \
+let you know.
+
+With thanks,
+{{ business }}"""
+DEFAULT_LETTER_TO_RECIPIENT = """Dear {{ recipient_first or "friend" }},
+
+{{ giver or "A customer of ours" }} thought of you and asked us to send you this gift\
+{% if offer %}: {{ offer }}{% endif %}.
+
+{% if expires %}It is yours until {{ expires | date }}. {% endif %}Bring the \
+certificate when you come in{% if phone %}, or call {{ phone }}{% endif %}.
+
+Warm regards,
+{{ business }}"""
 # Fields that describe the business by default: the same on every certificate, never from
 # a row (a customer's own phone column must not print as the shop's).
 BUSINESS_FIELDS = frozenset({"business", "phone", "website", "address", "logo"})
@@ -50,6 +75,8 @@ EMAIL_NAMES = (
     "phone",
     "website",
     "address",
+    "certificate_image",  # the cid: address of the certificate's picture, for <img src>
+    "unsubscribe_url",  # the one-click link, where the redemption site is configured
 )
 
 
@@ -211,13 +238,34 @@ Element = Annotated[
 ]
 
 
-class EmailSpec(_Model):
-    """The message ``certgen send`` writes around the certificate: jinja2 templates that
+class MessageSpec(_Model):
+    """A message ``certgen send`` writes around the certificate: jinja2 templates that
     read the same values as the certificate's text."""
 
     subject: str = Field(default=DEFAULT_SUBJECT, description="template of the subject line")
     text: str = Field(default="email.txt", description="plain-text body, a file in the folder")
     html: str | None = Field(default=None, description="HTML body, a file in the folder")
+
+
+class EmailSpec(MessageSpec):
+    """The message to the recipient (the business delivers the gift), and ``pass_on``, the
+    one to the giver (the customer, who passes it on: ``send --address-to giver``)."""
+
+    pass_on: MessageSpec | None = Field(
+        default=None, description="the message to the giver, who passes it on; default: certgen's"
+    )
+
+
+class LetterSpec(_Model):
+    """The cover letter on a mailer's top panel, beside the window: jinja2 text over the
+    certificate's values, one for each addressee; "" prints none."""
+
+    giver: str = Field(
+        default=DEFAULT_LETTER_TO_GIVER, description="to the customer, who passes the gift on"
+    )
+    recipient: str = Field(
+        default=DEFAULT_LETTER_TO_RECIPIENT, description="to the friend the gift is for"
+    )
 
 
 class Manifest(_Model):
@@ -229,9 +277,15 @@ class Manifest(_Model):
     email: EmailSpec | None = Field(
         default=None, description="the email for certgen send; default: certgen's own"
     )
+    letter: LetterSpec = Field(
+        default_factory=lambda: LetterSpec(), description="the cover letter of issue --mailing"
+    )
 
 
 DEFAULT_EMAIL = EmailSpec(html="email.html")
+DEFAULT_PASS_ON = MessageSpec(
+    subject=DEFAULT_GIVER_SUBJECT, text="pass-on.txt", html="pass-on.html"
+)
 
 
 @dataclass(frozen=True)
@@ -254,7 +308,8 @@ class Design:
     assets: dict[str, Path]  # manifest-relative name -> resolved file
     templates: dict[str, text_mod.TextTemplate]  # element id -> compiled text
     hash: str  # of what prints; the email is not part of it
-    email: EmailTemplates
+    emails: dict[str, EmailTemplates]  # to the "recipient" and to the "giver" (pass it on)
+    letters: dict[str, text_mod.TextTemplate]  # a mailer's cover letter, by addressee
 
     @property
     def name(self) -> str:
@@ -424,8 +479,12 @@ def inspect(folder: Path) -> tuple[Design | None, list[DesignError]]:
             compiled = attempt(_compile, element, known, where)
             if compiled:
                 templates[element.id] = compiled
-    email = attempt(_email, folder, manifest.email, known, where)
-    if problems or size is None or email is None:
+    emails = attempt(_emails, folder, manifest.email, known, where)
+    letters = {
+        addressee: attempt(_letter, text, known, where, addressee)
+        for addressee, text in manifest.letter.model_dump().items()
+    }
+    if problems or size is None or emails is None:
         return None, problems
     used = {e.font for e in manifest.elements if isinstance(e, TextElement | CodeElement)}
     hash_inputs = (
@@ -433,8 +492,10 @@ def inspect(folder: Path) -> tuple[Design | None, list[DesignError]]:
         *sorted(set(assets.values())),
         *sorted({p for f in used | set(fallback) for p in fonts[f].values()}),
     )
+    digest = _digest(hash_inputs)
+    cover_letters = {k: v for k, v in letters.items() if v is not None}
     design = Design(
-        folder, manifest, *size, fonts, fallback, assets, templates, _digest(hash_inputs), email
+        folder, manifest, *size, fonts, fallback, assets, templates, digest, emails, cover_letters
     )
     return design, []
 
@@ -443,10 +504,32 @@ def _compile(element: TextElement, known: set[str], where: str) -> text_mod.Text
     return text_mod.compile_text(element.text, known=known, path=where, element=element.id)
 
 
-def _email(folder: Path, spec: EmailSpec | None, known: set[str], where: str) -> EmailTemplates:
-    """The design's email templates, or certgen's own when it has no [email] table."""
-    if spec is None:
-        folder, spec = Path(__file__).resolve().parent / "email_templates", DEFAULT_EMAIL
+def _letter(text: str, known: set[str], where: str, addressee: str) -> text_mod.TextTemplate:
+    field = f"letter.{addressee}"
+    return text_mod.compile_text(
+        text, known=known | set(EMAIL_NAMES), path=where, element=None, field=field
+    )
+
+
+def _emails(
+    folder: Path, spec: EmailSpec | None, known: set[str], where: str
+) -> dict[str, EmailTemplates]:
+    """The messages to the recipient and to the giver: the design's, or certgen's own for
+    one it does not have."""
+    ours = Path(__file__).resolve().parent / "email_templates"
+    pass_on = spec.pass_on if spec else None
+    return {
+        "recipient": _email(folder, spec, known, where)
+        if spec
+        else _email(ours, DEFAULT_EMAIL, known, where),
+        "giver": _email(folder, pass_on, known, where)
+        if pass_on
+        else _email(ours, DEFAULT_PASS_ON, known, where),
+    }
+
+
+def _email(folder: Path, spec: MessageSpec, known: set[str], where: str) -> EmailTemplates:
+    """One message's templates, its files in ``folder``."""
     known = known | set(EMAIL_NAMES)
 
     def body(name: str, key: str) -> text_mod.TextTemplate:

@@ -348,8 +348,18 @@ def sorted_rows(
 
 
 def _fields(design: Design, extra: Mapping[str, FieldSpec] | None) -> dict[str, FieldSpec]:
-    """The design's fields and the ``extra`` ones read beside them (the design's win)."""
-    return {**(extra or {}), **design.fields}
+    """The design's fields and the ``extra`` ones read beside them. The design's win, but
+    what a run needs of one it declares too stays: a send to the givers needs their email
+    column (``giver_email``, which a design declares for the thank-you) and finds it under
+    the run's aliases as well."""
+    fields = {**(extra or {}), **design.fields}
+    for name, spec in (extra or {}).items():
+        own = design.fields.get(name)
+        if own is not None and (spec.required or spec.aliases):
+            aliases = tuple(dict.fromkeys((*own.aliases, *spec.aliases)))
+            required = own.required or spec.required
+            fields[name] = own.model_copy(update={"required": required, "aliases": aliases})
+    return fields
 
 
 @dataclass(frozen=True)

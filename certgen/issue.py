@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 import jinja2
 
 from certgen import codes, pdfjoin, qr, render, runs, stopping
-from certgen.design import Design, QrElement, TextElement
+from certgen.design import EMAIL_NAMES, Design, QrElement, TextElement
 from certgen.errors import InputError, LedgerError, OutputError, Problem
 from certgen.inputs import Row, csv_written, safe_cell
 from certgen.inputs import screen as screen_rows
@@ -70,7 +70,14 @@ def context(
         issued_on=issued_on,
         redeem_url=qr.redeem_url(base_url, code),
     )
+    for person in ("giver", "recipient"):  # a design's own field of that name wins
+        values.setdefault(f"{person}_first", first_name(row.text(person)))
     return values
+
+
+def first_name(name: str) -> str:
+    """The first word of a name as written ("Jane" of "Jane Doe"), for a greeting."""
+    return name.split(maxsplit=1)[0] if name.strip() else ""
 
 
 def _layout(
@@ -125,7 +132,7 @@ def prepare(
     """A certificate per row (its code from ``row_codes``, its QR code still to be built by
     ``with_qr``; with ``envelope``, its address block), or an InputError listing every row
     that cannot print together with the ``problems`` the input already had."""
-    problems = [*problems, *static_problems(design, duplex)]
+    problems = [*problems, *static_problems(design, duplex, envelope)]
     certificates, found = lay_out(
         design,
         rows,
@@ -141,13 +148,26 @@ def prepare(
     return certificates
 
 
-def static_problems(design: Design, duplex: bool) -> list[Problem]:
-    """Why the design's fixed texts cannot print."""
+def static_problems(
+    design: Design, duplex: bool, envelope: Envelope | None = None
+) -> list[Problem]:
+    """Why the design's fixed texts, or a mailer's return address, cannot print."""
     render.register_fonts(design)
     where = (str(design.path / "design.toml"), None)
     printed = [e for e in design.text_elements if duplex or e.side == "front"]
     laid = [_layout(design, e, {}, where) for e in printed if design.is_static(e)]
-    return [problem for _, problem in laid if problem]
+    problems = [problem for _, problem in laid if problem]
+    if envelope and envelope.sender:
+        box = render.sender_box(envelope)
+        if render.fit(design, box, envelope.sender) is None:
+            lines = f"{box.max_lines} line{'s' if box.max_lines > 1 else ''}"
+            message = (
+                f"the return address '{envelope.sender}' does not fit the {envelope.name} "
+                f"window's {lines} even at {box.min_size:g} pt"
+            )
+            hint = "shorten the business's address ([defaults] address, or --set address=...)"
+            problems.append(Problem(message, None, None, None, hint))
+    return problems
 
 
 def lay_out(
@@ -177,11 +197,11 @@ def lay_out(
                 problems.append(problem)
             elif fitted:
                 texts[element.id] = fitted
-        address = None
+        panel = None
         if envelope:
-            address, problem = _address(design, envelope, row, file)
-            problems += [problem] if problem else []
-        certificates.append(render.Certificate(code, texts, codes.display(code), {}, address))
+            panel, found = _mailer(layouts, envelope, row, values, file)
+            problems += found
+        certificates.append(render.Certificate(code, texts, codes.display(code), {}, panel))
     return certificates, problems
 
 
@@ -217,7 +237,7 @@ def screen(
     would print (with the sample code, whose width every code shares), then
     ``inputs.screen``: the rows to issue, the problems of those left out, and the problems
     that still stop the run."""
-    found = [*problems, *static_problems(design, duplex)]
+    found = [*problems, *static_problems(design, duplex, envelope)]
     sample = codes.Packed([codes.SAMPLE] * len(rows))
     drawing = _Drawing(design, rows, sample, base_url, issued_on, file, sheet, envelope, duplex)
     found += _check(drawing, _split(range(len(rows)), drawing.chunk_size()), jobs)
@@ -253,10 +273,57 @@ class _Layouts:
             return fitted, None
         fitted, problem = _layout(self.design, element, values, where, row)
         if fitted is not None:  # a problem names its row: never reused
-            self.known[key] = fitted
-            if len(self.known) > self.SIZE:
-                self.known.popitem(last=False)
+            self._keep(key, fitted)
         return fitted, problem
+
+    def plain(self, box: TextElement, text: str) -> render.Fitted | None:
+        """``text`` fitted into ``box`` as it is (a mailer's return address and letter):
+        None for no text, or text that does not fit."""
+        if not text:
+            return None
+        key = (box.id, box.x, box.y, text)
+        fitted = self.known.get(key) or render.fit(self.design, box, text)
+        if fitted is not None:
+            self._keep(key, fitted)
+        return fitted
+
+    def _keep(self, key: tuple[Any, ...], fitted: render.Fitted) -> None:
+        self.known[key] = fitted
+        self.known.move_to_end(key)
+        if len(self.known) > self.SIZE:
+            self.known.popitem(last=False)
+
+
+def _mailer(
+    layouts: _Layouts, envelope: Envelope, row: Row, values: dict[str, Any], file: str | None
+) -> tuple[render.MailerText | None, list[Problem]]:
+    """The row's mailer panel: its address block, the business's return address (checked
+    for the run by ``static_problems``) and the cover letter to the addressee."""
+    design = layouts.design
+    address, problem = _address(design, envelope, row, file)
+    if address is None:
+        return None, [problem] if problem else []
+    sender = layouts.plain(render.sender_box(envelope), envelope.sender)
+    letter_text = _letter(design, envelope.addressee, values)
+    letter = layouts.plain(render.letter_box(envelope), letter_text)
+    if letter_text and letter is None:
+        box = render.letter_box(envelope)
+        message = (
+            f"the cover letter to the {envelope.addressee} does not fit beside the window "
+            f"({box.width:g} x {box.height:g} mm) even at {box.min_size:g} pt"
+        )
+        columns = row.column(envelope.addressee)
+        hint = f"shorten [letter] {envelope.addressee} in {design.path / 'design.toml'}"
+        return None, [Problem(message, file, row.number, columns, hint)]
+    return render.MailerText(address, sender, letter), []
+
+
+def _letter(design: Design, addressee: str, values: dict[str, Any]) -> str:
+    """The cover letter as it prints: paragraphs kept, no run of blank lines."""
+    text = design.letters[addressee].render({**dict.fromkeys(EMAIL_NAMES, ""), **values})
+    lines = [" ".join(line.split()) for line in text.strip().split("\n")]
+    kept = [line for i, line in enumerate(lines) if line or (i and lines[i - 1])]
+    return unicodedata.normalize("NFC", "\n".join(kept))
 
 
 def _address(
@@ -366,7 +433,7 @@ def issue(
     # A split run keeps the parts already recorded and in place: that is how it resumes.
     done = {out for out, part in outputs.items() if split and part.stop <= len(recorded)}
     todo = {out: part for out, part in outputs.items() if out not in done or not out.is_file()}
-    problems = [*problems, *static_problems(design, duplex)]
+    problems = [*problems, *static_problems(design, duplex, envelope)]
     if problems or len(todo) > 1 or dry_run:  # every row checked before anything is recorded
         chunks = [chunk for part in todo.values() for chunk in _split(part, drawing.chunk_size())]
         problems += _check(drawing, chunks, jobs)

@@ -7,7 +7,11 @@ recorded for ``certgen notify --retry``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import hashlib
+import hmac
 import os
 import smtplib
 import ssl
@@ -24,6 +28,38 @@ EMAIL_FIELD = "giver_email"
 DEFAULT_SENDER = "certgen@localhost"
 TIMEOUT = 15  # seconds for one SMTP conversation
 STALE_CLAIM = dt.timedelta(minutes=10)  # far longer than a conversation can last
+UNSUBSCRIBE_PATH = "/unsubscribe/"
+
+
+def unsubscribe_url(base_url: str, key: str, address: str) -> str:
+    """The one-click unsubscribe link (RFC 8058) for ``address``: the address and a MAC of
+    it under ``key`` (the site's secret), so the link works without a sign-in and cannot
+    be made for another address."""
+    return f"{base_url.rstrip('/')}{UNSUBSCRIBE_PATH}{unsubscribe_token(key, address)}"
+
+
+def unsubscribe_token(key: str, address: str) -> str:
+    named = _b64(address.strip().lower().encode())
+    return f"{named}.{_b64(_mac(key, named))}"
+
+
+def unsubscribing(key: str, token: str) -> str | None:
+    """The address an unsubscribe token was made for, or None if ``key`` did not make it."""
+    named, _, mac = token.partition(".")
+    try:
+        given = base64.urlsafe_b64decode(mac + "=" * (-len(mac) % 4))
+        address = base64.urlsafe_b64decode(named + "=" * (-len(named) % 4)).decode()
+    except (binascii.Error, ValueError):
+        return None
+    return address if hmac.compare_digest(given, _mac(key, named)) else None
+
+
+def _mac(key: str, named: str) -> bytes:
+    return hmac.new(key.encode(), f"unsubscribe:{named}".encode(), hashlib.sha256).digest()[:16]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
 """Window-envelope mailers: where the address block goes so it shows through the window.
 
-A mailer is a sheet of the envelope's paper folded in three. The recipient's address is
-printed in the top panel, inside the area of the envelope's window that stays visible as
-the folded sheet moves in the envelope; fold marks at the paper's edges show where to fold.
-The certificate goes below the first fold when it fits there, else on a page of its own
-after the mailer. Everything is millimetres from the sheet's top-left corner.
+A mailer is a sheet of the envelope's paper folded in three. The top panel carries the
+addressee's address, inside the area of the envelope's window that stays visible as the
+folded sheet moves in the envelope, the business's return address above it where the post
+looks for one (USPS: the upper left of the address area; DIN 5008: the return line above
+the recipient zone), and beside the window a short cover letter from the design. Fold
+marks at the paper's edges show where to fold. The certificate goes below the first fold
+when it fits there, else on a page of its own after the mailer. Everything is millimetres
+from the sheet's top-left corner.
 """
 
 from __future__ import annotations
@@ -27,10 +30,24 @@ class Envelope:
     window: tuple[float, float, float, float]
     # Where the address is printed: inside the window with room for the sheet to shift.
     address: tuple[float, float, float, float]
+    # The return address: above the address, in the window too, at most ``sender_lines``.
+    sender_zone: tuple[float, float, float, float]
+    sender_lines: int
+    # The cover letter, in the top panel beside the window (hidden in the envelope).
+    letter: tuple[float, float, float, float]
     style: str  # "us": CITY, ST ZIP; "din": postal code before the town
     # Whose name heads the address: the recipient (the business delivers the gift) or the
     # giver (the business mails it to its customer, who passes it on).
     addressee: str = "recipient"
+    sender: str = ""  # the business's return address, as printed; "" prints none
+
+    def return_address(self, business: str, address: str) -> str:
+        """The business's name and address as one return line ("" without an address:
+        a name alone cannot bring a letter back)."""
+        parts = [" ".join(p.split()) for p in (business, *address.replace(";", "\n").split("\n"))]
+        if not " ".join(parts[1:]).strip():
+            return ""
+        return (", " if self.style == "us" else " · ").join(p for p in parts if p)
 
     def lines(self, name: str, address: dict[str, str]) -> list[str]:
         """The address block, one line each, in this envelope's country's order."""
@@ -53,12 +70,17 @@ ENVELOPES = {
         (8.5 * INCH, 11 * INCH),
         (11 / 3 * INCH, 22 / 3 * INCH),
         (0.375 * INCH, (11 / 3 - 1.625) * INCH, 4.875 * INCH, (11 / 3 - 0.5) * INCH),
-        (1.0 * INCH, 2.125 * INCH, 4.5 * INCH, 3.0625 * INCH),
+        (1.0 * INCH, 2.125 * INCH + 7.4, 4.5 * INCH, 3.0625 * INCH),  # 5 lines at 8 pt
+        (1.0 * INCH, 2.125 * INCH, 4.5 * INCH, 2.125 * INCH + 6.6),
+        2,
+        (5.0 * INCH, 0.5 * INCH, 8.0 * INCH, 3.4 * INCH),
         "us",
     ),
     # DL (220 x 110 mm) per DIN 680, window 90 x 45 mm at 20 mm from the left and 15 mm from
     # the bottom, holding A4 folded per DIN 5008 form B (folds at 105 and 210 mm); the
-    # address goes in the form's recipient zone, 5 mm in from the field's left edge.
+    # address goes in the form's recipient zone, 5 mm in from the field's left edge, the
+    # return line at the foot of the zone above it, the letter where the form's
+    # information block is.
     "dl": Envelope(
         "dl",
         "DL window envelope (DIN 680), A4 folded per DIN 5008 form B",
@@ -66,6 +88,9 @@ ENVELOPES = {
         (105.0, 210.0),
         (15.0, 45.0, 105.0, 90.0),
         (25.0, 62.7, 100.0, 87.7),
+        (25.0, 52.7, 100.0, 61.7),
+        2,
+        (125.0, 27.0, 195.0, 100.0),
         "din",
     ),
 }
@@ -74,7 +99,8 @@ ADDRESSEES = ("recipient", "giver")
 FOLD_MARK = 6.0  # mm, drawn in from the paper's left and right edges
 ADDRESS_FONT = "Noto Sans"  # a shared font, so every design has it, with its fallbacks
 ADDRESS_SIZE = 10.0  # pt, shrinking to ADDRESS_MIN_SIZE where a line is too long
-ADDRESS_MIN_SIZE = 7.0
+ADDRESS_MIN_SIZE = 8.0  # USPS asks for 8 pt at least, for the address and the return address
+LETTER_SIZE = 10.0  # pt, shrinking to ADDRESS_MIN_SIZE for a long letter
 
 # The columns of a mailing address, as fields beside the design's own: read from any CSV
 # that has them (and recorded with its row), required only for a mailing run.

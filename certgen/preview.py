@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pypdfium2 as pdfium
+from PIL import Image
 
 from certgen import codes, inputs, issue, render
 from certgen.design import Design
@@ -48,8 +49,16 @@ def render_png(design: Design, row: inputs.Row, base_url: str, dpi: int, today: 
     )
     pdf = io.BytesIO()
     render.write_pdf(design, [issue.with_qr(design, certs[0], base_url)], pdf, title="preview")
-    page = pdfium.PdfDocument(pdf.getvalue())[0]
+    return page_png(pdf.getvalue(), dpi)
+
+
+def page_png(pdf: bytes, dpi: float, colours: int | None = None) -> bytes:
+    """The first page of ``pdf`` as a PNG at ``dpi``; with ``colours``, a palette of at most
+    that many (an email's picture: far fewer bytes, dark modules still dark)."""
+    page = pdfium.PdfDocument(pdf)[0]
     image = page.render(scale=dpi / 72).to_pil()
+    if colours:
+        image = image.quantize(colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     out = io.BytesIO()
-    image.save(out, format="PNG", dpi=(dpi, dpi))
+    image.save(out, format="PNG", dpi=(dpi, dpi), optimize=True)
     return out.getvalue()

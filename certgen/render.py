@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from reportlab import rl_config
 from reportlab.pdfbase import pdfmetrics
@@ -30,7 +30,14 @@ from certgen.design import (
     TextElement,
 )
 from certgen.errors import DesignError
-from certgen.mailing import ADDRESS_FONT, ADDRESS_MIN_SIZE, ADDRESS_SIZE, FOLD_MARK, Envelope
+from certgen.mailing import (
+    ADDRESS_FONT,
+    ADDRESS_MIN_SIZE,
+    ADDRESS_SIZE,
+    FOLD_MARK,
+    LETTER_SIZE,
+    Envelope,
+)
 from certgen.qr import Matrix
 from certgen.sheets import Sheet
 
@@ -72,7 +79,17 @@ class Certificate:
     texts: Mapping[str, Fitted]  # element id -> laid-out text (dynamic elements only)
     code_text: str
     qr: Mapping[str, Matrix]  # element id -> modules
-    address: Fitted | None = None  # on a mailer: the address block
+    mailer: MailerText | None = None  # on a mailer: what its top panel prints
+
+
+@dataclass(frozen=True)
+class MailerText:
+    """A mailer's top panel: the address block in the window, the business's return address
+    above it, and the cover letter beside the window."""
+
+    address: Fitted
+    sender: Fitted | None = None
+    letter: Fitted | None = None
 
 
 class GlyphFont(TTFont):  # type: ignore[misc]
@@ -266,21 +283,46 @@ def _open_art(design: Design) -> dict[tuple[str, int], art.Art]:
 @functools.cache  # asked for every certificate of a mailing run, when fitted and drawn
 def address_box(envelope: Envelope, lines: int) -> TextElement:
     """The element an address block of ``lines`` lines is fitted into and drawn as."""
-    left, top, right, bottom = envelope.address
+    return _panel_box("address", envelope.address, max(lines, 1), ADDRESS_SIZE, "top")
+
+
+@functools.cache
+def sender_box(envelope: Envelope) -> TextElement:
+    """The return address's element: USPS's at the top left of the address area, DIN's
+    return line just above the recipient zone."""
+    valign: Literal["top", "bottom"] = "top" if envelope.style == "us" else "bottom"
+    return _panel_box("sender", envelope.sender_zone, envelope.sender_lines, 8.0, valign)
+
+
+@functools.cache
+def letter_box(envelope: Envelope) -> TextElement:
+    """The cover letter's element, beside the window."""
+    return _panel_box("letter", envelope.letter, 40, LETTER_SIZE, "top", line_height=1.3)
+
+
+def _panel_box(
+    name: str,
+    box: tuple[float, float, float, float],
+    lines: int,
+    size: float,
+    valign: Literal["top", "bottom"],
+    line_height: float = 1.15,
+) -> TextElement:
+    left, top, right, bottom = box
     return TextElement(
         type="text",
-        id="address",
+        id=name,
         x=left,
         y=top,
         width=right - left,
         height=bottom - top,
         text="",
         font=ADDRESS_FONT,
-        size=ADDRESS_SIZE,
+        size=size,
         min_size=ADDRESS_MIN_SIZE,
-        max_lines=max(lines, 1),
-        line_height=1.15,
-        valign="top",
+        max_lines=lines,
+        line_height=line_height,
+        valign=valign,
     )
 
 
@@ -600,9 +642,16 @@ class Writer:
         c, mm = self.surface.canvas, units.mm_to_pt
         width, height = (mm(v) for v in envelope.paper)
         c.setPageSize((width, height))
-        if cert.address is None:
+        panel = cert.mailer
+        if panel is None:
             raise ValueError("a mailer needs the certificate's address block")
-        _draw_lines(self.mailer, address_box(envelope, len(cert.address.lines)), cert.address, 1.15)
+        _draw_lines(
+            self.mailer, address_box(envelope, len(panel.address.lines)), panel.address, 1.15
+        )
+        if panel.sender:
+            _draw_lines(self.mailer, sender_box(envelope), panel.sender, 1.15)
+        if panel.letter:
+            _draw_lines(self.mailer, letter_box(envelope), panel.letter, 1.3)
         below = height - mm(envelope.folds[0])
         beside = self.trim[0] <= width + 0.01 and self.trim[1] <= below + 0.01
         if beside:

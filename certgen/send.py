@@ -30,24 +30,42 @@ from typing import Any, Protocol
 
 import jinja2
 
-from certgen import codes, render, runs, stopping
+from certgen import codes, mail, preview, render, runs, stopping
 from certgen import issue as issue_mod
-from certgen.design import EMAIL_NAMES, Design, FieldSpec
+from certgen.design import EMAIL_NAMES, Design, FieldSpec, QrElement
 from certgen.errors import InputError, LedgerError, Problem
 from certgen.inputs import Row, Table
 from certgen.ledger import Delivery, Ledger
 
 EMAIL_FIELD = "email"
-# The recipient's address: a column beside the design's fields, required to send.
+GIVER_EMAIL_FIELD = mail.EMAIL_FIELD  # the referrer's, which the thank-you goes to too
+# Whose address each way of sending reads: a column beside the design's fields, required.
 FIELDS = {
-    EMAIL_FIELD: FieldSpec(
-        type="email",
-        label="The recipient's email address",
-        required=True,
-        max_length=254,
-        aliases=("email_address", "e_mail", "recipient_email", "friend_email", "to_email"),
-    )
+    "recipient": {
+        EMAIL_FIELD: FieldSpec(
+            type="email",
+            label="The recipient's email address",
+            required=True,
+            max_length=254,
+            aliases=("email_address", "e_mail", "recipient_email", "friend_email", "to_email"),
+        )
+    },
+    "giver": {
+        GIVER_EMAIL_FIELD: FieldSpec(
+            type="email",
+            label="The giver's (the customer's) email address",
+            required=True,
+            max_length=254,
+            aliases=("email", "email_address", "e_mail", "customer_email", "from_email"),
+        )
+    },
 }
+# The inline picture: about this wide (an email shows it at 560 px, a phone's screen at
+# twice its CSS pixels), its QR code at least QR_PIXELS across so it still scans, and a
+# palette PNG of IMAGE_COLOURS: a quarter of the bytes, dark modules still dark.
+IMAGE_PIXELS = 720
+QR_PIXELS = 120
+IMAGE_COLOURS = 32
 # Seconds to wait before each new connection when the server is lost mid-run; then the run
 # stops, and sending it again picks up where it stopped.
 RECONNECT_DELAYS = (0.5, 2.0, 5.0)
@@ -58,6 +76,30 @@ class Postbox(Protocol):
     """Where messages go: ``mail.Session`` (SMTP) or ``mail.Outbox`` (.eml files)."""
 
     def send(self, message: EmailMessage, name: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """How a run's emails are written: from ``sender``, to ``to`` ("recipient": the business
+    delivers the gift; "giver": the customer gets it to pass on), their links to
+    ``base_url``; with ``unsubscribe_key``, each carries a one-click unsubscribe link."""
+
+    sender: str
+    base_url: str
+    to: str = "recipient"
+    unsubscribe_key: str | None = None
+
+    @property
+    def field(self) -> str:
+        """The column the addressee's email is in."""
+        return next(iter(FIELDS[self.to]))
+
+    def email(self, row: Row) -> str:
+        return row.text(self.field)
+
+    def address(self, row: Row) -> Address:
+        name = row.text(self.to).replace("\n", " ")
+        return Address(display_name=name, addr_spec=self.email(row))
 
 
 @dataclass
@@ -98,38 +140,61 @@ class Throttle:
 
 
 def email_context(
-    design: Design, row: Row, code: str, issued_on: dt.date, base_url: str
+    design: Design, row: Row, code: str, issued_on: dt.date, outgoing: Outgoing
 ) -> dict[str, Any]:
-    """What an email template reads: the certificate's values, and "" for the standard
-    referral fields a design does not declare."""
+    """What an email template reads: the certificate's values, "" for the standard
+    referral fields a design does not declare, the inline picture's address and the
+    unsubscribe link."""
     values: dict[str, Any] = dict.fromkeys(EMAIL_NAMES, "")
-    values.update(issue_mod.context(design, row, code, issued_on, base_url))
+    values.update(issue_mod.context(design, row, code, issued_on, outgoing.base_url))
+    values["certificate_image"] = f"cid:{_image_id(code, outgoing.sender)}"
+    if outgoing.unsubscribe_key:
+        key = outgoing.unsubscribe_key
+        values["unsubscribe_url"] = mail.unsubscribe_url(
+            outgoing.base_url, key, outgoing.email(row)
+        )
     return values
 
 
 def check_rows(
-    design: Design, rows: Sequence[Row], file: str | None, issued_on: dt.date, base_url: str
+    design: Design,
+    rows: Sequence[Row],
+    file: str | None,
+    issued_on: dt.date,
+    outgoing: Outgoing,
 ) -> list[Problem]:
-    """Problems that would stop a row's email: an address the mail system cannot take, or
-    a template that cannot be rendered with its values."""
+    """Problems that would stop a row's email: no address, an address the mail system
+    cannot take, or a template that cannot be rendered with its values."""
     problems = []
+    whose = "recipient" if outgoing.to == "recipient" else "giver (the customer)"
     for row in rows:
-        where = (file, row.number)
+        where = (file, row.number, row.column(outgoing.field))
+        if not outgoing.email(row):
+            hint = "fill it, or leave the row out"
+            if outgoing.to == "giver":
+                hint += ", or send to the recipients with --address-to recipient"
+            problems.append(Problem(f"no email address for the {whose}", *where, hint))
+            continue
+        if outgoing.to == "giver" and not row.text("giver"):
+            message = "the email goes to the giver (the customer), and this row has no name "
+            hint = "fill it: the certificate says it is from them, or leave the row out"
+            column = row.column("giver")
+            problems.append(Problem(message + "for them", file, row.number, column, hint))
         try:
-            _address(row)
+            outgoing.address(row)
         except (ValueError, HeaderParseError, IndexError) as exc:
             problems.append(
                 Problem(
-                    f"'{row.text(EMAIL_FIELD)}' is not an email address ({exc})",
+                    f"'{outgoing.email(row)}' is not an email address ({exc})",
                     *where,
-                    row.column(EMAIL_FIELD),
                     "correct it, or leave the row out",
                 )
             )
         try:
-            _bodies(design, email_context(design, row, "X" * 16, issued_on, base_url))
+            values = email_context(design, row, "X" * 16, issued_on, outgoing)
+            _bodies(design, outgoing.to, values)
         except (jinja2.TemplateError, ValueError, TypeError) as exc:
-            problems.append(Problem(f"the email cannot be written: {exc}", *where))
+            problems.append(Problem(f"the email cannot be written: {exc}", file, row.number))
     return problems
 
 
@@ -138,39 +203,53 @@ def screen(
     rows: Sequence[Row],
     problems: Sequence[Problem],
     *,
-    base_url: str,
+    outgoing: Outgoing,
     issued_on: dt.date,
     file: str | None,
 ) -> tuple[Sequence[Row], list[Problem], list[Problem]]:
     """``issue.screen`` for a send run: its rows' addresses and emails checked too."""
-    found = [*problems, *check_rows(design, rows, file, issued_on, base_url)]
+    found = [*problems, *check_rows(design, rows, file, issued_on, outgoing)]
+    base_url = outgoing.base_url
     return issue_mod.screen(design, rows, found, base_url=base_url, issued_on=issued_on, file=file)
 
 
-def without_unsubscribed(ledger: Ledger, rows: Sequence[Row]) -> tuple[Sequence[Row], list[Row]]:
+def without_unsubscribed(
+    ledger: Ledger, rows: Sequence[Row], outgoing: Outgoing
+) -> tuple[Sequence[Row], list[Row]]:
     """The rows whose address has not asked for no more email, and those that have."""
-    unsubscribed = ledger.unsubscribed(row.text(EMAIL_FIELD) for row in rows)
+    unsubscribed = ledger.unsubscribed(outgoing.email(row) for row in rows)
     if not unsubscribed:
         return rows, []
     keep: list[int] = []
     skipped: list[int] = []
     for i, row in enumerate(rows):
-        (skipped if row.text(EMAIL_FIELD).lower() in unsubscribed else keep).append(i)
+        (skipped if outgoing.email(row).lower() in unsubscribed else keep).append(i)
     if isinstance(rows, Table):
         return rows.reordered(keep), [rows[i] for i in skipped]
     return [rows[i] for i in keep], [rows[i] for i in skipped]
 
 
-def _address(row: Row) -> Address:
-    name = row.text("recipient").replace("\n", " ")
-    return Address(display_name=name, addr_spec=row.text(EMAIL_FIELD))
-
-
-def _bodies(design: Design, values: dict[str, Any]) -> tuple[str, str, str | None]:
-    templates = design.email
+def _bodies(design: Design, to: str, values: dict[str, Any]) -> tuple[str, str, str | None]:
+    templates = design.emails[to]
     subject = " ".join(templates.subject.render(values).split())  # one header line
     html = templates.html.render(values) if templates.html else None
     return subject, templates.text.render(values), html
+
+
+def _domain(sender: str) -> str:
+    return sender.rpartition("@")[2].strip("> ") or "certgen"
+
+
+def _image_id(code: str, sender: str) -> str:
+    return f"certificate.{code}@{_domain(sender)}"
+
+
+def image_dpi(design: Design) -> float:
+    """The inline picture's resolution: IMAGE_PIXELS across the page, more if its QR code
+    would be under QR_PIXELS."""
+    dpi = IMAGE_PIXELS / (design.width_mm / 25.4)
+    sides = [e.size for e in design.manifest.elements if isinstance(e, QrElement)]
+    return max([dpi, *(QR_PIXELS / (side / 25.4) for side in sides)])
 
 
 def attachment_name(code: str) -> str:
@@ -181,32 +260,52 @@ def compose(
     design: Design,
     row: Row,
     cert: render.Certificate,
+    outgoing: Outgoing,
     *,
-    sender: str,
     batch_id: str,
     issued_on: dt.date,
-    base_url: str,
 ) -> EmailMessage:
-    """The recipient's email: text and HTML bodies, the certificate's one-page PDF attached.
-    Its Message-ID is the same every time it is written, so a resent copy is recognisable."""
-    values = email_context(design, row, cert.code, issued_on, base_url)
-    subject, text, html = _bodies(design, values)
+    """The addressee's email: text and HTML bodies (the HTML showing the certificate as a
+    PNG of its page, where the template asks for ``certificate_image``), the one-page PDF
+    attached. Its Message-ID is the same every time it is written, so a resent copy is
+    recognisable."""
+    values = email_context(design, row, cert.code, issued_on, outgoing)
+    subject, text, html = _bodies(design, outgoing.to, values)
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = _address(row)
+    message["From"] = outgoing.sender
+    message["To"] = outgoing.address(row)
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
-    domain = sender.rpartition("@")[2].strip("> ") or "certgen"
-    message["Message-ID"] = f"<{cert.code}.{batch_id}@{domain}>"
-    reply_to = parseaddr(sender)[1]
-    if reply_to:  # RFC 2369: how to ask for no more (certgen unsubscribe records it)
-        message["List-Unsubscribe"] = f"<mailto:{reply_to}?subject=unsubscribe>"
+    message["Message-ID"] = f"<{cert.code}.{batch_id}@{_domain(outgoing.sender)}>"
+    # RFC 2369: how to ask for no more (certgen unsubscribe records a reply); RFC 8058:
+    # one click on the link, which the redemption site records.
+    ways = [f"<{values['unsubscribe_url']}>"] if values.get("unsubscribe_url") else []
+    reply_to = parseaddr(outgoing.sender)[1]
+    ways += [f"<mailto:{reply_to}?subject=unsubscribe>"] if reply_to else []
+    if ways:
+        message["List-Unsubscribe"] = ", ".join(ways)
+    if values.get("unsubscribe_url"):
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
+    pdf = io.BytesIO()
+    drawn = issue_mod.with_qr(design, cert, outgoing.base_url)
+    render.write_pdf(design, [drawn], pdf, design.manifest.design.title)
+    templates = design.emails[outgoing.to]
     if html is not None:
         message.add_alternative(html, subtype="html")
-    pdf = io.BytesIO()
-    drawn = issue_mod.with_qr(design, cert, base_url)
-    render.write_pdf(design, [drawn], pdf, design.manifest.design.title)
+        if templates.html and "certificate_image" in templates.html.variables:
+            png = preview.page_png(pdf.getvalue(), image_dpi(design), IMAGE_COLOURS)
+            cid = f"<{_image_id(cert.code, outgoing.sender)}>"
+            [html_part] = [
+                part for part in message.iter_parts() if part.get_content_subtype() == "html"
+            ]
+            html_part.add_related(
+                png,
+                maintype="image",
+                subtype="png",
+                cid=cid,
+                filename=f"gift-certificate-{codes.display(cert.code)}.png",
+            )
     name = attachment_name(cert.code)
     message.add_attachment(pdf.getvalue(), maintype="application", subtype="pdf", filename=name)
     return message
@@ -218,8 +317,7 @@ def send(
     *,
     ledger: Ledger,
     postbox: Postbox,
-    sender: str,
-    base_url: str,
+    outgoing: Outgoing,
     source: str,
     file_label: str,
     now: dt.datetime | None = None,
@@ -234,7 +332,7 @@ def send(
     dry_run: bool = False,
     limit: int | None = None,
 ) -> SendResult:
-    """Email one certificate per row to the row's ``email``, recording every code first.
+    """Email one certificate per row to the addressee's email, recording every code first.
 
     ``problems`` found while reading the input are reported with any found here; if there
     are any, nothing is recorded or sent. ``file_label`` says in the ledger where the run's
@@ -257,7 +355,8 @@ def send(
         raise LedgerError(
             f"run {run.id} printed its certificates; certgen issue --resume finishes it"
         )
-    problems = [*problems, *check_rows(design, rows, run.file, run.issued_on, base_url)]
+    base_url = outgoing.base_url
+    problems = [*problems, *check_rows(design, rows, run.file, run.issued_on, outgoing)]
     problems += issue_mod.static_problems(design, duplex=False)
     problems += issue_mod.layout_problems(
         design, rows, run.codes, base_url=base_url, issued_on=run.issued_on, file=run.file
@@ -268,11 +367,11 @@ def send(
         result.already, result.dry_run = len(run.recorded), True
         return result
     new = range(len(run.recorded), len(rows))
-    emails = {run.codes[i]: rows[i].text(EMAIL_FIELD) for i in new}
+    emails = {run.codes[i]: outgoing.email(rows[i]) for i in new}
     run.record(new, ((attachment_name(run.codes[i]), 1) for i in new), emails=emails)
     now_rows = run.part(limit)
     result.held = len(rows) - len(now_rows)
-    _Delivering(run, postbox, sender, base_url, sleep).deliver(
+    _Delivering(run, postbox, outgoing, sleep).deliver(
         now_rows, result, Throttle(rate, sleep=sleep), progress
     )
     return result
@@ -283,9 +382,8 @@ def send_test(
     rows: Sequence[Row],
     *,
     postbox: Postbox,
-    sender: str,
+    outgoing: Outgoing,
     to: str,
-    base_url: str,
     source: str,
     issued_on: dt.date,
 ) -> int:
@@ -293,9 +391,10 @@ def send_test(
     with the sample code, which is never issued, and "[test]" before its subject; nothing
     is recorded. Their problems, if any, stop it first."""
     file = None if source == "command line" else source
-    problems = check_rows(design, rows, file, issued_on, base_url)
+    problems = check_rows(design, rows, file, issued_on, outgoing)
     problems += issue_mod.static_problems(design, duplex=False)
     sample = [codes.SAMPLE] * len(rows)
+    base_url = outgoing.base_url
     certs, found = issue_mod.lay_out(
         design, rows, sample, base_url=base_url, issued_on=issued_on, file=file
     )
@@ -303,13 +402,7 @@ def send_test(
         raise InputError([*problems, *found])
     for number, (row, cert) in enumerate(zip(rows, certs, strict=True), start=1):
         message = compose(
-            design,
-            row,
-            cert,
-            sender=sender,
-            batch_id=f"test-{number}",
-            issued_on=issued_on,
-            base_url=base_url,
+            design, row, cert, outgoing, batch_id=f"test-{number}", issued_on=issued_on
         )
         subject = message["Subject"]
         del message["To"], message["Subject"]
@@ -324,8 +417,7 @@ class _Delivering:
 
     run: runs.Run
     postbox: Postbox
-    sender: str
-    base_url: str
+    outgoing: Outgoing
     sleep: Callable[[float], None]
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
@@ -359,18 +451,12 @@ class _Delivering:
                     run.design,
                     [row],
                     row_codes=[code],
-                    base_url=self.base_url,
+                    base_url=self.outgoing.base_url,
                     issued_on=run.issued_on,
                     file=run.file,
                 )
                 message = compose(
-                    run.design,
-                    row,
-                    cert,
-                    sender=self.sender,
-                    batch_id=run.id,
-                    issued_on=run.issued_on,
-                    base_url=self.base_url,
+                    run.design, row, cert, self.outgoing, batch_id=run.id, issued_on=run.issued_on
                 )
                 throttle.wait()
                 status, error = self._attempt(message, code)
@@ -417,8 +503,8 @@ class _Delivering:
         raise AssertionError("unreachable")
 
     def _problem(self, row: Row, reason: str) -> Problem:
-        where = (self.run.file, row.number, row.column(EMAIL_FIELD))
-        return Problem(f"{row.text(EMAIL_FIELD)}: {reason}", *where)
+        where = (self.run.file, row.number, row.column(self.outgoing.field))
+        return Problem(f"{self.outgoing.email(row)}: {reason}", *where)
 
 
 def _text(reply: bytes | str) -> str:

@@ -20,8 +20,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from certgen.errors import DesignError
 
-# Names every template may use besides the design's declared fields.
-BUILTINS = ("code", "code_display", "issued_on", "redeem_url")
+# Names every template may use besides the design's declared fields (``giver_first`` and
+# ``recipient_first``: the name's first word, for "Dear Jane,").
+BUILTINS = ("code", "code_display", "issued_on", "redeem_url", "giver_first", "recipient_first")
 
 
 def money(value: Decimal | int | str, currency: str = "$") -> str:
@@ -36,6 +37,18 @@ def date(value: dt.date | str, style: str = "long") -> str:
     return day.isoformat() if style == "short" else f"{day.day} {day:%B %Y}"
 
 
+def link(website: str) -> str:
+    """A website as written on a certificate ("riverside-auto.example") as a link."""
+    site = website.strip()
+    return site if "://" in site or not site else f"https://{site}"
+
+
+def tel(phone: str) -> str:
+    """A phone number as written ("(555) 010-2030") as a tel: link (RFC 3966)."""
+    kept = "".join(c for c in phone if c.isdigit() or c == "+")
+    return f"tel:{kept}" if kept else ""
+
+
 def _make_environment(html: bool = False) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
@@ -44,6 +57,8 @@ def _make_environment(html: bool = False) -> ImmutableSandboxedEnvironment:
     )
     env.filters["money"] = money
     env.filters["date"] = date
+    env.filters["link"] = link
+    env.filters["tel"] = tel
     return env
 
 

@@ -6,6 +6,7 @@ templates are trusted files with autoescaping, kept apart from the designs' sand
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -34,7 +35,7 @@ from certgen import codes
 from certgen import redeem as redeem_mod
 from certgen.config import Web
 from certgen.ledger import CertificateRecord, Ledger
-from certgen.mail import Mailer, notify_redeemed
+from certgen.mail import Mailer, notify_redeemed, unsubscribing
 
 # What the public may see of a certificate: the offer and the business, nothing personal.
 PUBLIC_FIELDS = ("pain", "offer", "business", "phone", "website", "address")
@@ -226,8 +227,30 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         session.clear()
         return redirect(url_for("home"), code=303)
 
+    @app.get("/unsubscribe/<token>")
+    def unsubscribe_form(token: str) -> Any:
+        address = _unsubscribing(web, token)
+        done = address.lower() in ledger.unsubscribed([address])
+        return render_template("unsubscribe.html", address=address, done=done)
+
+    @app.post("/unsubscribe/<token>")
+    def unsubscribe(token: str) -> Any:
+        """One click (RFC 8058): a mail client's POST, or the page's button. The signed
+        link is the only credential: no cookie, so no CSRF token, is needed or used."""
+        address = _unsubscribing(web, token)
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        ledger.unsubscribe(address, at=at, actor="web")
+        return render_template("unsubscribe.html", address=address, done=True)
+
     _api(app, ledger, notify)
     return app
+
+
+def _unsubscribing(web: Web, token: str) -> str:
+    address = unsubscribing(web.secret_key, token)
+    if address is None:
+        abort(404, "This unsubscribe link is not one of ours, or it was cut short.")
+    return address
 
 
 def _state(result: redeem_mod.Result) -> str:

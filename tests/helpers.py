@@ -68,11 +68,14 @@ class Word:
     x1: float
     bottom: float
     fontname: str
+    size: float = 0.0  # pt
 
 
 def words(pdf: Path, page: int = 0) -> list[Word]:
     with pdfplumber.open(pdf) as doc:
-        found = doc.pages[page].extract_words(extra_attrs=["fontname"], keep_blank_chars=False)
+        found = doc.pages[page].extract_words(
+            extra_attrs=["fontname", "size"], keep_blank_chars=False
+        )
     return [
         Word(
             w["text"],
@@ -81,6 +84,7 @@ def words(pdf: Path, page: int = 0) -> list[Word]:
             w["x1"] / PT_PER_MM,
             w["bottom"] / PT_PER_MM,
             w["fontname"],
+            w["size"],
         )
         for w in found
     ]

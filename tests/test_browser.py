@@ -4,6 +4,8 @@ real `certgen serve`, starting from the URL scanned off a printed certificate.""
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import os
 import re
 import shutil
@@ -156,3 +158,56 @@ def test_two_browsers_redeem_at_once_one_wins(server: str) -> None:
             return words
 
     assert sorted(asyncio.run(race())) == ["Already redeemed", "Redeemed"]
+
+
+def test_one_click_unsubscribe_from_a_mail_client_and_from_the_page_at_phone_size(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
+    Path("friends.csv").write_text(
+        "Recipient,From,Email\nBob Ng,Jane Doe,bob@example.com\nAnn Lee,Jane Doe,ann@example.com\n"
+    )
+    certgen(
+        "send",
+        "friends.csv",
+        "-d",
+        "modern",
+        "--set",
+        "business=Northside Physio",
+        "--base-url",
+        server,
+        "--outbox",
+        "out",
+        "-q",
+    )
+    links = {}
+    for eml in Path("out").glob("*.eml"):
+        message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        link = message["List-Unsubscribe"].split(", ")[0].strip("<>")
+        assert link.startswith(f"{server}/unsubscribe/")
+        links[message["To"].addresses[0].addr_spec] = link
+    # A mail client's one click (RFC 8058): a POST with no cookie and no form token.
+    client = browser.new_context()  # a context of its own: no cookie of any page
+    answer = client.request.post(
+        links["bob@example.com"],
+        data="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status == 200
+    client.close()
+    assert certgen("unsubscribe").split() == ["bob@example.com"]
+    # A person following the link on a phone: the address, one button, the outcome.
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(links["ann@example.com"])
+    expect(page.get_by_text("Send no more email to ann@example.com?")).to_be_visible()
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.get_by_role("status")).to_have_text("Unsubscribed")
+    expect(page.get_by_text("We will send no more email to ann@example.com.")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    page.screenshot(path=str(tmp_path / "unsubscribed.png"))
+    assert sorted(certgen("unsubscribe").split()) == ["ann@example.com", "bob@example.com"]
+    # A link cut short, or made up for another address, is refused and records nothing.
+    forged = links["ann@example.com"].rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAAAAAAAA"
+    page.goto(forged.replace("YW5u", "Ym9i"))
+    expect(page.get_by_text("This unsubscribe link is not one of ours")).to_be_visible()
+    assert sorted(certgen("unsubscribe").split()) == ["ann@example.com", "bob@example.com"]

@@ -819,7 +819,7 @@ def test_send_to_a_customer_export_and_leave_bad_addresses_out(env: Path) -> Non
     assert "Wrote 2 emails" in out
     assert "Left out 2 of 4 rows with problems; they are in shop-rejects.csv" in err
     sent = sorted(m.read_text() for m in Path("out").glob("*.eml"))
-    assert any("To: jane@example.com" in m for m in sent)  # the customer, from the profile
+    assert any("To: Jane Doe <jane@example.com>" in m for m in sent)  # the customer
     with Path("shop-rejects.csv").open(encoding="utf-8-sig") as stream:
         rejected = list(csv.reader(stream))
     assert [r[0] for r in rejected[1:]] == ["3", "5"]

@@ -295,3 +295,107 @@ def test_a_pass_it_on_mailer_is_addressed_to_the_customer(
         refused.stderr
     )
     assert "--address-to giver" in refused.stderr
+
+
+SHOP = ("--set", "address=12 River Street, Springfield, IL 62701")
+
+
+@pytest.mark.parametrize(("envelope_name", "design_name"), [("us10", "compact"), ("dl", "classic")])
+@pytest.mark.parametrize("to", ["recipient", "giver"])
+def test_the_top_panel_has_the_return_address_and_a_cover_letter_to_the_addressee(
+    tmp_path: Path, envelope_name: str, design_name: str, to: str
+) -> None:
+    people = PEOPLE[:2] if to == "recipient" else [("", *p[1:]) for p in PEOPLE[:2]]
+    listed = write(tmp_path / "people.csv", people)
+    out = tmp_path / "mail.pdf"
+    args = ["--mailing", "--envelope", envelope_name, "--address-to", to, *SHOP]
+    issue(str(listed), "-d", design_name, *args, "-o", str(out))
+    envelope = mailing.ENVELOPES[envelope_name]
+    pages_per = page_count(out) // len(people)
+    fold = envelope.folds[0]
+    with open_ledger(f"sqlite:///{tmp_path / 'home' / 'ledger.db'}") as ledger:
+        records = ledger.batch(ledger.runs()[0][0].id)
+    for index, (person, record) in enumerate(zip(people, records, strict=True)):
+        page = index * pages_per
+        found = words(out, page)
+        name = person[0] if to == "recipient" else person[1]
+        # The return address: the business's, inside the window and its own zone.
+        left, top, right, bottom = envelope.sender_zone
+        ret = [w for w in found if w.x1 <= right + 0.1 and top - 0.1 <= w.top < bottom]
+        joined = " ".join(w.text for w in ret)
+        assert joined == envelope.return_address("Riverside Auto Care", SHOP[1][8:]), joined
+        assert all(bottom + 0.1 >= w.bottom and w.x0 >= left - 0.1 for w in ret)
+        window = envelope.window
+        assert all(window[0] <= w.x0 and w.x1 <= window[2] and window[1] <= w.top for w in ret)
+        assert min(w.size for w in ret) >= 8 - 0.01
+        # The address below it, the addressee's name first, never under 8 pt.
+        address = [w for w in found if envelope.address[1] - 0.1 <= w.top < envelope.address[3]]
+        assert address and address[0].text == name.split()[0]
+        assert min(w.size for w in address) >= mailing.ADDRESS_MIN_SIZE - 0.01
+        # The cover letter, above the first fold, beside the window, greeting the addressee.
+        left, top, right, bottom = envelope.letter
+        letter = [
+            w for w in found if left - 0.1 <= w.x0 and w.x1 <= right + 0.1 and w.bottom < fold
+        ]
+        text = " ".join(w.text for w in letter)
+        assert text.startswith(f"Dear {name.split()[0]},"), text
+        if to == "giver":
+            assert "pass on to a friend" in text
+        else:
+            assert f"{person[1]} thought of you" in text
+        assert all(top - 0.1 <= w.top and w.bottom <= bottom + 0.1 for w in letter)
+        assert all(w.x0 >= envelope.window[2] for w in letter)  # hidden in the envelope
+        # The certificate's QR code is still the recorded code; pass-it-on leaves the
+        # friend's line blank.
+        codes_found = [c for p in qr_codes(out)[page : page + pages_per] for c in p]
+        assert [codes.normalize(u) for u in codes_found] == [record.code]
+        assert record.recipient == (person[0] if to == "recipient" else "")
+
+
+def test_a_design_writes_its_own_cover_letter_and_a_long_one_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "designs" / "compact"
+    shutil.copytree(design_mod.shipped_designs_dir() / "compact", folder)
+    manifest = folder / "design.toml"
+    text = manifest.read_text()
+
+    def with_letter(letter: str) -> None:
+        table = f'\n[letter]\nrecipient = "{letter}"\n\n[[elements]]'
+        manifest.write_text(text.replace("\n[[elements]]", table, 1))
+
+    listed = write(tmp_path / "people.csv", PEOPLE[:1])
+    args = [str(listed), "--designs-dir", str(tmp_path / "designs"), "-d", "compact"]
+    args += ["--mailing", *SHOP, "--new-run"]
+    with_letter("Hello {{ recipient_first }}, from {{ giver_first }}.")
+    out = tmp_path / "mail.pdf"
+    issue(*args, "-o", str(out))
+    envelope = mailing.ENVELOPES["us10"]
+    assert in_box(out, 0, envelope.letter, "Hello Bob, from Jane.", envelope.folds[0])
+    with_letter("word " * 2000)
+    refused = run(*args, "-o", str(tmp_path / "x.pdf"))
+    assert refused.returncode == 3
+    message = "row 2, column 'Recipient': the cover letter to the recipient does not fit"
+    assert message in refused.stderr
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_mailing_without_the_business_address_says_it_has_no_return_address(
+    tmp_path: Path,
+) -> None:
+    listed = write(tmp_path / "people.csv", PEOPLE[:1])
+    done = run(str(listed), "-d", "compact", "--mailing", "-o", str(tmp_path / "m.pdf"))
+    assert done.returncode == 0, done.stderr
+    assert "the mailers carry no return address" in done.stderr
+    long = "A very long street name that goes on and on, " * 3
+    refused = run(
+        str(listed),
+        "-d",
+        "compact",
+        "--mailing",
+        "--set",
+        f"address={long}",
+        "-o",
+        str(tmp_path / "n.pdf"),
+        "--new-run",
+    )
+    assert refused.returncode == 3 and "the return address" in refused.stderr
+    assert "does not fit the us10 window's 2 lines even at 8 pt" in refused.stderr

@@ -23,8 +23,10 @@ import pytest
 import sqlalchemy as sa
 import zxingcpp
 from aiosmtpd.controller import Controller
+from PIL import Image
 
-from certgen import codes
+from certgen import codes, mail
+from certgen import config as config_mod
 from certgen.ledger import open_ledger
 from certgen.send import Throttle
 from tests.test_cli import invoke
@@ -156,7 +158,7 @@ def test_each_recipient_gets_their_own_certificate_as_a_pdf(
         assert message["Subject"] == f"{giver} sent you a gift from Northside Physio"
         text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
-        assert f"Hi {recipient}," in text and codes.display(code) in text
+        assert f"Hi {recipient.split()[0]}," in text and codes.display(code) in text
         assert f"{BASE}/r/{code}" in text and f'href="{BASE}/r/{code}"' in html
         assert attachment_qr(message) == [f"{BASE}/r/{code}"]
         assert message["Message-ID"].startswith(f"<{code}.")
@@ -170,14 +172,14 @@ def test_each_recipient_gets_their_own_certificate_as_a_pdf(
 
 def test_values_are_escaped_in_the_html_body(server: tuple[Server, Controller]) -> None:
     handler, _ = server
-    rows = [("<b>Bob</b> & co", "Jane", "bob@example.com")]
+    rows = [("Bob", "<b>Jane</b> & co", "bob@example.com")]
     Path("x.csv").write_text(
         "Recipient,From,Email\n" + "".join(f'"{r}",{g},{e}\n' for r, g, e in rows)
     )
     assert invoke("send", "x.csv", "-d", "modern")[0] == 0
     [message] = handler.messages
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    assert "&lt;b&gt;Bob&lt;/b&gt; &amp; co" in html and "<b>Bob" not in html
+    assert "&lt;b&gt;Jane&lt;/b&gt; &amp; co" in html and "<b>Jane" not in html
 
 
 def test_bad_and_missing_addresses_are_listed_and_nothing_goes_out(
@@ -397,7 +399,7 @@ def test_a_test_send_goes_to_one_address_with_the_sample_code_and_records_nothin
     assert handler.to() == Counter({"me@shop.example": 3})
     assert [m["Subject"].startswith("[test] ") for m in handler.messages] == [True] * 3
     assert all(attachment_qr(m) == [f"{BASE}/r/{codes.SAMPLE}"] for m in handler.messages)
-    assert "Friend 1" in handler.messages[1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Customer 1 thought" in handler.messages[1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert ledger_rows(sqlite_url(env), "SELECT count(*) FROM certificates") == [(0,)]
     assert ledger_rows(sqlite_url(env), "SELECT count(*) FROM deliveries") == [(0,)]
     code, out, _ = invoke(
@@ -429,11 +431,128 @@ def test_every_email_says_how_to_unsubscribe_and_an_unsubscribed_address_is_left
     assert "Note: 1 address asked for no more email and was left out: friend1@example.com" in err
     assert handler.to() == Counter({"friend0@example.com": 1, "friend2@example.com": 1})
     for message in handler.messages:
-        assert message["List-Unsubscribe"] == "<mailto:hello@northside.example?subject=unsubscribe>"
+        # RFC 8058's one-click link on the redemption site, and RFC 2369's mailto.
+        link, mailto = message["List-Unsubscribe"].split(", ")
+        address = message["To"].addresses[0].addr_spec
+        token = mail.unsubscribe_token(config_mod.load().web().secret_key, address)
+        assert link == f"<{BASE}/unsubscribe/{token}>"
+        assert mailto == "<mailto:hello@northside.example?subject=unsubscribe>"
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
         for body in (text, html):
             assert "4 Mill Lane, Leeds LS1 4AB" in body  # the business's postal address
-            assert 'Reply with "unsubscribe"' in body or "Reply with &#34;unsubscribe&#34;" in body
+            assert f"{BASE}/unsubscribe/{token}" in body  # the same link, to click
+            assert 'reply with "unsubscribe"' in body or "reply with &#34;unsubscribe&#34;" in body
     assert ledger_rows(sqlite_url(env), "SELECT count(*) FROM certificates") == [(2,)]
     assert invoke("unsubscribe", "friend1@example.com", "--undo")[1].strip().endswith("taken back")
+
+
+def inline_image(message: EmailMessage) -> tuple[str, bytes]:
+    """The HTML body's picture: the cid its <img> names, and the PNG it is."""
+    html_part = message.get_body(("html",))
+    assert html_part is not None
+    related = [p for p in message.walk() if p.get_content_type() == "image/png"]
+    assert len(related) == 1
+    cid = str(related[0]["Content-ID"]).strip("<>")
+    return cid, related[0].get_content()
+
+
+def png_qr(data: bytes) -> list[str]:
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    found = zxingcpp.read_barcodes(image.convert("RGB"), formats=zxingcpp.BarcodeFormat.QRCode)
+    return [r.text for r in found]
+
+
+@pytest.mark.parametrize(
+    ("to", "design"),
+    [("recipient", "modern"), ("giver", "modern"), ("recipient", "classic"), ("giver", "compact")],
+)
+def test_both_ways_name_the_right_people_and_show_the_certificate_inline(
+    server: tuple[Server, Controller], env: Path, to: str, design: str
+) -> None:
+    handler, _ = server
+    if to == "recipient":  # a list of friends: the business delivers each gift
+        write_csv(people(2))
+        args = ["friends.csv"]
+    else:  # a list of customers: each gets a gift to pass on, the friend's line blank
+        Path("customers.csv").write_text(
+            "From,Email\nCustomer 0,customer0@example.com\nCustomer 1,customer1@example.com\n"
+        )
+        args = ["customers.csv", "--address-to", "giver"]
+    code, out, err = invoke("send", *args, "-d", design)
+    assert code == 0, err
+    assert len(handler.messages) == 2
+    with open_ledger(sqlite_url(env)) as opened:
+        records = {r.code: r for r in opened.batch(opened.runs()[0][0].id)}
+    for i, message in enumerate(sorted(handler.messages, key=lambda m: str(m["To"]))):
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        [url] = attachment_qr(message)
+        record = records[codes.normalize(url)]
+        if to == "recipient":
+            assert str(message["To"]) == f"Friend {i} <friend{i}@example.com>"
+            assert message["Subject"] == f"Customer {i} sent you a gift from Northside Physio"
+            assert text.startswith("Hi Friend,") and f"Customer {i} thought of you" in text
+            assert record.recipient == f"Friend {i}"
+        else:
+            assert str(message["To"]) == f"Customer {i} <customer{i}@example.com>"
+            assert message["Subject"].startswith("Customer, a gift for you to pass on")
+            assert text.startswith("Hi Customer,") and "pass on to a friend" in text
+            assert "sent you a gift" not in text and "sent you a gift" not in message["Subject"]
+            assert record.recipient == "" and record.giver == f"Customer {i}"
+            assert record.data["giver_email"] == f"customer{i}@example.com"
+        # The picture in the HTML is a PNG of the same certificate: its QR code is the code.
+        cid, png = inline_image(message)
+        assert f'src="cid:{cid}"' in html
+        assert png_qr(png) == [url] == [f"{BASE}/r/{record.code}"]
+        # The call to action says what the page does: see the gift (it cannot redeem).
+        action = "See your gift" if to == "recipient" else "See the gift"
+        assert action in html and action in text and "Redeem your gift" not in html
+        assert f'href="{url}"' in html
+
+
+def test_a_customer_list_is_sent_to_the_customers_by_its_profile(
+    server: tuple[Server, Controller], env: Path
+) -> None:
+    handler, _ = server
+    Path("customers.csv").write_text(
+        "First Name,Last Name,Email\nJane,Doe,jane@example.com\n,,nobody@example.com\n"
+    )
+    code, out, err = invoke("send", "customers.csv", "-d", "modern", "--list-of", "customers")
+    assert code == 2 and "--list-of says who a profile's rows are" in err
+    code, out, err = invoke("send", "customers.csv", "-d", "modern", "--profile", "shopify")
+    assert code == 3, err  # the second customer has no name to send the gift from
+    assert "customers.csv, row 3" in err and not handler.messages
+    Path("customers.csv").write_text("First Name,Last Name,Email\nJane,Doe,jane@example.com\n")
+    code, out, err = invoke("send", "customers.csv", "-d", "modern", "--profile", "shopify")
+    assert code == 0, err
+    [message] = handler.messages
+    assert str(message["To"]) == "Jane Doe <jane@example.com>"
+    assert message["Subject"].startswith("Jane, a gift for you to pass on")
+
+
+def test_a_giver_list_without_their_emails_says_which_column_is_missing(
+    server: tuple[Server, Controller], env: Path
+) -> None:
+    Path("customers.csv").write_text("From,Address\nCustomer 0,1 Main St\n")
+    code, _, err = invoke("send", "customers.csv", "-d", "modern", "--address-to", "giver")
+    assert code == 3 and "giver_email" in err and "nothing was" in err.lower()
+    Path("customers.csv").write_text("From,Email\nCustomer 0,\nCustomer 1,c1@example.com\n")
+    code, _, err = invoke("send", "customers.csv", "-d", "modern", "--address-to", "giver")
+    assert code == 3 and "customers.csv, row 2, column 'Email'" in err
+
+
+def test_without_a_redemption_site_the_email_offers_the_mailto_only(env: Path) -> None:
+    Path("certgen.toml").write_text('[defaults]\nbusiness = "Northside Physio"\n')
+    write_csv(people(1))
+    code, _, err = invoke("send", "friends.csv", "-d", "modern", "--outbox", "out")
+    assert code == 0, err
+    [eml] = Path("out").glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["List-Unsubscribe"] == "<mailto:certgen@localhost?subject=unsubscribe>"
+    assert message["List-Unsubscribe-Post"] is None
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert 'Reply with "unsubscribe" and we will send you no more.' in text
+    assert "/unsubscribe/" not in text

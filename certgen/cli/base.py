@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from certgen import __version__, inputs, mail, profiles, stopping, tables
+from certgen import __version__, inputs, mail, mailing, profiles, stopping, tables
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import redeem as redeem_mod
@@ -222,6 +222,17 @@ def known_run(
     return batch_id, now
 
 
+def address_to_option(whom: str) -> Callable[[F], F]:
+    """--address-to, for a mailing or an email run: ``whom`` says what it addresses."""
+    return click.option(
+        "--address-to",
+        type=click.Choice(mailing.ADDRESSEES),
+        help=f"Whom {whom}: the recipient (deliver the gift) or the giver (the customer, who "
+        "passes it on); default: the givers of a list of customers (its profile or "
+        "--list-of), else the design's, else recipient.",
+    )
+
+
 def safety_options(dry_run: str, limit: str) -> Callable[[F], F]:
     """--dry-run and --limit, with what each does for this command."""
 
@@ -419,6 +430,22 @@ class RowInput:
                 click.echo(f"Note: {note}", err=True)
         return rows, problems, str(csv_file)
 
+    def business(self, config: config_mod.Config, design: Design) -> dict[str, str]:
+        """The business's details as the run sets them: --set, certgen.toml, the design."""
+        given = {**config.defaults, **parse_pairs(self.sets, "--set")}
+        found = {}
+        for name in ("business", "address", "phone", "website"):
+            spec = design.fields.get(name)
+            found[name] = (given.get(name) or (spec.default if spec else None) or "").strip()
+        return found
+
+    def people(self, config: config_mod.Config) -> str | None:
+        """Who the list's rows are, where --list-of or a profile says."""
+        if self.list_of:
+            return self.list_of
+        name = self.profile or config.profile
+        return profiles.find(name, config_mod.home()).profile.people if name else None
+
     def rejects_file(self, csv_file: Path, beside: Path) -> Path:
         """Where --skip-invalid writes the rows it leaves out: --rejects, else
         ``<beside>-rejects.csv``; never over the list being read (a rejects file fed back
@@ -433,6 +460,24 @@ class RowInput:
             if path.resolve() != reading:
                 return path
         raise AssertionError("unreachable: <list>-rejects.csv is never the list")
+
+
+def addressee(
+    chosen: str | None,
+    row_input: RowInput,
+    config: config_mod.Config,
+    design: Design,
+    csv_file: Path | None,
+) -> str:
+    """Whom a mailing or an email run addresses: --address-to; else the givers of a list
+    of customers and the recipients of a list of friends (as its profile or --list-of
+    says); else the design's address_to."""
+    if chosen:
+        return chosen
+    people = row_input.people(config) if csv_file is not None else None
+    if people:
+        return "giver" if people == "customers" else "recipient"
+    return design.manifest.design.address_to
 
 
 def note_missing_contact(design: Design, values: Mapping[str, str]) -> None:

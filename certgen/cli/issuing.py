@@ -18,6 +18,8 @@ from certgen.cli.base import (
     ROWS_LEFT_OUT,
     RowInput,
     actor_name,
+    address_to_option,
+    addressee,
     base_url_option,
     by_option,
     cli,
@@ -97,12 +99,7 @@ from certgen.ledger import safe_url
     help="The window envelope for --mailing: us10 (US Letter) or dl (A4, DIN 5008); "
     "default: the design's, else us10.",
 )
-@click.option(
-    "--address-to",
-    type=click.Choice(mailing.ADDRESSEES),
-    help="Whom --mailing addresses: the recipient (deliver the gift) or the giver (the "
-    "customer, who passes it on); default: the design's, else recipient.",
-)
+@address_to_option("--mailing addresses")
 @click.option(
     "--sort-by",
     metavar="FIELD",
@@ -206,8 +203,17 @@ def issue(
     window = None
     if mailing_:
         name = envelope or design.manifest.design.envelope or mailing.DEFAULT_ENVELOPE
-        addressee = address_to or design.manifest.design.address_to
-        window = dataclasses.replace(mailing.ENVELOPES[name], addressee=addressee)
+        to = addressee(address_to, row_input, config, design, csv_file)
+        window = dataclasses.replace(mailing.ENVELOPES[name], addressee=to)
+        business = row_input.business(config, design)
+        sender = window.return_address(business["business"], business["address"])
+        window = dataclasses.replace(window, sender=sender)
+        if not sender and not quiet:
+            click.echo(
+                "Note: the mailers carry no return address, since nothing sets the business's "
+                "address: run certgen init, or give --set address=...",
+                err=True,
+            )
     extra = mailing.fields(mailing_)
     trim = (design.width_mm, design.height_mm)
     imposed = sheets.load(sheet, trim, gutter, crop_marks, bleed) if sheet else None

@@ -18,6 +18,8 @@ from certgen.cli.base import (
     ROWS_LEFT_OUT,
     RowInput,
     actor_name,
+    address_to_option,
+    addressee,
     base_url_option,
     by_option,
     cli,
@@ -50,7 +52,8 @@ from certgen.ledger import safe_url
     "csv_file", metavar="[LIST]", required=False, type=click.Path(path_type=Path, dir_okay=False)
 )
 @design_option
-@click.option("--email", metavar="ADDRESS", help="The recipient's email (one certificate).")
+@click.option("--email", metavar="ADDRESS", help="The addressee's email (one certificate).")
+@address_to_option("each email goes to (the email column, or giver_email for the giver)")
 @row_options
 @base_url_option
 @run_options(
@@ -86,6 +89,7 @@ def send(
     csv_file: Path | None,
     design_name: str | None,
     email: str | None,
+    address_to: str | None,
     row_input: RowInput,
     base_url: str | None,
     batch_id: str | None,
@@ -102,8 +106,9 @@ def send(
     config_file: Path | None,
     ledger: str | None,
 ) -> None:
-    """Email certificates: each row of LIST's (a CSV file or a workbook) as a PDF attachment
-    to the address in its email column, with a short message from the design's email
+    """Email certificates: each row of LIST's (a CSV file or a workbook) as a PDF attachment,
+    and a picture of it, to the address in its email column (with --address-to giver, to
+    the customer in giver_email, to pass on), with a short message from the design's email
     templates.
 
     \b
@@ -118,10 +123,12 @@ def send(
     """
     config, design = load_run_settings(config_file, ledger, base_url, designs_dir, design_name)
     row_input.check(csv_file)
+    to = addressee(address_to, row_input, config, design, csv_file)
+    field = next(iter(send_mod.FIELDS[to]))
     if email is not None:
         if csv_file is not None:
             raise click.UsageError("--email is for one certificate; a CSV gives it per row")
-        row_input = row_input.with_value(send_mod.EMAIL_FIELD, email)
+        row_input = row_input.with_value(field, email)
     postbox: mail.Outbox | mail.Session
     if outbox is not None:
         postbox = mail.Outbox(outbox)
@@ -135,15 +142,16 @@ def send(
             "no [smtp] in certgen.toml and no --outbox: nowhere to send the emails "
             '(add [smtp] with host = "smtp.example.com", or give --outbox DIR)'
         )
-    extra = {**mailing.fields(False), **send_mod.FIELDS}
+    # The one-click unsubscribe link needs the redemption site, which records it.
+    key = None if config.base_url_is_default else config.web().secret_key
+    outgoing = send_mod.Outgoing(sender, config.base_url, to, key)
+    extra = {**mailing.fields(False), **send_mod.FIELDS[to]}
     started = time.monotonic()
     with open_configured(config) as opened:
         batch_id, now = known_run(opened, config, batch_id, resume)
         rows, problems, source = row_input.read(csv_file, design, config, now.date(), extra, quiet)
         if test_to is not None:
-            _test_send(
-                design, rows, postbox, sender, test_to, config.base_url, source, now, limit or 3
-            )
+            _test_send(design, rows, postbox, outgoing, test_to, source, now, limit or 3)
             if problems:
                 click.echo(
                     f"Note: {len(problems)} problems in the list would stop the real run; "
@@ -154,18 +162,13 @@ def send(
         refused: list[Problem] = []
         if row_input.skip_invalid and csv_file is not None:
             rows, refused, problems = send_mod.screen(
-                design,
-                rows,
-                problems,
-                base_url=config.base_url,
-                issued_on=now.date(),
-                file=source,
+                design, rows, problems, outgoing=outgoing, issued_on=now.date(), file=source
             )
             rejects = row_input.rejects_file(csv_file, csv_file)
             left_out(rows, refused, problems, rejects, write=not dry_run)
-        rows, gone = send_mod.without_unsubscribed(opened, rows)
+        rows, gone = send_mod.without_unsubscribed(opened, rows, outgoing)
         if gone:
-            names = ", ".join(row.text(send_mod.EMAIL_FIELD) for row in gone[:5])
+            names = ", ".join(outgoing.email(row) for row in gone[:5])
             more = f" and {len(gone) - 5} more" if len(gone) > 5 else ""
             click.echo(
                 f"Note: {len(gone)} address{'es' if len(gone) != 1 else ''} asked for no "
@@ -187,8 +190,7 @@ def send(
                     rows,
                     ledger=opened,
                     postbox=postbox,
-                    sender=sender,
-                    base_url=config.base_url,
+                    outgoing=outgoing,
                     source=source,
                     file_label=via,
                     now=now,
@@ -246,9 +248,8 @@ def _test_send(
     design: Design,
     rows: Sequence[inputs.Row],
     postbox: mail.Outbox | mail.Session,
-    sender: str,
+    outgoing: send_mod.Outgoing,
     to: str,
-    base_url: str,
     source: str,
     now: dt.datetime,
     count: int,
@@ -269,9 +270,8 @@ def _test_send(
             design,
             first,
             postbox=postbox,
-            sender=sender,
+            outgoing=outgoing,
             to=to,
-            base_url=base_url,
             source=source,
             issued_on=now.date(),
         )
