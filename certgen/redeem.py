@@ -4,12 +4,13 @@ then an Outcome that says what happened, or why not, for people and for scripts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 
-from certgen import codes
-from certgen.errors import InputError, Problem
+from certgen import codes, stopping
+from certgen.errors import InputError, NotFoundError, Problem
 from certgen.ledger import CertificateRecord, Ledger, utc_now
 
 
@@ -188,3 +189,53 @@ def convert(
         record,
         f"{codes.display(code)} {state}; only a redeemed certificate can be converted",
     )
+
+
+VOID_BLOCK = 500  # certificates voided in one transaction
+
+
+@dataclass(frozen=True)
+class RunVoid:
+    """What voiding a run did, or (``dry_run``) would do."""
+
+    run_id: str
+    total: int  # certificates in the run
+    voided: int  # by this call
+    already: int  # voided before
+    redeemed: int  # used: these stay, a redeemed certificate cannot be voided
+    left: int  # could still be voided: past --limit, or taken by a redemption meanwhile
+    dry_run: bool = False
+
+
+def void_run(
+    ledger: Ledger,
+    run_id: str,
+    *,
+    reason: str,
+    actor: str,
+    limit: int | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> RunVoid:
+    """Void every unredeemed certificate of run ``run_id`` (the first ``limit`` of them),
+    VOID_BLOCK to a transaction, stopping between blocks on Ctrl-C: running it again voids
+    the rest and never touches one already voided or redeemed."""
+    records = ledger.batch(run_id)
+    if not records:
+        raise NotFoundError(f"no run {run_id} in the ledger (certgen runs lists the runs)")
+    voidable = [r.code for r in records if r.redeemed_at is None and r.voided_at is None]
+    already = sum(1 for r in records if r.voided_at is not None)
+    redeemed = sum(1 for r in records if r.redeemed_at is not None and r.voided_at is None)
+    now = voidable if limit is None else voidable[:limit]
+    if dry_run:
+        return RunVoid(run_id, len(records), 0, already, redeemed, len(voidable), dry_run=True)
+    done = 0
+    at = utc_now()
+    for start in range(0, len(now), VOID_BLOCK):
+        stopping.check()  # between transactions: every block is voided whole or not at all
+        block = now[start : start + VOID_BLOCK]
+        done += len(ledger.void_many(block, at=at, actor=actor, channel="cli", reason=reason))
+        if progress:
+            progress(start + len(block))
+    left = len(voidable) - done
+    return RunVoid(run_id, len(records), done, already, redeemed, left)

@@ -103,6 +103,29 @@ def test_void_rules(ledger: Ledger) -> None:
     assert ledger.get(redeemed).voided_at is None  # type: ignore[union-attr]
 
 
+def test_voiding_a_run_leaves_redeemed_and_voided_ones_alone(ledger: Ledger) -> None:
+    made = issue_codes(ledger, 1203)  # three blocks of VOID_BLOCK
+    [batch_id] = {ledger.get(made[0]).batch_id}  # type: ignore[union-attr]
+    r.redeem(ledger, made[5], actor="Sam", today=BEFORE_EXPIRY)
+    r.void(ledger, made[6], reason="lost", actor="Ann")
+    seen: list[int] = []
+    done = r.void_run(ledger, batch_id, reason="wrong date", actor="Ann", progress=seen.append)
+    assert (done.total, done.voided, done.already, done.redeemed, done.left) == (
+        1203,
+        1201,
+        1,
+        1,
+        0,
+    )
+    assert seen == [500, 1000, 1201]
+    assert ledger.get(made[5]).voided_at is None  # type: ignore[union-attr]
+    assert ledger.get(made[6]).void_reason == "lost"  # type: ignore[union-attr]
+    assert [e.kind for e in ledger.events(made[0])] == ["issued", "voided"]
+    assert [e.kind for e in ledger.events(made[6])] == ["issued", "voided"]  # not twice
+    again = r.void_run(ledger, batch_id, reason="x", actor="Ann")
+    assert (again.voided, again.already, again.left) == (0, 1202, 0)
+
+
 def test_unknown_code_is_recorded_as_a_failed_attempt(ledger: Ledger) -> None:
     code = codes.generate()
     result = r.redeem(ledger, code, actor="Sam")

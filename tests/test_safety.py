@@ -294,3 +294,54 @@ def test_send_limit_sends_the_first_n_and_resume_the_rest(env: Path) -> None:
     code, out, err = invoke(*_resume_line(out.split("when you are ready:")[1]))
     assert code == 0, err
     assert "Wrote 3 emails" in out and len(list(Path("out").glob("*.eml"))) == 5
+
+
+def voided(env: Path) -> tuple[int, int]:
+    """(certificates voided, voided events) in the ledger."""
+    engine = sa.create_engine(f"sqlite:///{env / 'ledger.db'}")
+    with engine.connect() as conn:
+        done = conn.execute(
+            sa.text("SELECT count(*) FROM certificates WHERE voided_at IS NOT NULL")
+        )
+        events = conn.execute(sa.text("SELECT count(*) FROM events WHERE kind = 'voided'"))
+        found = (int(done.scalar_one()), int(events.scalar_one()))
+    engine.dispose()
+    return found
+
+
+def test_voiding_a_run_has_a_dry_run_a_limit_and_never_touches_a_redeemed_one(
+    env: Path,
+) -> None:
+    from tests.helpers import qr_codes
+
+    Path("list.csv").write_text("to,from\n" + "".join(f"F{i},G{i}\n" for i in range(7)))
+    code, _, err = issue("list.csv", "--run-id", "spring", "-o", "run.pdf")
+    assert code == 0, err
+    first = qr_codes(Path("run.pdf"))[0][0].rsplit("/", 1)[1]
+    assert invoke("redeem", first)[0] == 0
+    code, out, err = invoke("void", "--run", "spring", "--reason", "wrong date", "--dry-run")
+    assert code == 0, err
+    assert out.strip() == (
+        "Dry run: 6 of run spring's 7 certificates would be voided (1 redeemed stay); "
+        "nothing was recorded"
+    )
+    assert voided(env) == (0, 0)
+    code, out, err = invoke("void", "--run", "spring", "--reason", "wrong date", "--limit", "2")
+    assert code == 0, err
+    assert "Voided 2 of run spring's 7 certificates (1 redeemed stay)" in out
+    rest = _resume_line(out)
+    assert rest[:3] == ["void", "--run", "spring"] and "--limit" not in rest
+    assert voided(env) == (2, 2)
+    code, out, err = invoke(*rest)
+    assert code == 0, err
+    assert "Voided 4 of run spring's 7 certificates (1 redeemed stay, 2 were void already)" in out
+    assert voided(env) == (6, 6)
+    code, out, _ = invoke(*rest)  # again: nothing left, nothing recorded twice
+    assert code == 0 and "Voided 0 of run spring's 7" in out and voided(env) == (6, 6)
+    assert invoke("redeem", qr_codes(Path("run.pdf"))[1][0].rsplit("/", 1)[1])[0] == 10
+    code, _, err = invoke("void", "--run", "nosuch", "--reason", "x")
+    assert code == 6 and "no run nosuch" in err
+    code, _, err = invoke("void", first, "--run", "spring", "--reason", "x")
+    assert code == 2 and "give a CODE, or --run ID" in err
+    code, _, err = invoke("void", first, "--reason", "x", "--dry-run")
+    assert code == 2 and "--dry-run and --limit are for --run" in err

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from certgen import codes, mail
+from certgen import codes, mail, stopping
 from certgen import redeem as redeem_mod
 from certgen import report as report_mod
 from certgen.cli.base import (
+    INTERRUPTED,
     NOTIFY_MESSAGES,
     actor_name,
     by_option,
@@ -19,7 +20,9 @@ from certgen.cli.base import (
     finish,
     mailer_for,
     opened_ledger,
+    safety_options,
     settings_options,
+    this_command,
 )
 from certgen.errors import NotFoundError
 from certgen.ledger import CertificateRecord, safe_url
@@ -113,22 +116,84 @@ def redeem(
 
 
 @cli.command()
-@click.argument("code")
+@click.argument("code", required=False)
+@click.option(
+    "--run",
+    "run_id",
+    metavar="ID",
+    help="Void every unredeemed certificate of run ID (certgen runs lists them) instead.",
+)
 @click.option(
     "--reason", required=True, metavar="TEXT", help="Why it is voided (kept in the history)."
+)
+@safety_options(
+    dry_run="With --run: count what would be voided; void nothing.",
+    limit="With --run: void the first N now; the same command voids the rest.",
 )
 @by_option
 @settings_options
 def void(
-    code: str, reason: str, by: str | None, config_file: Path | None, ledger: str | None
+    code: str | None,
+    run_id: str | None,
+    reason: str,
+    dry_run: bool,
+    limit: int | None,
+    by: str | None,
+    config_file: Path | None,
+    ledger: str | None,
 ) -> None:
-    """Void CODE so it can never be redeemed. A redeemed certificate cannot be voided.
+    """Void CODE so it can never be redeemed, or with --run every unredeemed certificate of
+    a run (a mailing that went wrong). A redeemed certificate cannot be voided.
 
     \b
-    Exit codes: 0 voided, 6 unknown, 7 mistyped, 8 already redeemed, 10 already voided.
+    certgen void 7K3M-QX2P-9HWD-R4TB-8 --reason "printed twice"
+    certgen void --run 20261201-5c1e9a0b --reason "wrong expiry date" --dry-run
+
+    \b
+    Exit codes: 0 voided, 6 unknown, 7 mistyped, 8 already redeemed, 10 already voided;
+    130 interrupted (--run: what was voided stays voided; run it again for the rest).
     """
+    if (code is None) == (run_id is None):
+        raise click.UsageError("give a CODE, or --run ID for a whole run")
+    if code is not None and (dry_run or limit is not None):
+        raise click.UsageError("--dry-run and --limit are for --run")
     with opened_ledger(config_file, ledger) as (config, opened):
-        finish(redeem_mod.void(opened, code, reason=reason, actor=actor_name(by)))
+        if code is not None:
+            finish(redeem_mod.void(opened, code, reason=reason, actor=actor_name(by)))
+            return
+        try:
+            with stopping.at_safe_points():
+                done = redeem_mod.void_run(
+                    opened,
+                    run_id or "",
+                    reason=reason,
+                    actor=actor_name(by),
+                    limit=limit,
+                    dry_run=dry_run,
+                )
+        except KeyboardInterrupt:
+            voided = sum(1 for r in opened.batch(run_id) if r.voided_at is not None)
+            click.secho(
+                f"Interrupted: run {run_id} has {voided} certificates voided; each block of "
+                f"{redeem_mod.VOID_BLOCK} is voided whole. The same command voids the rest:",
+                err=True,
+                fg="yellow",
+            )
+            click.echo(f"  {this_command(drop=frozenset({'--limit'}))}", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
+    kept = f"{done.redeemed} redeemed stay" + (
+        f", {done.already} were void already" if done.already else ""
+    )
+    if done.dry_run:
+        click.echo(
+            f"Dry run: {done.left} of run {run_id}'s {done.total} certificates would be voided "
+            f"({kept}); nothing was recorded"
+        )
+        return
+    click.echo(f"Voided {done.voided} of run {run_id}'s {done.total} certificates ({kept})")
+    if done.left:
+        click.echo(f"{done.left} more can be voided, when you are ready:")
+        click.echo(f"  {this_command(drop=frozenset({'--limit'}))}")
 
 
 @cli.command()
