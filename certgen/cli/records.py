@@ -161,18 +161,19 @@ def void(
         if code is not None:
             finish(redeem_mod.void(opened, code, reason=reason, actor=actor_name(by)))
             return
+        run = run_id or ""
         try:
             with stopping.at_safe_points():
                 done = redeem_mod.void_run(
                     opened,
-                    run_id or "",
+                    run,
                     reason=reason,
                     actor=actor_name(by),
                     limit=limit,
                     dry_run=dry_run,
                 )
         except KeyboardInterrupt:
-            voided = sum(1 for r in opened.batch(run_id) if r.voided_at is not None)
+            voided = len([r for r in opened.batch(run) if r.voided_at is not None])
             click.secho(
                 f"Interrupted: run {run_id} has {voided} certificates voided; each block of "
                 f"{redeem_mod.VOID_BLOCK} is voided whole. The same command voids the rest:",
