@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 import secrets
@@ -29,6 +30,7 @@ _KEYS = {
     "date_format",
     "profile",
     "design",
+    "timezone",
 }
 _SMTP_KEYS = {"host", "port", "security", "username", "password", "sender"}
 _WEB_KEYS = {"secret_key", "session_minutes", "lookups_per_minute", "proxies"}
@@ -63,6 +65,30 @@ class Web:
     session_minutes: int = 480
     lookups_per_minute: int = 30  # failed code lookups per client address, for the public
     proxies: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
+    timezone: str | None = None  # the shop's, for "expired" (None: this machine's)
+
+
+def zone(name: str | None) -> dt.tzinfo | None:
+    """The named IANA time zone, or None for this machine's."""
+    if not name:
+        return None
+    import zoneinfo  # reads the tz database only when a zone is named
+
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        near = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=3)
+        hint = f"; did you mean {' or '.join(near)}" if near else ""
+        raise ConfigError(
+            f"timezone '{name}' is not a time zone{hint} (names look like America/Chicago "
+            "or Europe/Berlin)"
+        ) from None
+
+
+def today_in(name: str | None) -> dt.date:
+    """Today's date where the shop is: a certificate valid until 31 March redeems through
+    the shop's 31 March, wherever the server runs."""
+    return dt.datetime.now(zone(name)).date() if name else dt.date.today()
 
 
 @dataclass(frozen=True)
@@ -78,6 +104,7 @@ class Config:
     date_format: str | None = None  # how customer lists write dates (strptime)
     profile: str | None = None  # the mapping profile customer lists are read with
     design: str | None = None  # the design a run uses when -d is not given
+    timezone: str | None = None  # the shop's IANA time zone; None: this machine's
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where it came from
 
     def web(self) -> Web:
@@ -87,9 +114,18 @@ class Config:
             secret = _stored_secret(home() / "secret_key")
         values = {k: v for k, v in self.web_settings.items() if k != "secret_key"}
         try:
-            return Web(secret_key=str(secret), **values)  # type: ignore[arg-type]
+            web = Web(secret_key=str(secret), timezone=self.timezone, **values)  # type: ignore[arg-type]
+            return web
         except TypeError as exc:
             raise ConfigError(f"[web]: {exc}") from exc
+
+    def today(self) -> dt.date:
+        """Today where the shop is (``timezone``), for expiry and issue dates."""
+        return today_in(self.timezone)
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        """``moment`` in the shop's time zone, so its date is the shop's."""
+        return moment.astimezone(zone(self.timezone))
 
     @property
     def base_url_is_default(self) -> bool:
@@ -225,8 +261,14 @@ def load(
         date_format=setting("date_format", None, "CERTGEN_DATE_FORMAT"),
         profile=setting("profile", None, "CERTGEN_PROFILE"),
         design=setting("design", design, "CERTGEN_DESIGN"),
+        timezone=_timezone(setting("timezone", None, "CERTGEN_TIMEZONE")),
         sources=setting.sources,
     )
+
+
+def _timezone(name: str | None) -> str | None:
+    zone(name)  # a name that is not a zone is refused where it is set
+    return name
 
 
 def _beside(url: str, folder: Path) -> str:
@@ -256,6 +298,11 @@ def explain(config: Config) -> list[tuple[str, str, str]]:
             "date_format",
             config.date_format or "(ISO and unambiguous dates)",
             config.sources.get("date_format", "default"),
+        ),
+        (
+            "timezone",
+            config.timezone or "(this machine's)",
+            config.sources.get("timezone", "default"),
         ),
     ]
     file = str(config.source) if config.source else "default"

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import (
@@ -33,7 +33,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from certgen import codes
 from certgen import redeem as redeem_mod
-from certgen.config import Web
+from certgen.config import Web, today_in
 from certgen.ledger import CertificateRecord, Ledger
 from certgen.mail import Mailer, notify_redeemed, unsubscribing
 
@@ -165,7 +165,7 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
             if wait:
                 return _too_many(wait)
         code, record = redeem_mod.find(ledger, text)
-        state = redeem_mod.status(record)
+        state = redeem_mod.status(record, today_in(web.timezone))
         if state == "unknown" and not staff():
             lookups.hit(client)
         outcome = session.pop("outcome", None) if staff() else None
@@ -189,13 +189,17 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         name = staff()
         if not name:
             abort(403, "Sign in as staff to redeem.")
-        result = redeem_mod.redeem(ledger, text, actor=name, channel="web")
+        result = redeem_mod.redeem(
+            ledger, text, actor=name, channel="web", today=today_in(web.timezone)
+        )
         if result.outcome is redeem_mod.Outcome.REDEEMED:
             notify(result.record)
         session["outcome"] = {
             "code": result.code,
             "ok": result.outcome.ok,
-            "word": "Redeemed" if result.outcome.ok else WORDS.get(_state(result), "Refused"),
+            "word": "Redeemed"
+            if result.outcome.ok
+            else WORDS.get(_state(result, today_in(web.timezone)), "Refused"),
             "message": result.message,
         }
         return redirect(url_for("certificate", text=result.code), code=303)
@@ -242,7 +246,7 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         ledger.unsubscribe(address, at=at, actor="web")
         return render_template("unsubscribe.html", address=address, done=True)
 
-    _api(app, ledger, notify)
+    _api(app, ledger, notify, web)
     return app
 
 
@@ -253,8 +257,8 @@ def _unsubscribing(web: Web, token: str) -> str:
     return address
 
 
-def _state(result: redeem_mod.Result) -> str:
-    return redeem_mod.status(result.record) if result.record else "unknown"
+def _state(result: redeem_mod.Result, today: date) -> str:
+    return redeem_mod.status(result.record, today) if result.record else "unknown"
 
 
 def _too_many(wait: int) -> tuple[str, int, dict[str, str]]:
@@ -262,7 +266,9 @@ def _too_many(wait: int) -> tuple[str, int, dict[str, str]]:
     return page, 429, {"Retry-After": str(wait)}
 
 
-def _api(app: Flask, ledger: Ledger, notify: Callable[[CertificateRecord | None], None]) -> None:
+def _api(
+    app: Flask, ledger: Ledger, notify: Callable[[CertificateRecord | None], None], web: Web
+) -> None:
     """Token-only JSON endpoints for point-of-sale systems; cookies are never accepted here,
     so a cross-site request cannot act for a signed-in browser."""
 
@@ -278,7 +284,7 @@ def _api(app: Flask, ledger: Ledger, notify: Callable[[CertificateRecord | None]
         return {
             "code": code,
             "display": codes.display(code),
-            "status": redeem_mod.status(record),
+            "status": redeem_mod.status(record, today_in(web.timezone)),
             "expires_on": record.expires_on,
             "redeemed_at": record.redeemed_at,
             "redeemed_by": record.redeemed_by,
@@ -298,7 +304,9 @@ def _api(app: Flask, ledger: Ledger, notify: Callable[[CertificateRecord | None]
     @app.post("/api/certificates/<text>/redeem")
     def api_redeem(text: str) -> Any:
         name = token_staff()
-        result = redeem_mod.redeem(ledger, text, actor=name, channel="api")
+        result = redeem_mod.redeem(
+            ledger, text, actor=name, channel="api", today=today_in(web.timezone)
+        )
         if result.outcome is redeem_mod.Outcome.REDEEMED:
             notify(result.record)
         status = {"redeemed": 200, "mistyped": 400, "unknown": 404}.get(result.outcome.reason, 409)

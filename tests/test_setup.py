@@ -70,6 +70,7 @@ def test_init_asks_showing_what_is_set_and_keeps_the_rest(env: Path) -> None:
             "",  # phone: keep "1"
             "brightsmile.example",
             "88 Elm Avenue, Portland",
+            "America/Los_Angeles",
             "https://gifts.brightsmile.example",
             "compact",
             "smtp.brightsmile.example",
@@ -91,6 +92,7 @@ def test_init_asks_showing_what_is_set_and_keeps_the_rest(env: Path) -> None:
         "address": "88 Elm Avenue, Portland",
     }
     assert written["design"] == "compact"
+    assert written["timezone"] == "America/Los_Angeles"
     assert written["smtp"] == {
         "host": "smtp.brightsmile.example",
         "port": 465,
@@ -107,6 +109,8 @@ def test_init_refuses_what_cannot_work(env: Path) -> None:
     assert code == 1 and "must start with http:// or https://" in err
     code, _, err = invoke("init", "--no-input", "--business", "A", "-d", "clasic")
     assert code == 4 and "did you mean 'classic'?" in err
+    code, _, err = invoke("init", "--no-input", "--business", "A", "--timezone", "Europe/Berln")
+    assert code == 1 and "'Europe/Berln' is not a time zone; did you mean Europe/Berlin" in err
     assert not (env / "certgen.toml").exists()
 
 
@@ -181,3 +185,32 @@ def test_a_pad_of_blank_certificates_for_the_counter(env: Path) -> None:
     assert "Bob" not in " ".join(w.text for w in words(Path("pad.pdf")))
     code, _, err = invoke("issue", "list.csv", "-d", "compact", "--count", "3")
     assert code == 2 and "--count is for certificates from the options" in err
+
+
+def test_the_shops_time_zone_decides_the_issue_date_and_when_a_gift_expires(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    # Samoa's date (UTC-11) is always a day or two behind Kiritimati's (UTC+14).
+    behind = dt.datetime.now(ZoneInfo("Pacific/Pago_Pago")).date()
+    ahead = dt.datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    assert ahead > behind
+    certgen("init", "--no-input", "--business", "A", "--timezone", "Pacific/Pago_Pago")
+    assert "Pacific/Pago_Pago" in invoke("config")[1]
+    one = ("issue", "--to", "Bob", "--from", "Jane", "-q")
+    code, out, err = invoke(*one, "--expires", behind.isoformat(), "-o", "today.pdf")
+    assert code == 0, err
+    code_text = out.split("Code: ")[1].strip()
+    assert invoke("show", code_text)[1].count(f"valid until {behind}") == 1  # its last day
+    monkeypatch.setenv("CERTGEN_TIMEZONE", "Pacific/Kiritimati")  # a shop a day ahead
+    assert f"expired on {behind}" in invoke("show", code_text)[1]
+    assert invoke("redeem", code_text)[0] == 9
+    code, out, err = invoke(*one, "--expires", "+1", "-o", "tomorrow.pdf")
+    assert code == 0, err
+    later = out.split("Code: ")[1].strip()
+    assert f"valid until {ahead + dt.timedelta(days=1)}" in invoke("show", later)[1]
+    monkeypatch.setenv("CERTGEN_TIMEZONE", "Mars/Olympus")
+    code, _, err = invoke("show", later)
+    assert code == 1 and "'Mars/Olympus' is not a time zone" in err

@@ -219,7 +219,7 @@ def known_run(
             f"no run {resume} in {safe_url(config.ledger)} (certgen runs lists the runs)"
         )
     now = dt.datetime.fromisoformat(known.created_at) if known else dt.datetime.now(dt.UTC)
-    return batch_id, now
+    return batch_id, config.local(now)  # its date is the shop's: issue dates, "+90" expiry
 
 
 def address_to_option(whom: str) -> Callable[[F], F]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -101,7 +100,7 @@ def preview(
     """Render design NAME (or a design folder) with sample data to a PNG; nothing is issued."""
     config = config_mod.load(designs_dir=designs_dir)
     design = design_mod.load(design_mod.locate(name, config.designs_dirs))
-    today = dt.date.today()
+    today = config.today()
     sample = preview_mod.sample_row(design, csv_file, row, config.defaults, today)
     output.write_bytes(preview_mod.render_png(design, sample, config.base_url, dpi, today))
     click.echo(f"Wrote {output} ({design.name}, {dpi} dpi)")

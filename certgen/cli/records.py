@@ -63,7 +63,7 @@ def show(code: str, config_file: Path | None, ledger: str | None) -> None:
         ("Expires", record.expires_on or "never"),
         ("Batch", record.batch_id),
         ("File", f"{record.file}, page {record.page}"),
-        ("Status", _status(record)),
+        ("Status", _status(record, config.today())),
     ]
     if record.converted_at:
         value = f", value {record.conversion_value}" if record.conversion_value else ""
@@ -82,12 +82,12 @@ def show(code: str, config_file: Path | None, ledger: str | None) -> None:
         click.echo(f"  {event.at}  {event.kind:<13} by {event.actor} via {event.channel}{suffix}")
 
 
-def _status(record: CertificateRecord) -> str:
+def _status(record: CertificateRecord, today: dt.date) -> str:
     if record.redeemed_at:
         return f"redeemed {record.redeemed_at} by {record.redeemed_by} via {record.redeemed_via}"
     if record.voided_at:
         return f"void since {record.voided_at}: {record.void_reason}"
-    if record.expires_on and record.expires_on < dt.date.today().isoformat():
+    if record.expires_on and record.expires_on < today.isoformat():
         return f"expired on {record.expires_on}"
     return f"valid{f' until {record.expires_on}' if record.expires_on else ''}, not yet redeemed"
 
@@ -107,7 +107,9 @@ def redeem(
     8 already redeemed, 9 expired, 10 voided.
     """
     with opened_ledger(config_file, ledger) as (config, opened):
-        result = redeem_mod.redeem(opened, code, actor=actor_name(by), note=note)
+        result = redeem_mod.redeem(
+            opened, code, actor=actor_name(by), note=note, today=config.today()
+        )
         if result.outcome is redeem_mod.Outcome.REDEEMED and result.record:
             sent = mail.notify_redeemed(opened, mailer_for(config, None), result.record)
             if sent in NOTIFY_MESSAGES:
@@ -247,7 +249,7 @@ def report(
     Redemption rate is redeemed / issued; conversion rate is converted / redeemed.
     """
     with opened_ledger(config_file, ledger) as (config, opened):
-        text = report_mod.RENDERERS[fmt](report_mod.build(opened, group), group)
+        text = report_mod.RENDERERS[fmt](report_mod.build(opened, group, config.today()), group)
     if output is None:
         click.echo(text.rstrip("\r\n"))
     else:

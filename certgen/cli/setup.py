@@ -31,6 +31,11 @@ SECURITY = ("starttls", "ssl", "none")
 @click.option("--phone", help="Its phone number, as printed.")
 @click.option("--website", help="Its website, as printed.")
 @click.option("--address", help="Its address, on one line.")
+@click.option(
+    "--timezone",
+    metavar="ZONE",
+    help="Where the shop is, e.g. America/Chicago: the day a certificate expires is its day.",
+)
 @click.option("--base-url", metavar="URL", help="The redemption site the QR codes open.")
 @click.option("-d", "--design", "design_name", help="The design runs use without -d.")
 @click.option("--smtp-host", metavar="HOST", help="Mail server for emails (none: leave out).")
@@ -47,7 +52,8 @@ SECURITY = ("starttls", "ssl", "none")
 )
 def init(no_input: bool, config_file: Path | None, **given: Any) -> None:
     """Set up certgen for your business: its name and contact details (printed on every
-    certificate), the redemption site, the design to use and, for email, the mail server.
+    certificate), its time zone, the redemption site, the design to use and, for email, the
+    mail server.
 
     \b
     certgen init                          (asks, showing what is set now)
@@ -67,6 +73,18 @@ def init(no_input: bool, config_file: Path | None, **given: Any) -> None:
         else:
             defaults.pop(key, None)
     data["defaults"] = defaults
+    zone = _value(
+        given["timezone"],
+        data.get("timezone"),
+        "Time zone (where the shop is)",
+        ask,
+        fallback=_machine_zone() if ask else "",  # unasked and unset: this machine's
+    )
+    config_mod.zone(zone)  # a name that is not a zone is refused before anything is written
+    if zone:
+        data["timezone"] = zone
+    else:
+        data.pop("timezone", None)
     base = _value(
         given["base_url"],
         data.get("base_url"),
@@ -95,6 +113,23 @@ def init(no_input: bool, config_file: Path | None, **given: Any) -> None:
         "  certgen config                                               every setting, and "
         "where it comes from"
     )
+
+
+def _machine_zone() -> str:
+    """This machine's IANA zone name, where it can be told ("" where not)."""
+    named = os.environ.get("TZ", "").lstrip(":")
+    if not named:
+        try:
+            named = Path("/etc/timezone").read_text(encoding="utf-8").strip()
+        except OSError:
+            link = Path("/etc/localtime")
+            target = str(link.resolve()) if link.is_symlink() else ""
+            named = target.partition("zoneinfo/")[2]
+    try:
+        config_mod.zone(named)
+    except ConfigError:
+        return ""
+    return named
 
 
 def _existing(path: Path) -> dict[str, Any]:
