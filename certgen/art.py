@@ -106,29 +106,31 @@ def _raster(path: Path, boxes: list[tuple[float, float]], dpi: int) -> PdfPage:
             image.verify()  # decodes the data once, so a corrupt file fails here
         with Image.open(path, formats=["PNG", "JPEG"]) as image:
             size = image.size
+            # A transparent PNG (a logo) keeps its alpha as a soft mask, not black.
+            alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
             # Scale to the largest box's pixels at ``dpi``, keeping the shape.
             needed = max((max(w / size[0], h / size[1]) * dpi / 72 for w, h in boxes), default=1)
             if needed >= 1:
                 # From the path, reportlab embeds a JPEG's bytes as they are.
-                return _encoded(ImageReader(str(path)), size)
+                return _encoded(ImageReader(str(path)), size, alpha)
             target = (max(1, round(size[0] * needed)), max(1, round(size[1] * needed)))
             smaller = image.resize(target, Image.Resampling.LANCZOS)
             if image.format == "JPEG":
                 encoded = io.BytesIO()
                 smaller.save(encoded, "JPEG", quality=92)
                 return _encoded(ImageReader(io.BytesIO(encoded.getvalue())), target)
-            return _encoded(ImageReader(smaller), target)
+            return _encoded(ImageReader(smaller), target, alpha)
     except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise DesignError(f"cannot read image {path.name}: {exc}", path=str(path)) from exc
 
 
-def _encoded(reader: ImageReader, pixels: tuple[int, int]) -> PdfPage:
+def _encoded(reader: ImageReader, pixels: tuple[int, int], alpha: bool = False) -> PdfPage:
     """The image on a page of its own, a point a pixel, encoded once: every PDF drawn after
     copies its compressed stream rather than compressing the pixels again (for a one-page
     emailed certificate, most of the time it took)."""
     buffer = io.BytesIO()
     c = Canvas(buffer, pagesize=pixels, invariant=1, pageCompression=1)
-    c.drawImage(reader, 0, 0, *pixels)
+    c.drawImage(reader, 0, 0, *pixels, mask="auto" if alpha else None)
     c.showPage()
     c.save()
     return PdfPage(buffer.getvalue(), 1)

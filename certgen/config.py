@@ -31,6 +31,7 @@ _KEYS = {
     "profile",
     "design",
     "timezone",
+    "logo",
 }
 _SMTP_KEYS = {"host", "port", "security", "username", "password", "sender"}
 _WEB_KEYS = {"secret_key", "session_minutes", "lookups_per_minute", "proxies"}
@@ -105,6 +106,7 @@ class Config:
     profile: str | None = None  # the mapping profile customer lists are read with
     design: str | None = None  # the design a run uses when -d is not given
     timezone: str | None = None  # the shop's IANA time zone; None: this machine's
+    logo: Path | None = None  # the business's logo, which a design's "@logo" image shows
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where it came from
 
     def web(self) -> Web:
@@ -262,8 +264,29 @@ def load(
         profile=setting("profile", None, "CERTGEN_PROFILE"),
         design=setting("design", design, "CERTGEN_DESIGN"),
         timezone=_timezone(setting("timezone", None, "CERTGEN_TIMEZONE")),
+        logo=_logo(setting("logo", None, "CERTGEN_LOGO"), relative_to, setting.sources),
         sources=setting.sources,
     )
+
+
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg", ".pdf")
+
+
+def _logo(name: str | None, folder: Path, sources: Mapping[str, str]) -> Path | None:
+    """The logo file: a relative path in a certgen.toml is read beside it."""
+    if not name:
+        return None
+    path = Path(name).expanduser()
+    from_file = not sources.get("logo", "").startswith("environment")
+    if from_file and not path.is_absolute():
+        path = folder / path
+    if path.suffix.lower() not in LOGO_SUFFIXES or not path.is_file():
+        what = "is not a file" if not path.is_file() else "is not a PNG, JPEG, SVG or PDF"
+        raise ConfigError(
+            f"logo {path} {what} (from {sources.get('logo')}); give the logo's file, or run "
+            "certgen init --logo FILE"
+        )
+    return path.resolve()
 
 
 def _timezone(name: str | None) -> str | None:
@@ -304,6 +327,7 @@ def explain(config: Config) -> list[tuple[str, str, str]]:
             config.timezone or "(this machine's)",
             config.sources.get("timezone", "default"),
         ),
+        ("logo", str(config.logo or "(none)"), config.sources.get("logo", "default")),
     ]
     file = str(config.source) if config.source else "default"
     lines += [(f"defaults.{k}", v, file) for k, v in sorted(config.defaults.items())]

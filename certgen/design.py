@@ -6,6 +6,7 @@ is how designers measure; ``render`` converts them once.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import re
@@ -32,6 +33,7 @@ MAX_ASSET_BYTES = 20 * 1024 * 1024
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".svg", ".pdf"}
 FONT_SUFFIXES = {".ttf"}
 STYLES = ("regular", "bold", "italic", "bold_italic")
+LOGO = "@logo"  # an image element's file: the business's logo, a setting, not the design's
 DEFAULT_SUBJECT = (
     "{% if giver %}{{ giver }} sent you a gift{% else %}A gift for you{% endif %}"
     "{% if business %} from {{ business }}{% endif %}"
@@ -207,7 +209,10 @@ class QrElement(_Element):
 
 class ImageElement(_Box):
     type: Literal["image"]
-    file: str = Field(description="PNG, JPEG, SVG or PDF; SVG and PDF stay vector")
+    file: str = Field(
+        description='PNG, JPEG, SVG or PDF; SVG and PDF stay vector. "@logo": the business\'s '
+        "logo (certgen init --logo), left out where it has none"
+    )
     page: int = Field(default=1, ge=1, description="for PDF art: which page")
     fit: Literal["contain", "cover", "stretch"] = "contain"
 
@@ -342,6 +347,14 @@ class Design:
     @cached_property
     def _chains(self) -> dict[tuple[str, str], tuple[Path, ...]]:
         return {}
+
+    def with_logo(self, logo: Path | None) -> Design:
+        """The design as a run prints it: its ``@logo`` images show the business's logo,
+        and the hash covers it. Without a logo they are left out (render skips them)."""
+        if logo is None or not any(_is_logo(e) for e in self.manifest.elements):
+            return self
+        digest = hashlib.sha256(f"{self.hash}\0".encode() + logo.read_bytes()).hexdigest()[:16]
+        return dataclasses.replace(self, assets={**self.assets, LOGO: logo}, hash=digest)
 
     @property
     def has_back(self) -> bool:
@@ -640,9 +653,13 @@ def resolve_inside(folder: Path, name: str, suffixes: set[str], where: str, what
 Attempt = Callable[..., Any]
 
 
+def _is_logo(element: object) -> bool:
+    return isinstance(element, ImageElement) and element.file == LOGO
+
+
 def _assets(folder: Path, manifest: Manifest, where: str, attempt: Attempt) -> dict[str, Path]:
     names = [manifest.design.background] if manifest.design.background else []
-    names += [e.file for e in manifest.elements if isinstance(e, ImageElement)]
+    names += [e.file for e in manifest.elements if isinstance(e, ImageElement) and not _is_logo(e)]
     found = {n: attempt(resolve_inside, folder, n, IMAGE_SUFFIXES, where, "image") for n in names}
     return {name: path for name, path in found.items() if path}
 

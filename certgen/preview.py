@@ -57,8 +57,8 @@ def page_png(pdf: bytes, dpi: float, colours: int | None = None) -> bytes:
     that many (an email's picture: far fewer bytes, dark modules still dark)."""
     page = pdfium.PdfDocument(pdf)[0]
     image = page.render(scale=dpi / 72).to_pil()
-    if colours:
-        image = image.quantize(colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    if colours:  # octree: a tenth of median cut's time, and smaller files for art like ours
+        image = image.quantize(colours, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     out = io.BytesIO()
-    image.save(out, format="PNG", dpi=(dpi, dpi), optimize=True)
+    image.save(out, format="PNG", dpi=(dpi, dpi))  # optimize=True: 4x the time, 2% smaller
     return out.getvalue()

@@ -269,7 +269,7 @@ def _open_art(design: Design) -> dict[tuple[str, int], art.Art]:
         size = (units.mm_to_pt(design.width_mm), units.mm_to_pt(design.height_mm))
         boxes.setdefault((page.background, page.background_page), []).append(size)
     for e in design.manifest.elements:
-        if isinstance(e, ImageElement):
+        if isinstance(e, ImageElement) and e.file in design.assets:  # no logo: left out
             size = (units.mm_to_pt(e.width), units.mm_to_pt(e.height))
             boxes.setdefault((e.file, e.page), []).append(size)
     return {
@@ -365,6 +365,8 @@ def _draw_code(s: Surface, element: CodeElement, cert: Certificate) -> None:
 
 def _draw_image(s: Surface, element: ImageElement, cert: Certificate) -> None:
     c, page = s.canvas, s.page
+    if element.file not in s.design.assets:  # the business's logo, where it has none
+        return
     picture = s.art[element.file, element.page]
     left, top = page.x(element.x), page.y(element.y)
     width, height = units.mm_to_pt(element.width), units.mm_to_pt(element.height)

@@ -70,6 +70,7 @@ def test_init_asks_showing_what_is_set_and_keeps_the_rest(env: Path) -> None:
             "",  # phone: keep "1"
             "brightsmile.example",
             "88 Elm Avenue, Portland",
+            "",  # logo: none
             "America/Los_Angeles",
             "https://gifts.brightsmile.example",
             "compact",
@@ -83,6 +84,8 @@ def test_init_asks_showing_what_is_set_and_keeps_the_rest(env: Path) -> None:
     result = CliRunner().invoke(cli, ["init"], input=typed + "\n", catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "Phone [1]:" in result.output and "Design [classic]:" in result.output
+    assert "Logo file (PNG, JPEG, SVG or PDF; blank: none):" in result.output
+    assert "Time zone (where the shop is)" in result.output
     written = tomllib.loads((env / "certgen.toml").read_text())
     assert written["web"] == {"session_minutes": 60}  # kept
     assert written["defaults"] == {
@@ -214,3 +217,63 @@ def test_the_shops_time_zone_decides_the_issue_date_and_when_a_gift_expires(
     monkeypatch.setenv("CERTGEN_TIMEZONE", "Mars/Olympus")
     code, _, err = invoke("show", later)
     assert code == 1 and "'Mars/Olympus' is not a time zone" in err
+
+
+def _red_share(pdf: Path, box: tuple[float, float, float, float], dpi: int = 72) -> float:
+    """The share of the box's pixels (mm: x, y, width, height) that are the logo's red."""
+    import pypdfium2 as pdfium
+
+    image = pdfium.PdfDocument(str(pdf))[0].render(scale=dpi / 72).to_pil().convert("RGB")
+    px = dpi / 25.4
+    x, y, w, h = box
+    crop = image.crop((round(x * px), round(y * px), round((x + w) * px), round((y + h) * px)))
+    data = crop.tobytes()
+    pixels = [data[i : i + 3] for i in range(0, len(data), 3)]
+    red = sum(1 for r, g, b in pixels if r > 170 and g < 90 and b < 90)
+    return red / len(pixels)
+
+
+@pytest.mark.parametrize("design_name", ["classic", "modern", "compact"])
+def test_the_logo_from_init_prints_in_each_designs_logo_place(
+    env: Path, tmp_path: Path, design_name: str
+) -> None:
+    from PIL import Image, ImageDraw
+
+    logo = tmp_path / "Downloads" / "our logo.png"
+    logo.parent.mkdir()
+    drawn = Image.new("RGBA", (400, 200), (0, 0, 0, 0))  # transparent around a red disc
+    ImageDraw.Draw(drawn).ellipse((100, 0, 300, 200), fill=(210, 30, 30, 255))
+    drawn.save(logo)
+    element = next(e for e in load(design_name).manifest.elements if getattr(e, "id", "") == "logo")
+    box = (element.x, element.y, element.width, element.height)  # type: ignore[union-attr]
+    # Before init: the logo's place is left empty, not a placeholder.
+    certgen("init", "--no-input", "--business", "Riverside Auto Care", "-d", design_name)
+    assert certgen("issue", "--to", "Bob", "--from", "Jane", "-o", "plain.pdf").returncode == 0
+    assert _red_share(Path("plain.pdf"), box) == 0
+    done = certgen("init", "--no-input", "--logo", str(logo))
+    assert done.returncode == 0, done.stderr
+    assert tomllib.loads((env / "certgen.toml").read_text())["logo"] == "logo.png"
+    assert (env / "logo.png").read_bytes() == logo.read_bytes()  # kept in the app folder
+    logo.unlink()  # the download can go
+    config_rows = {line.split()[0]: line for line in invoke("config")[1].splitlines()}
+    assert str(env / "logo.png") in config_rows["logo"]
+    first = certgen("issue", "--to", "Bob", "--from", "Jane", "-o", "logo.pdf")
+    assert first.returncode == 0, first.stderr
+    share = _red_share(Path("logo.pdf"), box)
+    assert 0.15 < share < 0.8, share  # the disc, contained in its box; the rest shows through
+    outside = (box[0] + box[2] + 2, box[1], 10, box[3])
+    assert _red_share(Path("logo.pdf"), outside) == 0  # and nothing past it
+
+
+def test_a_logo_that_cannot_print_is_refused(env: Path, tmp_path: Path) -> None:
+    text = tmp_path / "logo.png"
+    text.write_text("not a picture")
+    code, _, err = invoke("init", "--no-input", "--business", "A", "--logo", str(text))
+    assert code == 4 and "cannot read image logo.png" in err
+    assert not (env / "certgen.toml").exists()
+    code, _, err = invoke("init", "--no-input", "--business", "A", "--logo", "logo.gif")
+    assert code == 1 and "logo logo.gif: give a PNG, JPEG, SVG or PDF file" in err
+    env.mkdir(parents=True, exist_ok=True)
+    (env / "certgen.toml").write_text('logo = "gone.png"\n[defaults]\nbusiness = "A"\n')
+    code, _, err = invoke("issue", "-d", "classic", "--to", "Bob", "-o", "x.pdf")
+    assert code == 1 and f"logo {env / 'gone.png'} is not a file" in err

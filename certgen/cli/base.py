@@ -170,7 +170,8 @@ def load_run_settings(
             'no design: give -d NAME (certgen designs list), or set design = "classic" in '
             "certgen.toml (certgen init does)"
         )
-    return config, design_mod.load(design_mod.locate(config.design, config.designs_dirs))
+    design = design_mod.load(design_mod.locate(config.design, config.designs_dirs))
+    return config, design.with_logo(config.logo)
 
 
 base_url_option = click.option(

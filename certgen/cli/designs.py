@@ -99,7 +99,7 @@ def preview(
 ) -> None:
     """Render design NAME (or a design folder) with sample data to a PNG; nothing is issued."""
     config = config_mod.load(designs_dir=designs_dir)
-    design = design_mod.load(design_mod.locate(name, config.designs_dirs))
+    design = design_mod.load(design_mod.locate(name, config.designs_dirs)).with_logo(config.logo)
     today = config.today()
     sample = preview_mod.sample_row(design, csv_file, row, config.defaults, today)
     output.write_bytes(preview_mod.render_png(design, sample, config.base_url, dpi, today))

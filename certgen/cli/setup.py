@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,12 @@ SECURITY = ("starttls", "ssl", "none")
 @click.option("--website", help="Its website, as printed.")
 @click.option("--address", help="Its address, on one line.")
 @click.option(
+    "--logo",
+    metavar="FILE",
+    help="Its logo (PNG, JPEG, SVG or PDF), copied into the app folder; designs with a logo "
+    "place show it.",
+)
+@click.option(
     "--timezone",
     metavar="ZONE",
     help="Where the shop is, e.g. America/Chicago: the day a certificate expires is its day.",
@@ -51,7 +58,7 @@ SECURITY = ("starttls", "ssl", "none")
     help="The certgen.toml to write (default: the app folder's).",
 )
 def init(no_input: bool, config_file: Path | None, **given: Any) -> None:
-    """Set up certgen for your business: its name and contact details (printed on every
+    """Set up certgen for your business: its name, contact details and logo (printed on every
     certificate), its time zone, the redemption site, the design to use and, for email, the
     mail server.
 
@@ -73,6 +80,13 @@ def init(no_input: bool, config_file: Path | None, **given: Any) -> None:
         else:
             defaults.pop(key, None)
     data["defaults"] = defaults
+    logo = _value(
+        given["logo"], data.get("logo"), "Logo file (PNG, JPEG, SVG or PDF; blank: none)", ask
+    )
+    if logo:
+        data["logo"] = _kept_logo(Path(logo).expanduser(), path.parent)
+    else:
+        data.pop("logo", None)
     zone = _value(
         given["timezone"],
         data.get("timezone"),
@@ -113,6 +127,22 @@ def init(no_input: bool, config_file: Path | None, **given: Any) -> None:
         "  certgen config                                               every setting, and "
         "where it comes from"
     )
+
+
+def _kept_logo(logo: Path, folder: Path) -> str:
+    """The logo checked as a design's art is, and copied beside certgen.toml (so it does not
+    depend on where it was downloaded); the name to write. Kept as is if it is there."""
+    from certgen import art  # reportlab: only when a logo is given
+
+    source = logo if logo.is_file() else folder / logo  # as typed, else the one kept before
+    if source.suffix.lower() not in config_mod.LOGO_SUFFIXES or not source.is_file():
+        raise ConfigError(f"logo {logo}: give a PNG, JPEG, SVG or PDF file")
+    art.open_art(source)  # a file that cannot be drawn is refused here, not at the first run
+    kept = folder / f"logo{source.suffix.lower()}"
+    if source.resolve() != kept.resolve():
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, kept)
+    return kept.name
 
 
 def _machine_zone() -> str:
