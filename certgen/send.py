@@ -14,6 +14,7 @@ Message-ID, which receiving systems use to drop duplicates.
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import io
 import os
 import secrets
@@ -70,6 +71,9 @@ IMAGE_COLOURS = 32
 # stops, and sending it again picks up where it stopped.
 RECONNECT_DELAYS = (0.5, 2.0, 5.0)
 STALE_CLAIM = dt.timedelta(minutes=10)  # far longer than one delivery attempt can last
+# Header lines up to RFC 5322's limit: a List-Unsubscribe link longer than 78 characters
+# would otherwise be folded into an encoded word, which mail clients do not read as a link.
+POLICY = email.policy.default.clone(max_line_length=998)
 
 
 class Postbox(Protocol):
@@ -271,7 +275,7 @@ def compose(
     recognisable."""
     values = email_context(design, row, cert.code, issued_on, outgoing)
     subject, text, html = _bodies(design, outgoing.to, values)
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = outgoing.sender
     message["To"] = outgoing.address(row)
     message["Subject"] = subject

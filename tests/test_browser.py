@@ -181,8 +181,10 @@ def test_one_click_unsubscribe_from_a_mail_client_and_from_the_page_at_phone_siz
     )
     links = {}
     for eml in Path("out").glob("*.eml"):
-        message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        raw = eml.read_bytes()
+        message = email.message_from_bytes(raw, policy=email.policy.default)
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert f"\nList-Unsubscribe: <{server}/unsubscribe/".encode() in raw  # as is, not encoded
         link = message["List-Unsubscribe"].split(", ")[0].strip("<>")
         assert link.startswith(f"{server}/unsubscribe/")
         links[message["To"].addresses[0].addr_spec] = link
