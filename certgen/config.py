@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,7 +35,15 @@ _KEYS = {
     "logo",
 }
 _SMTP_KEYS = {"host", "port", "security", "username", "password", "sender"}
-_WEB_KEYS = {"secret_key", "session_minutes", "lookups_per_minute", "proxies"}
+_WEB_KEYS = {
+    "secret_key",
+    "session_minutes",
+    "lookups_per_minute",
+    "proxies",
+    "secure_cookies",
+    "sign_ins_per_account",
+    "sign_ins_per_address",
+}
 _NOTIFY_KEYS = {"include_friend_name"}
 
 
@@ -67,6 +76,10 @@ class Web:
     lookups_per_minute: int = 30  # failed code lookups per client address, for the public
     proxies: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
     timezone: str | None = None  # the shop's, for "expired" (None: this machine's)
+    base_url: str = ""  # the site: https means Secure cookies and HSTS; its origin may POST
+    secure_cookies: bool | None = None  # None: when base_url is https
+    sign_ins_per_account: int = 10  # password checks per account in 15 minutes
+    sign_ins_per_address: int = 30  # tries per client address in 15 minutes
 
 
 def zone(name: str | None) -> dt.tzinfo | None:
@@ -114,10 +127,10 @@ class Config:
         secret = os.environ.get("CERTGEN_SECRET_KEY") or self.web_settings.get("secret_key")
         if not secret:
             secret = _stored_secret(home() / "secret_key")
-        values = {k: v for k, v in self.web_settings.items() if k != "secret_key"}
+        values: dict[str, Any] = {k: v for k, v in self.web_settings.items() if k != "secret_key"}
+        values |= {"timezone": self.timezone, "base_url": self.base_url}
         try:
-            web = Web(secret_key=str(secret), timezone=self.timezone, **values)  # type: ignore[arg-type]
-            return web
+            return Web(secret_key=str(secret), **values)
         except TypeError as exc:
             raise ConfigError(f"[web]: {exc}") from exc
 

@@ -15,12 +15,14 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 from flask import (
     Flask,
     Response,
     abort,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -55,8 +57,12 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",  # the URL holds a code: never pass it on
     "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",  # certificate pages are not for search engines
 }
-SIGN_INS_PER_MINUTE = 5
+SIGN_IN_WINDOW = 900.0  # seconds over which sign-in tries are counted, per account and address
+FREE_TRIES = 3  # an account's tries before each must wait longer than the one before
+MAX_BACKOFF = 300.0
+TOUCH = 60.0  # a session's last use is written at most once a minute
 
 
 def hash_password(password: str) -> str:
@@ -100,12 +106,19 @@ class Limiter:
 def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
     app = Flask(__name__, template_folder="web_templates", static_folder="web_static")
     app.secret_key = web.secret_key
+    secure_cookies = web.secure_cookies
+    if secure_cookies is None:  # behind https, as base_url says: the cookie never goes plain
+        secure_cookies = web.base_url.startswith("https://")
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=web.session_minutes),
     )
-    lookups, sign_ins = Limiter(web.lookups_per_minute), Limiter(SIGN_INS_PER_MINUTE)
+    lookups = Limiter(web.lookups_per_minute)
+    idle = web.session_minutes * 60
+    unknown = hash_password(secrets.token_urlsafe(16))  # checked for names that are not staff
+    sites = {_origin(web.base_url)} if web.base_url else set()
     if web.proxies:  # limits count real clients, not the proxy, behind nginx or Caddy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=web.proxies, x_proto=web.proxies)  # type: ignore[method-assign]
 
@@ -119,16 +132,32 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
     @app.after_request
     def secure(response: Response) -> Response:
         response.headers.update(HEADERS)
+        if secure_cookies:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
         return response
 
     @app.before_request
-    def expire_session() -> None:
-        since = session.get("since", 0)
-        if "staff" in session and time.time() - since > web.session_minutes * 60:
-            session.clear()
+    def same_site() -> None:
+        """A form POST from another site is refused, whatever its cookie: browsers name the
+        page a POST came from (Origin, else Referer). The API (a bearer token) and the
+        one-click unsubscribe (a signed link, posted by mail servers) need no cookie."""
+        if request.method != "POST" or request.path.startswith(("/api/", "/unsubscribe/")):
+            return
+        sent = request.headers.get("Origin") or request.headers.get("Referer")
+        if sent and sent != "null" and _origin(sent) not in {*sites, _origin(request.host_url)}:
+            abort(403, "This form was sent from another site; open the page here and try again.")
 
     def staff() -> str | None:
-        return session.get("staff")
+        """The signed-in staff member: the cookie names a session, the ledger says whether
+        it is still open (signed out, person removed, idle too long: it is not)."""
+        if "staff" not in g:
+            sid = session.get("sid")
+            g.staff = (
+                ledger.session_staff(hash_token(sid), time.time(), idle, TOUCH) if sid else None
+            )
+            if sid and g.staff is None:
+                session.pop("sid", None)
+        return cast(str | None, g.staff)
 
     def csrf_token() -> str:
         if "csrf" not in session:
@@ -211,23 +240,35 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         if request.method == "GET":
             return render_template("signin.html", next=target, failed=False)
         check_csrf()
-        client = request.remote_addr or "unknown"
-        wait = sign_ins.retry_after(client)
-        if wait:
-            return _too_many(wait)
         name = request.form.get("name", "").strip()
+        now = time.time()
+        account, address = f"account:{name.casefold()}", f"address:{request.remote_addr}"
+        seen = ledger.sign_in_attempt([account, address], now, SIGN_IN_WINDOW)
+        wait = account_wait(seen[account], now, web.sign_ins_per_account)
+        if not wait and len(seen[address]) > web.sign_ins_per_address and len(seen[account]) > 1:
+            # A busy address (one shop, many staff) still signs in to an account with no
+            # recent tries; guessing across accounts from it gets one try each.
+            wait = int(SIGN_IN_WINDOW - (now - seen[address][0])) + 1
+        if wait:
+            return _too_many(wait)  # refused before any check
         stored = ledger.password_hash(name)
-        if stored is None or not check_password_hash(stored, request.form.get("password", "")):
-            sign_ins.hit(client)
+        # An unknown name costs the same hash check as a known one: timing tells nothing.
+        right = check_password_hash(stored or unknown, request.form.get("password", ""))
+        if stored is None or not right:
             return render_template("signin.html", next=target, failed=True), 401
+        ledger.clear_sign_in(account)
+        sid = secrets.token_urlsafe(32)
+        ledger.start_session(hash_token(sid), name, now, idle)
         session.clear()
         session.permanent = True
-        session.update(staff=name, since=time.time(), csrf=secrets.token_urlsafe(32))
+        session.update(sid=sid, csrf=secrets.token_urlsafe(32))
         return redirect(target, code=303)
 
     @app.post("/signout")
     def signout() -> Any:
         check_csrf()
+        if session.get("sid"):
+            ledger.end_session(hash_token(session["sid"]))
         session.clear()
         return redirect(url_for("home"), code=303)
 
@@ -255,6 +296,27 @@ def _unsubscribing(web: Web, token: str) -> str:
     if address is None:
         abort(404, "This unsubscribe link is not one of ours, or it was cut short.")
     return address
+
+
+def account_wait(tries: list[float], now: float, limit: int) -> int:
+    """Seconds an account must wait before its password is checked again (0: check now).
+    ``tries`` are its attempts in the window, oldest first, this one last: past ``limit``
+    it waits for the oldest to leave the window; after FREE_TRIES, each try waits twice as
+    long after the one before (1, 2, 4 ... seconds, at most MAX_BACKOFF)."""
+    if len(tries) > limit:
+        return int(SIGN_IN_WINDOW - (now - tries[0])) + 1
+    if len(tries) > FREE_TRIES:
+        need = min(2.0 ** (len(tries) - 1 - FREE_TRIES), MAX_BACKOFF)
+        since = now - tries[-2]
+        if since < need:
+            return int(need - since) + 1
+    return 0
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL, in lower case."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _state(result: redeem_mod.Result, today: date) -> str:

@@ -68,7 +68,7 @@ def server(env: Path) -> Iterator[str]:
         "run.pdf",
     )
     for name in ("Sam", "Kim"):
-        certgen("staff", "add", name, "--password-stdin", stdin="pin1234\n")
+        certgen("staff", "add", name, "--password-stdin", stdin="pin12345\n")
     process = subprocess.Popen(
         [shutil.which("certgen") or "certgen", "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -95,7 +95,7 @@ def scanned_urls() -> list[str]:
 def sign_in(page: Page, name: str = "Sam") -> None:
     page.get_by_role("link", name="Staff sign-in").click()
     page.get_by_label("Name").fill(name)
-    page.get_by_label("Password or PIN").fill("pin1234")
+    page.get_by_label("Password or PIN").fill("pin12345")
     page.get_by_role("button", name="Sign in").click()
 
 
@@ -148,7 +148,7 @@ def test_two_browsers_redeem_at_once_one_wins(server: str) -> None:
                 await page.goto(url)
                 await page.get_by_role("link", name="Staff sign-in").click()
                 await page.get_by_label("Name").fill(name)
-                await page.get_by_label("Password or PIN").fill("pin1234")
+                await page.get_by_label("Password or PIN").fill("pin12345")
                 await page.get_by_role("button", name="Sign in").click()
                 await page.get_by_role("button", name="Redeem").wait_for()
             await asyncio.gather(*(p.get_by_role("button", name="Redeem").click() for p in pages))
@@ -213,3 +213,29 @@ def test_one_click_unsubscribe_from_a_mail_client_and_from_the_page_at_phone_siz
     page.goto(forged.replace("YW5u", "Ym9i"))
     expect(page.get_by_text("This unsubscribe link is not one of ours")).to_be_visible()
     assert sorted(certgen("unsubscribe").split()) == ["ann@example.com", "bob@example.com"]
+
+
+def test_signing_a_person_out_or_removing_them_ends_every_browser_session(
+    server: str, browser: Browser
+) -> None:
+    url = scanned_urls()[0]
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    counter = browser.new_context()
+    pages = []
+    for context, name in ((phone, "Sam"), (counter, "Sam"), (browser.new_context(), "Kim")):
+        page = context.new_page()
+        page.goto(url)
+        sign_in(page, name)
+        expect(page.get_by_role("button", name="Redeem")).to_be_visible()
+        pages.append(page)
+    assert "Sam\tadded" in certgen("staff", "list") and "2 sessions" in certgen("staff", "list")
+    assert certgen("staff", "signout", "Sam").strip() == "Signed Sam out of 2 sessions"
+    for page in pages[:2]:  # the phone and the counter PC, at once
+        page.reload()
+        expect(page.get_by_role("button", name="Redeem")).to_have_count(0)
+        expect(page.get_by_role("link", name="Staff sign-in")).to_be_visible()
+    pages[2].reload()
+    expect(pages[2].get_by_role("button", name="Redeem")).to_be_visible()  # Kim stays in
+    assert "ended 1 open session" in certgen("staff", "remove", "Kim")
+    pages[2].reload()
+    expect(pages[2].get_by_role("button", name="Redeem")).to_have_count(0)

@@ -361,14 +361,14 @@ def test_staff_add_list_token_remove(env: Path) -> None:
     assert certgen("staff", "add", "Sam", "--password-stdin").returncode != 0  # empty password
     done = subprocess.run(
         [shutil.which("certgen") or "", "staff", "add", "Sam", "--password-stdin"],
-        input="pin1234\n",
+        input="pin12345\n",
         capture_output=True,
         text=True,
     )
     assert done.returncode == 0 and done.stdout.strip() == "Added Sam"
     again = subprocess.run(
         [shutil.which("certgen") or "", "staff", "add", "Sam", "--password-stdin"],
-        input="pin1234\n",
+        input="pin12345\n",
         capture_output=True,
         text=True,
     )
@@ -379,7 +379,7 @@ def test_staff_add_list_token_remove(env: Path) -> None:
     assert line.startswith("Sam\tadded ") and line.endswith("\tAPI token")
     with open_ledger(f"sqlite:///{env / 'ledger.db'}") as ledger:
         stored = ledger.password_hash("Sam")
-        assert stored and "pin1234" not in stored and token not in repr(ledger.staff_members())
+        assert stored and "pin12345" not in stored and token not in repr(ledger.staff_members())
     assert invoke("staff", "remove", "Sam")[0] == 0
     assert invoke("staff", "remove", "Sam")[0] == 6
     assert invoke("staff", "token", "Nobody")[0] == 6

@@ -176,12 +176,12 @@ def test_redeeming_on_the_page_sends_off_the_request(
     code = issue_one()
     config = config_mod.load()
     with open_ledger(config.ledger) as ledger:
-        ledger.add_staff("Sam", web.hash_password("pin1234"))
+        ledger.add_staff("Sam", web.hash_password("pin12345"))
         app = web.create_app(ledger, Web(secret_key="k"), mailer_for(config, None))
         client = app.test_client()
         page = client.get("/signin").get_data(as_text=True)
         token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-        client.post("/signin", data={"name": "Sam", "password": "pin1234", "csrf": token})
+        client.post("/signin", data={"name": "Sam", "password": "pin12345", "csrf": token})
         token = re.search(
             r'name="csrf" value="([^"]+)"', client.get(f"/r/{code}").get_data(as_text=True)
         ).group(1)  # type: ignore[union-attr]

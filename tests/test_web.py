@@ -31,7 +31,7 @@ PERSONAL = {
 @pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[Ledger]:
     with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as opened:
-        opened.add_staff("Sam", web.hash_password("pin1234"))
+        opened.add_staff("Sam", web.hash_password("pin12345"))
         yield opened
 
 
@@ -53,7 +53,7 @@ def app(ledger: Ledger, code: str) -> Flask:
     return web.create_app(ledger, Web(secret_key="test-secret", lookups_per_minute=5))
 
 
-def sign_in(client: FlaskClient, name: str = "Sam", password: str = "pin1234") -> int:
+def sign_in(client: FlaskClient, name: str = "Sam", password: str = "pin12345") -> int:
     page = client.get("/signin").get_data(as_text=True)
     token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     return client.post(
@@ -133,24 +133,162 @@ def test_signed_out_post_is_refused(app: Flask, ledger: Ledger, code: str) -> No
     assert ledger.get(code).redeemed_at is None  # type: ignore[union-attr]
 
 
-def test_wrong_password_and_sign_in_backoff(app: Flask) -> None:
+def test_wrong_password_then_each_try_waits_longer(app: Flask) -> None:
     client = app.test_client()
-    statuses = [sign_in(client, password="wrong") for _ in range(web.SIGN_INS_PER_MINUTE)]
-    assert statuses == [401] * web.SIGN_INS_PER_MINUTE
-    assert sign_in(client) == 429  # even the right password waits now
+    statuses = [sign_in(client, password="wrong") for _ in range(web.FREE_TRIES)]
+    assert statuses == [401] * web.FREE_TRIES
+    refused = client.post("/signin", data={"name": "Sam", "password": "pin12345"})
+    assert refused.status_code == 400  # no form token: refused before it counts as a try
+    assert sign_in(client) == 429  # the next try waits, even with the right password
+    assert web.account_wait([0, 1, 2, 2.5], 2.5, 10) == 1  # the 4th try: 1 s after the 3rd
+    assert web.account_wait([0, 1, 2, 3, 3.5], 3.5, 10) == 2  # the 5th: 2 s, then 4 s ...
+    assert web.account_wait([0, 1, 2, 3, 5.5], 5.5, 10) == 0
+    assert web.account_wait([float(i) for i in range(11)], 10, 10) == 891  # past the limit
 
 
-def test_sign_out_and_session_expiry(ledger: Ledger, code: str) -> None:
+def _session_rows(ledger: Ledger, sql: str) -> None:
+    import sqlalchemy as sa
+
+    with ledger.engine.begin() as conn:
+        conn.execute(sa.text(sql))
+
+
+def test_sign_out_ends_the_session_even_for_a_copied_cookie(
+    app: Flask, ledger: Ledger, code: str
+) -> None:
+    client = app.test_client()
+    assert sign_in(client) == 303
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    thief = app.test_client()
+    thief.set_cookie("session", cookie.value)
+    assert "Redeem</button>" in thief.get(f"/r/{code}").get_data(as_text=True)
+    client.post("/signout", data={"csrf": csrf(client, f"/r/{code}")})
+    assert "Redeem</button>" not in thief.get(f"/r/{code}").get_data(as_text=True)
+    thief.set_cookie("session", cookie.value)  # the captured cookie, again
+    assert thief.post(f"/r/{code}/redeem", data={"csrf": "x"}).status_code in (400, 403)
+    assert ledger.get(code).redeemed_at is None  # type: ignore[union-attr]
+
+
+def test_removing_or_signing_out_a_person_ends_their_sessions_at_once(
+    app: Flask, ledger: Ledger, code: str
+) -> None:
+    phone, counter = app.test_client(), app.test_client()
+    assert sign_in(phone) == 303 and sign_in(counter) == 303
+    assert ledger.sessions() == {"Sam": 2}
+    assert ledger.end_sessions("Sam") == 2  # certgen staff signout Sam
+    for client in (phone, counter):
+        assert "Redeem</button>" not in client.get(f"/r/{code}").get_data(as_text=True)
+    assert sign_in(phone) == 303
+    assert ledger.remove_staff("Sam")  # certgen staff remove Sam
+    assert "Redeem</button>" not in phone.get(f"/r/{code}").get_data(as_text=True)
+    assert ledger.sessions() == {}
+
+
+def test_an_idle_session_ends(ledger: Ledger, code: str) -> None:
     app = web.create_app(ledger, Web(secret_key="k", session_minutes=1))
     client = app.test_client()
     sign_in(client)
     assert "Redeem</button>" in client.get(f"/r/{code}").get_data(as_text=True)
-    client.post("/signout", data={"csrf": csrf(client, f"/r/{code}")})
+    _session_rows(ledger, "UPDATE staff_sessions SET last_seen = last_seen - 61")
     assert "Redeem</button>" not in client.get(f"/r/{code}").get_data(as_text=True)
+
+
+def test_guesses_from_many_addresses_get_at_most_the_accounts_checks(ledger: Ledger) -> None:
+    app = web.create_app(ledger, Web(secret_key="k", sign_ins_per_account=10))
+    checked = 0
+    for guess in range(100):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"198.51.100.{guess % 20}"
+        status = sign_in(client, password=f"guess{guess:04d}")
+        checked += status == 401  # a 401 is a password checked; a 429 was not checked
+        assert status in (401, 429)
+        _session_rows(ledger, "UPDATE sign_in_attempts SET at = at - 5")  # a guess every 5 s
+    assert 1 <= checked <= 10, checked
+
+
+def test_concurrent_guesses_are_counted_before_they_are_checked(ledger: Ledger) -> None:
+    import threading
+
+    app = web.create_app(ledger, Web(secret_key="k", sign_ins_per_account=5))
+    clients = [app.test_client() for _ in range(40)]
+    forms = []
+    for i, client in enumerate(clients):
+        client.environ_base["REMOTE_ADDR"] = f"203.0.113.{i}"
+        forms.append(csrf(client, "/signin"))
+    start, results = threading.Barrier(40), []
+
+    def guess(client: FlaskClient, token: str) -> None:
+        start.wait()
+        data = {"name": "Sam", "password": "wrong-guess", "csrf": token}
+        results.append(client.post("/signin", data=data).status_code)
+
+    threads = [
+        threading.Thread(target=guess, args=pair) for pair in zip(clients, forms, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 40 and results.count(401) <= 5, sorted(results)
+
+
+def test_the_right_password_from_a_busy_address_still_signs_in(ledger: Ledger) -> None:
+    ledger.add_staff("Kim", web.hash_password("kim-password"))
+    app = web.create_app(ledger, Web(secret_key="k", sign_ins_per_address=5))
+    client = app.test_client()  # one shop's address, everyone's typos
+    for name in ("Ann", "Bob", "Cy", "Di", "Ed", "Flo", "Gus"):
+        assert sign_in(client, name=name, password="typo") == 401  # one try each: checked
+    assert sign_in(client, name="Ann", password="again") == 429  # a second try: not checked
+    assert sign_in(client, name="Kim", password="kim-password") == 303
+
+
+def test_an_unknown_name_takes_as_long_as_a_known_one(app: Flask, ledger: Ledger) -> None:
+    import statistics
+
+    for i in range(7):
+        ledger.add_staff(f"Known{i}", web.hash_password("a-long-password"))
+
+    def timed(name: str) -> float:  # each name's first try: its password is checked
+        client = app.test_client()
+        token = csrf(client, "/signin")
+        started = time.perf_counter()
+        response = client.post("/signin", data={"name": name, "password": "x", "csrf": token})
+        assert response.status_code == 401
+        return time.perf_counter() - started
+
+    timed("Known6"), timed("Nobody6")  # warm
+    known = statistics.median(timed(f"Known{i}") for i in range(5))
+    unknown = statistics.median(timed(f"Nobody{i}") for i in range(5))
+    assert abs(unknown - known) <= 0.2 * known, (known, unknown)
+
+
+def test_a_post_from_another_site_is_refused(app: Flask, ledger: Ledger, code: str) -> None:
+    client = app.test_client()
     sign_in(client)
-    with client.session_transaction() as session:
-        session["since"] = time.time() - 61
-    assert "Redeem</button>" not in client.get(f"/r/{code}").get_data(as_text=True)
+    token = csrf(client, f"/r/{code}")
+    evil = {"Origin": "https://evil.example"}
+    response = client.post(f"/r/{code}/redeem", data={"csrf": token}, headers=evil)
+    assert response.status_code == 403 and "another site" in response.get_data(as_text=True)
+    referer = {"Referer": "https://evil.example/page"}
+    assert (
+        client.post(f"/r/{code}/redeem", data={"csrf": token}, headers=referer).status_code == 403
+    )
+    assert ledger.get(code).redeemed_at is None  # type: ignore[union-attr]
+    ours = {"Origin": "http://localhost"}
+    assert client.post(f"/r/{code}/redeem", data={"csrf": token}, headers=ours).status_code == 303
+
+
+def test_https_sites_get_secure_cookies_and_hsts(ledger: Ledger) -> None:
+    app = web.create_app(ledger, Web(secret_key="k", base_url="https://gifts.example"))
+    client = app.test_client()
+    page = client.get("/signin", base_url="https://gifts.example")
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert page.headers["X-Robots-Tag"] == "noindex, nofollow"
+    assert "Secure" in page.headers["Set-Cookie"] and "HttpOnly" in page.headers["Set-Cookie"]
+    plain = web.create_app(ledger, Web(secret_key="k")).test_client().get("/signin")
+    assert "Strict-Transport-Security" not in plain.headers
+    assert "Secure" not in plain.headers["Set-Cookie"]
 
 
 def test_unknown_code_lookups_are_rate_limited_per_address(app: Flask, code: str) -> None:

@@ -14,6 +14,9 @@ from certgen.cli.base import cli, mailer_for, opened_ledger, outbox_option, sett
 from certgen.errors import ConfigError, NotFoundError
 from certgen.ledger import safe_url
 
+MIN_PIN = 6
+MIN_PASSWORD = 8
+
 
 @cli.group()
 def ledger() -> None:
@@ -78,32 +81,62 @@ def staff_add(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password or PIN", hide_input=True, confirmation_prompt=True)
-    if len(password) < 4:
-        raise click.BadParameter("use at least 4 characters", param_hint="password")
+    weak = password_problem(password)
+    if weak:
+        raise click.BadParameter(weak, param_hint="password")
     with opened_ledger(config_file, ledger) as (config, opened):
         opened.add_staff(name, web.hash_password(password))
     click.echo(f"Added {name}")
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password or PIN is too easy to guess: a PIN (digits only) needs 6 digits, a
+    password 8 characters (with the sign-in limits, that is years of guessing)."""
+    if password.isdigit() and len(password) < MIN_PIN:
+        return f"a PIN needs at least {MIN_PIN} digits"
+    if not password.isdigit() and len(password) < MIN_PASSWORD:
+        return f"a password needs {MIN_PASSWORD} characters at least (or a PIN, {MIN_PIN} digits)"
+    return None
 
 
 @staff.command("remove")
 @click.argument("name")
 @settings_options
 def staff_remove(name: str, config_file: Path | None, ledger: str | None) -> None:
-    """Remove NAME: they can no longer sign in, and their API token stops working."""
+    """Remove NAME: they can no longer sign in, their open sessions end at once, and their
+    API token stops working."""
     with opened_ledger(config_file, ledger) as (config, opened):
+        sessions = opened.sessions().get(name, 0)
         if not opened.remove_staff(name):
             raise NotFoundError(f"no staff member named '{name}'")
-    click.echo(f"Removed {name}")
+    ended = f"; ended {sessions} open session{'s' if sessions != 1 else ''}" if sessions else ""
+    click.echo(f"Removed {name}{ended}")
+
+
+@staff.command("signout")
+@click.argument("name")
+@settings_options
+def staff_signout(name: str, config_file: Path | None, ledger: str | None) -> None:
+    """Sign NAME out everywhere: every browser they are signed in on (a lost phone, a shared
+    counter PC) must sign in again."""
+    with opened_ledger(config_file, ledger) as (config, opened):
+        if opened.password_hash(name) is None:
+            raise NotFoundError(f"no staff member named '{name}'")
+        ended = opened.end_sessions(name)
+    click.echo(f"Signed {name} out of {ended} session{'s' if ended != 1 else ''}")
 
 
 @staff.command("list")
 @settings_options
 def staff_list(config_file: Path | None, ledger: str | None) -> None:
-    """List staff, when each was added, and who has an API token."""
+    """List staff, when each was added, their open sessions, and who has an API token."""
     with opened_ledger(config_file, ledger) as (config, opened):
+        sessions = opened.sessions()
         for name, added, has_token in opened.staff_members():
             token = "\tAPI token" if has_token else ""
-            click.echo(f"{name}\tadded {added}{token}")
+            open_ = sessions.get(name, 0)
+            signed_in = f"\t{open_} session{'s' if open_ != 1 else ''}" if open_ else ""
+            click.echo(f"{name}\tadded {added}{signed_in}{token}")
 
 
 @staff.command("token")

@@ -24,7 +24,9 @@ from certgen.ledger.schema import (
     migrations_table,
     notifications,
     referrer_key,
+    sign_in_attempts,
     staff,
+    staff_sessions,
     unsubscribes,
 )
 
@@ -361,8 +363,89 @@ class Ledger:
             raise LedgerError(f"staff member '{name}' already exists") from exc
 
     def remove_staff(self, name: str) -> bool:
+        """Remove ``name`` and end every session they have open, at once."""
         with self._transaction() as conn:
+            conn.execute(staff_sessions.delete().where(staff_sessions.c.staff == name))
             return conn.execute(staff.delete().where(staff.c.name == name)).rowcount == 1
+
+    # Staff sessions, kept here so that ending one ends it for every process of the site.
+
+    def start_session(self, id_hash: str, name: str, at: float, idle: float) -> None:
+        """A new session; sessions idle for longer than ``idle`` seconds are forgotten."""
+        s = staff_sessions.c
+        with self._transaction() as conn:
+            conn.execute(staff_sessions.delete().where(s.last_seen < at - idle))
+            conn.execute(
+                staff_sessions.insert().values(
+                    id_hash=id_hash, staff=name, created_at=at, last_seen=at
+                )
+            )
+
+    def session_staff(self, id_hash: str, at: float, idle: float, touch: float) -> str | None:
+        """The staff member of a session that is open, not idle for ``idle`` seconds, and
+        whose person still exists; its last use is brought up to date when older than
+        ``touch`` seconds (not on every request: a write per page view would queue)."""
+        s = staff_sessions.c
+        query = (
+            sa.select(s.staff, s.last_seen)
+            .join(staff, staff.c.name == s.staff)
+            .where(s.id_hash == id_hash, s.last_seen > at - idle)
+        )
+        with self._transaction() as conn:
+            found = conn.execute(query).first()
+            if found is None:
+                return None
+            if at - found.last_seen > touch:
+                conn.execute(
+                    staff_sessions.update().where(s.id_hash == id_hash).values(last_seen=at)
+                )
+        return str(found.staff)
+
+    def end_session(self, id_hash: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(staff_sessions.delete().where(staff_sessions.c.id_hash == id_hash))
+
+    def end_sessions(self, name: str) -> int:
+        """End every session of ``name``; how many there were."""
+        where = staff_sessions.c.staff == name
+        with self._transaction() as conn:
+            return int(conn.execute(staff_sessions.delete().where(where)).rowcount)
+
+    def sessions(self) -> dict[str, int]:
+        """Open sessions per staff member."""
+        s = staff_sessions.c
+        with self._transaction() as conn:
+            rows = conn.execute(sa.select(s.staff, sa.func.count()).group_by(s.staff)).all()
+        return {name: int(count) for name, count in rows}
+
+    # Sign-in attempts: each is recorded (committed) before its password is checked, so
+    # concurrent guesses on one account never get more checks than the limit allows.
+
+    def sign_in_attempt(
+        self, keys: Sequence[str], at: float, window: float
+    ) -> dict[str, list[float]]:
+        """Record an attempt under each key, then the times of each key's attempts within
+        ``window`` seconds, this one included, oldest first. Attempts older than a day are
+        forgotten, so the table stays small."""
+        a = sign_in_attempts.c
+        with self._transaction() as conn:
+            conn.execute(sign_in_attempts.insert(), [{"key": key, "at": at} for key in keys])
+            conn.execute(sign_in_attempts.delete().where(a.at < at - 86400))
+        found: dict[str, list[float]] = {key: [] for key in keys}
+        with self._transaction() as conn:  # a new transaction: it sees every committed one
+            rows = conn.execute(
+                sa.select(a.key, a.at)
+                .where(a.key.in_(list(keys)), a.at > at - window)
+                .order_by(a.at)
+            )
+            for key, when in rows:
+                found[key].append(float(when))
+        return found
+
+    def clear_sign_in(self, key: str) -> None:
+        """A success: the account's count starts again."""
+        with self._transaction() as conn:
+            conn.execute(sign_in_attempts.delete().where(sign_in_attempts.c.key == key))
 
     def staff_members(self) -> list[tuple[str, str, bool]]:
         """(name, created_at, has an API token), by name."""

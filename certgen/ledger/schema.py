@@ -212,6 +212,33 @@ def _m009_unsubscribes(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _staff_sessions(md: sa.MetaData) -> None:
+    """The tables m010 creates: signed-in staff sessions, kept on the server so that signing
+    out or removing a person ends them at once, and sign-in attempts, counted in the ledger
+    so that every thread and process of a site shares one limit."""
+    sa.Table(
+        "staff_sessions",
+        md,
+        sa.Column("id_hash", sa.String(64), primary_key=True),  # SHA-256 of the cookie's id
+        sa.Column("staff", sa.String(100), nullable=False, index=True),
+        sa.Column("created_at", sa.Float, nullable=False),  # seconds since the epoch
+        sa.Column("last_seen", sa.Float, nullable=False),
+    )
+    sa.Table(
+        "sign_in_attempts",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("key", sa.String(300), nullable=False, index=True),  # account:… or address:…
+        sa.Column("at", sa.Float, nullable=False),
+    )
+
+
+def _m010_staff_sessions(conn: Connection) -> None:
+    md = sa.MetaData()
+    _staff_sessions(md)
+    md.create_all(conn)
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -224,6 +251,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m007_referrer_identity", _m007_referrer_identity),
     ("m008_run_fingerprints", _m008_run_fingerprints),
     ("m009_unsubscribes", _m009_unsubscribes),
+    ("m010_staff_sessions", _m010_staff_sessions),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -244,6 +272,9 @@ _deliveries(metadata)
 deliveries = metadata.tables["deliveries"]
 _unsubscribes(metadata)
 unsubscribes = metadata.tables["unsubscribes"]
+_staff_sessions(metadata)
+staff_sessions = metadata.tables["staff_sessions"]
+sign_in_attempts = metadata.tables["sign_in_attempts"]
 migrations_table = sa.Table(
     "certgen_migrations",
     sa.MetaData(),
