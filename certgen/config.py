@@ -34,7 +34,7 @@ _KEYS = {
     "timezone",
     "logo",
 }
-_SMTP_KEYS = {"host", "port", "security", "username", "password", "sender"}
+_SMTP_KEYS = {"host", "port", "security", "username", "password", "sender", "timeout"}
 _WEB_KEYS = {
     "secret_key",
     "session_minutes",
@@ -67,6 +67,9 @@ class Smtp:
     username: str | None = None
     password: str | None = None  # better from CERTGEN_SMTP_PASSWORD than from the file
     sender: str = "certgen@localhost"
+    # Seconds to wait for each answer. A server may take minutes to accept a message after
+    # its last line (RFC 5321 allows 10); giving up sooner would send it again.
+    timeout: float = 120.0
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,12 @@ import hmac
 import os
 import smtplib
 import ssl
+import unicodedata
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Any
 
 from certgen.config import Smtp
 from certgen.errors import ConfigError
@@ -26,7 +28,6 @@ from certgen.ledger import CertificateRecord, Ledger
 
 EMAIL_FIELD = "giver_email"
 DEFAULT_SENDER = "certgen@localhost"
-TIMEOUT = 15  # seconds for one SMTP conversation
 STALE_CLAIM = dt.timedelta(minutes=10)  # far longer than a conversation can last
 UNSUBSCRIBE_PATH = "/unsubscribe/"
 
@@ -87,14 +88,60 @@ class Mailer:
         _send_smtp(self.smtp, message)
 
 
+class MaybeDelivered(Exception):  # noqa: N818 (a state, not a failure)
+    """The message went out whole, and the server's answer was lost (a timeout, a dropped
+    connection): it may have arrived. Sending it again could deliver it twice."""
+
+
+class _Tracked(smtplib.SMTP):
+    """Knows whether the message's last line went out: after that, a lost answer means the
+    server may have taken it."""
+
+    message_sent = False
+
+    def send(self, s: Any) -> None:  # bytes or str, as smtplib sends them
+        super().send(s)
+        data = s.encode("ascii", "replace") if isinstance(s, str) else bytes(s)
+        if data.endswith(b"\r\n.\r\n"):
+            self.message_sent = True
+
+
+class _TrackedSSL(_Tracked, smtplib.SMTP_SSL):
+    pass
+
+
+def send_once(client: smtplib.SMTP, message: EmailMessage) -> None:
+    """``send_message``, with a lost answer after the whole message raised as
+    MaybeDelivered instead of an error that would have it sent again."""
+    if isinstance(client, _Tracked):
+        client.message_sent = False
+    try:
+        client.send_message(message)
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):
+        raise  # the server answered
+    except OSError as exc:
+        if getattr(client, "message_sent", False):
+            raise MaybeDelivered(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+        raise
+
+
+def header_text(value: str) -> str:
+    """A value fit for a header: line and paragraph separators, controls and other
+    characters a header cannot hold become spaces, runs of space one."""
+    kept = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") or c.isspace() else c for c in value
+    )
+    return " ".join(kept.split())
+
+
 def connect(smtp: Smtp) -> smtplib.SMTP:
     """An SMTP conversation, secured and logged in as the config says."""
     context = ssl.create_default_context()
     client: smtplib.SMTP
     if smtp.security == "ssl":
-        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=TIMEOUT, context=context)
+        client = _TrackedSSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
     else:
-        client = smtplib.SMTP(smtp.host, smtp.port, timeout=TIMEOUT)
+        client = _Tracked(smtp.host, smtp.port, timeout=smtp.timeout)
     try:
         if smtp.security == "starttls":
             client.starttls(context=context)
@@ -108,7 +155,7 @@ def connect(smtp: Smtp) -> smtplib.SMTP:
 
 def _send_smtp(smtp: Smtp, message: EmailMessage) -> None:
     with connect(smtp) as client:
-        client.send_message(message)
+        send_once(client, message)
 
 
 class Outbox:
@@ -141,10 +188,10 @@ class Session:
         if self._client is None:
             self._client = connect(self.smtp)
         try:
-            self._client.send_message(message)
+            send_once(self._client, message)
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):
             raise  # the server answered: the connection is still good
-        except OSError:  # dropped, timed out or reset: the next message reconnects
+        except (OSError, MaybeDelivered):  # dropped, timed out or reset: reconnect next time
             self._drop()
             raise
 
@@ -165,7 +212,7 @@ class Session:
 def thank_you(record: CertificateRecord, sender: str, include_friend_name: bool) -> EmailMessage:
     """Tells the referrer their gift was used; no code, and the friend's name only if allowed."""
     data = record.data
-    business = data.get("business") or "us"
+    business = header_text(data.get("business") or "") or "us"
     giver = record.giver or "there"
     friend = f"{record.recipient} " if include_friend_name and record.recipient else "the friend "
     redeemed = (record.redeemed_at or "")[:10]
@@ -202,10 +249,15 @@ def _attempt(
 ) -> str:
     if not ledger.claim_notification(record.code, stale_before):
         return "already"
-    message = thank_you(record, mailer.sender, mailer.include_friend_name)
     try:
+        message = thank_you(record, mailer.sender, mailer.include_friend_name)
         mailer.deliver(message, record.code)
-    except (OSError, smtplib.SMTPException) as exc:
+    except MaybeDelivered as exc:  # not sent again by --retry: it may be in their inbox
+        ledger.finish_notification(record.code, f"may have arrived: {exc}", status="unknown")
+        return "unknown"
+    except (OSError, smtplib.SMTPException, ValueError, TypeError, IndexError) as exc:
+        # A value the message cannot hold (a stored address that is not one) fails this one
+        # thank-you, with the reason; the queue goes on.
         ledger.finish_notification(record.code, f"{type(exc).__name__}: {exc}")
         return "failed"
     ledger.finish_notification(record.code, None)
@@ -216,7 +268,7 @@ def retry(ledger: Ledger, mailer: Mailer) -> dict[str, int]:
     """Send every queued or failed thank-you again, and any whose sender died mid-send
     (claimed over STALE_CLAIM ago); counts of each result."""
     stale_before = (dt.datetime.now(dt.UTC) - STALE_CLAIM).isoformat(timespec="seconds")
-    counts = {"sent": 0, "failed": 0, "already": 0}
+    counts = {"sent": 0, "failed": 0, "already": 0, "unknown": 0}
     for row in ledger.notifications("pending", "failed", "sending"):
         record = ledger.get(row["code"])
         if record is not None:

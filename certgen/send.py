@@ -71,6 +71,10 @@ IMAGE_COLOURS = 32
 # stops, and sending it again picks up where it stopped.
 RECONNECT_DELAYS = (0.5, 2.0, 5.0)
 STALE_CLAIM = dt.timedelta(minutes=10)  # far longer than one delivery attempt can last
+MAYBE = (
+    "the server took the whole message and its answer was lost, so it may have arrived; "
+    "check the mailbox or the server's log, and send it again with --resend-unknown"
+)
 # Header lines up to RFC 5322's limit: a List-Unsubscribe link longer than 78 characters
 # would otherwise be folded into an encoded word, which mail clients do not read as a link.
 POLICY = email.policy.default.clone(max_line_length=998)
@@ -102,7 +106,7 @@ class Outgoing:
         return row.text(self.field)
 
     def address(self, row: Row) -> Address:
-        name = row.text(self.to).replace("\n", " ")
+        name = mail.header_text(row.text(self.to))
         return Address(display_name=name, addr_spec=self.email(row))
 
 
@@ -335,6 +339,7 @@ def send(
     fingerprint: str | None = None,
     dry_run: bool = False,
     limit: int | None = None,
+    resend_unknown: bool = False,
 ) -> SendResult:
     """Email one certificate per row to the addressee's email, recording every code first.
 
@@ -342,7 +347,9 @@ def send(
     are any, nothing is recorded or sent. ``file_label`` says in the ledger where the run's
     emails went. Sending the same run id again finishes it. A ``dry_run`` stops after the
     checks. With ``limit``, only the first that many rows are sent now; every code is
-    recorded, and the rest wait, pending, for the run to be resumed."""
+    recorded, and the rest wait, pending, for the run to be resumed. An email the server
+    may have taken without saying so (its answer lost) is sent again only with
+    ``resend_unknown``."""
     run = runs.Run.start(
         design,
         rows,
@@ -375,7 +382,7 @@ def send(
     run.record(new, ((attachment_name(run.codes[i]), 1) for i in new), emails=emails)
     now_rows = run.part(limit)
     result.held = len(rows) - len(now_rows)
-    _Delivering(run, postbox, outgoing, sleep).deliver(
+    _Delivering(run, postbox, outgoing, sleep, resend_unknown).deliver(
         now_rows, result, Throttle(rate, sleep=sleep), progress
     )
     return result
@@ -423,6 +430,7 @@ class _Delivering:
     postbox: Postbox
     outgoing: Outgoing
     sleep: Callable[[float], None]
+    resend_unknown: bool = False
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
     def deliver(
@@ -446,7 +454,9 @@ class _Delivering:
             elif result.stopped:  # the server is lost: the rest wait for the next run
                 result.deferred.append(self._problem(row, "not sent yet"))
                 continue
-            elif not ledger.claim_delivery(code, self.owner, retake):
+            elif delivery.status == "unknown" and not self.resend_unknown:
+                result.deferred.append(self._problem(row, MAYBE + f" ({delivery.last_error})"))
+            elif not ledger.claim_delivery(code, self.owner, retake, self.resend_unknown):
                 result.deferred.append(self._problem(row, "another certgen is sending it"))
             else:
                 # Laid out again as it is sent (checked before the run): a long run holds
@@ -473,6 +483,8 @@ class _Delivering:
                     result.sent += 1
                 elif status == "rejected":
                     result.rejected.append(self._problem(row, error or "rejected"))
+                elif status == "unknown":
+                    result.deferred.append(self._problem(row, f"{MAYBE} ({error})"))
                 else:
                     result.deferred.append(self._problem(row, error or "not sent"))
                     if status == "stopped":
@@ -482,11 +494,14 @@ class _Delivering:
 
     def _attempt(self, message: EmailMessage, code: str) -> tuple[str, str | None]:
         """Send once, reconnecting after a lost connection: ``sent``, ``rejected`` (for
-        good), ``pending`` (a temporary refusal) or ``stopped`` (the server stays lost)."""
+        good), ``pending`` (a temporary refusal), ``unknown`` (the server took the whole
+        message and its answer was lost) or ``stopped`` (the server stays lost)."""
         for delay in (*RECONNECT_DELAYS, None):
             try:
                 self.postbox.send(message, code)
                 return "sent", None
+            except mail.MaybeDelivered as exc:  # never sent again without being asked
+                return "unknown", str(exc)
             except smtplib.SMTPRecipientsRefused as exc:
                 replies = list(exc.recipients.values())
                 permanent = all(reply[0] >= 500 for reply in replies)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 import re
 import socket
 import time
@@ -307,3 +308,74 @@ def test_a_sender_that_died_mid_send_is_retried_later_but_a_live_one_is_not(
             )
     assert invoke("notify", "--retry")[1].strip() == "sent 1, failed 0"
     assert [m["To"] for m in inbox.messages] == ["jane.secret@example.com"]
+
+
+def test_a_line_separator_in_the_business_name_never_stops_the_thank_you_queue(
+    smtp: tuple[Inbox, Controller], env: Path
+) -> None:
+    inbox, controller = smtp
+    configure(controller.port)
+    exit_code, out, err = invoke(
+        "issue", "-d", "modern", "--to", "Zelda", "--from", "Jane",
+        "--set", "business=Northside\u2028Physio\u2029Ltd", "--set", "giver_email=jane@example.com",
+        "-o", "odd.pdf",
+    )  # fmt: skip
+    if exit_code != 0:  # certgen refuses the character at issue: the queue never sees it
+        assert "U+2028" in err and "Traceback" not in err
+        code = None
+    else:
+        code = codes.normalize(re.search(r"Code: (\S+)", out).group(1))  # type: ignore[union-attr]
+    # One already in the ledger (an older certgen let it in): its thank-you still goes.
+    with open_ledger(f"sqlite:///{env / 'ledger.db'}") as ledger:
+        import sqlalchemy as sa
+
+        later = issue_one("later@example.com")
+        odd = issue_one("odd@example.com")
+        data = ledger.get(odd).data  # type: ignore[union-attr]
+        data["business"] = "Northside\u2028Physio"
+        with ledger.engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE certificates SET data_json = :d WHERE code = :c"),
+                {"d": json.dumps(data), "c": odd},
+            )
+    exit_code, _, err = invoke("redeem", odd)
+    assert exit_code == 0 and "Traceback" not in err and "Thank-you email sent" in err
+    assert inbox.messages[-1]["Subject"] == "Your gift was used at Northside Physio"
+    assert invoke("redeem", later)[0] == 0
+    assert len(inbox.messages) == 2
+    assert code is None or invoke("redeem", code)[0] == 0
+
+
+def test_a_thank_you_that_cannot_be_written_fails_alone_and_the_queue_goes_on(
+    env: Path,
+) -> None:
+    inbox = Inbox()
+    port = free_port()
+    configure(port)  # the server is down: both wait in the queue
+    broken, fine = issue_one("broken@example.com"), issue_one("fine@example.com")
+    for code in (broken, fine):
+        assert invoke("redeem", code)[0] == 0
+    with open_ledger(f"sqlite:///{env / 'ledger.db'}") as ledger:
+        import sqlalchemy as sa
+
+        with ledger.engine.begin() as conn:  # a recipient no header can hold
+            conn.execute(
+                sa.update(notifications).where(notifications.c.code == broken)
+                .values(recipient="a@b\r\nBcc: x@evil.example")
+            )  # fmt: skip
+            data = ledger.get(broken).data  # type: ignore[union-attr]
+            data["giver_email"] = "a@b\r\nBcc: x@evil.example"
+            conn.execute(
+                sa.text("UPDATE certificates SET data_json = :d WHERE code = :c"),
+                {"d": json.dumps(data), "c": broken},
+            )
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        exit_code, out, err = invoke("notify", "--retry")
+    finally:
+        controller.stop()
+    assert "Traceback" not in err and out.strip() == "sent 1, failed 1" and exit_code == 1
+    assert [m["To"] for m in inbox.messages] == ["fine@example.com"]
+    listing = invoke("notify")[1]
+    assert f"{broken}\tfailed" in listing and "ValueError" in listing

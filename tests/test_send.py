@@ -4,6 +4,7 @@ and sends none twice."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import io
@@ -13,7 +14,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -37,14 +38,18 @@ BASE = "https://gifts.example"
 
 class Server:
     """Accepts mail like a real server, with faults to order: addresses it refuses for
-    good, and DATA commands (by number) after which it drops the connection unanswered."""
+    good, messages (by number) before whose content it hangs up (so it never had them),
+    and a delay before each "250"."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.refuse: set[str] = set()
         self.drop_at: set[int] = set()
+        self.on_drop: Callable[[], None] | None = None  # e.g. the server going away
+        self.attempts = 0
         self.data_commands = 0
         self.connections = 0
+        self.delay = 0.0  # seconds before each "250", as a slow or overloaded server takes
 
     async def handle_EHLO(  # noqa: N802
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -58,16 +63,20 @@ class Server:
     ) -> str:
         if address in self.refuse:
             return f"550 5.1.1 <{address}>: mailbox unavailable"
+        self.attempts += 1
+        if self.attempts in self.drop_at:
+            server.transport.close()  # gone before the message: it never had it
+            if self.on_drop:
+                self.on_drop()
+            return "421 closing"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.data_commands += 1
-        if self.data_commands in self.drop_at:
-            server.transport.close()  # gone before "250": the message was not accepted
-            return "421 closing"
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append(parsed)
+        await asyncio.sleep(self.delay)
         return "250 Message accepted"
 
     def to(self) -> Counter[str]:
@@ -233,7 +242,7 @@ def test_a_dropped_connection_loses_nothing_and_sends_nothing_twice(
 ) -> None:
     handler, _ = server
     rows = people(5)
-    handler.drop_at = {2, 4}  # the server hangs up in the middle of the 2nd and 4th message
+    handler.drop_at = {2, 4}  # the server hangs up during the 2nd and 4th message
     exit_code, out, err = invoke("send", str(write_csv(rows)), "-d", "modern")
     assert exit_code == 0, err
     assert out.startswith("Sent 5 emails")
@@ -250,15 +259,7 @@ def test_a_server_that_stays_away_stops_the_run_and_resume_finishes_it(ledger: s
     csv = str(write_csv(rows))
     handler.drop_at = {3}
     # After the drop, nothing listens: the run retries, then stops with what is left.
-    original = handler.handle_DATA
-
-    async def drop_then_go_away(server: Any, session: Any, envelope: Any) -> str:
-        reply = await original(server, session, envelope)
-        if handler.data_commands == 3:
-            controller.loop.call_soon(controller.server.close)  # type: ignore[union-attr]
-        return reply
-
-    handler.handle_DATA = drop_then_go_away  # type: ignore[method-assign]
+    handler.on_drop = lambda: controller.loop.call_soon(controller.server.close)  # type: ignore[union-attr]
     exit_code, out, err = invoke("send", csv, "-d", "modern", "--run-id", "r1")
     assert exit_code == 13 and out.startswith("Sent 2 emails")
     assert "2 of 4 emails were not delivered; the run stopped: " in err
@@ -266,7 +267,7 @@ def test_a_server_that_stays_away_stops_the_run_and_resume_finishes_it(ledger: s
     statuses = [s for (s,) in ledger_rows(ledger, "SELECT status FROM deliveries")]
     assert sorted(statuses) == ["pending", "pending", "sent", "sent"]
     controller.stop()
-    handler.handle_DATA = original  # type: ignore[method-assign]
+    handler.on_drop = None
     controller = Controller(handler, hostname="127.0.0.1", port=controller.port)
     controller.start()
     try:
@@ -556,3 +557,46 @@ def test_without_a_redemption_site_the_email_offers_the_mailto_only(env: Path) -
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert 'Reply with "unsubscribe" and we will send you no more.' in text
     assert "/unsubscribe/" not in text
+
+
+def test_a_server_that_takes_30_seconds_to_answer_gets_the_message_once(
+    server: tuple[Server, Controller], env: Path
+) -> None:
+    handler, _ = server
+    handler.delay = 30.0
+    write_csv(people(1))
+    started = time.monotonic()
+    code, out, err = invoke("send", "friends.csv", "-d", "modern")
+    assert code == 0, err
+    assert time.monotonic() - started >= 30
+    assert len(handler.messages) == 1 and handler.data_commands == 1
+    assert ledger_rows(sqlite_url(env), "SELECT status FROM deliveries") == [("sent",)]
+
+
+def test_a_lost_answer_is_not_sent_again_unless_asked(
+    server: tuple[Server, Controller], env: Path
+) -> None:
+    handler, controller = server
+    Path("certgen.toml").write_text(
+        Path("certgen.toml")
+        .read_text()
+        .replace('security = "none"', 'security = "none"\ntimeout = 1')
+    )
+    handler.delay = 3.0  # longer than this site's timeout: the answer is lost
+    write_csv(people(2))
+    code, out, err = invoke("send", "friends.csv", "-d", "modern", "--run-id", "slow")
+    assert code == 13, err
+    assert "may have arrived" in err and "--resend-unknown" in err
+    assert handler.data_commands == 2  # each went once; none was sent again
+    statuses = ledger_rows(sqlite_url(env), "SELECT status FROM deliveries ORDER BY code")
+    assert statuses == [("unknown",), ("unknown",)]
+    handler.delay = 0.0
+    code, _, err = invoke("send", "friends.csv", "-d", "modern", "--resume", "slow")
+    assert code == 13 and handler.data_commands == 2  # a resume leaves them alone
+    code, out, err = invoke(
+        "send", "friends.csv", "-d", "modern", "--resume", "slow", "--resend-unknown"
+    )
+    assert code == 0, err
+    assert handler.data_commands == 4 and "Sent 2 emails" in out
+    kinds = ledger_rows(sqlite_url(env), "SELECT kind FROM events WHERE kind LIKE 'email%'")
+    assert sorted(k for (k,) in kinds) == ["email_unknown"] * 2 + ["emailed"] * 2

@@ -165,7 +165,8 @@ def notify(retry: bool, outbox: Path | None, config_file: Path | None, ledger: s
             if mailer is None:
                 raise ConfigError("configure [smtp] in certgen.toml, or give --outbox")
             counts = mail.retry(opened, mailer)
-            click.echo(f"sent {counts['sent']}, failed {counts['failed']}")
+            maybe = f", {counts['unknown']} may have arrived" if counts["unknown"] else ""
+            click.echo(f"sent {counts['sent']}, failed {counts['failed']}{maybe}")
             if counts["failed"]:
                 sys.exit(1)
             return

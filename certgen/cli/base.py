@@ -123,6 +123,8 @@ NOTIFY_MESSAGES = {
     "failed": "The referrer's thank-you email failed; `certgen notify --retry` sends it again.",
     "queued": "The referrer's thank-you email is queued; configure [smtp] and run "
     "`certgen notify --retry`.",
+    "unknown": "The mail server took the referrer's thank-you but its answer was lost: it may "
+    "have arrived, so it is not sent again (`certgen notify` lists it).",
 }
 
 

@@ -76,6 +76,12 @@ from certgen.ledger import safe_url
     limit="Send the first N of the run now; --resume sends the rest.",
 )
 @click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="With --resume: send again the emails the server may have taken (its answer was "
+    "lost); check the mailbox first, or they may arrive twice.",
+)
+@click.option(
     "--test-to",
     metavar="ADDRESS",
     help="Send the first emails (--limit, default 3) to ADDRESS only, with a sample code; "
@@ -100,6 +106,7 @@ def send(
     dry_run: bool,
     limit: int | None,
     test_to: str | None,
+    resend_unknown: bool,
     quiet: bool,
     designs_dir: Path | None,
     by: str | None,
@@ -202,6 +209,7 @@ def send(
                     fingerprint=fingerprint,
                     dry_run=dry_run,
                     limit=limit,
+                    resend_unknown=resend_unknown,
                 )
         finally:
             postbox.close()

@@ -507,9 +507,10 @@ class Ledger:
             ).rowcount
         return claimed == 1
 
-    def finish_notification(self, code: str, error: str | None) -> None:
+    def finish_notification(self, code: str, error: str | None, status: str = "failed") -> None:
+        """Sent (no ``error``), or ``status`` (failed; unknown: it may have arrived)."""
         values = (
-            {"status": "failed", "last_error": error}
+            {"status": status, "last_error": error}
             if error
             else {"status": "sent", "sent_at": utc_now(), "last_error": None}
         )
@@ -533,12 +534,16 @@ class Ledger:
             rows = conn.execute(sa.select(deliveries).where(deliveries.c.batch_id == batch_id))
             return {r.code: Delivery(**r._mapping) for r in rows}
 
-    def claim_delivery(self, code: str, owner: str, retake: Collection[str] = ()) -> bool:
-        """Take a pending delivery for one attempt, or one claimed by a sender in ``retake``
-        (one that died mid-send); False if it is sent, rejected, or another sender has it."""
+    def claim_delivery(
+        self, code: str, owner: str, retake: Collection[str] = (), unknown: bool = False
+    ) -> bool:
+        """Take a pending delivery for one attempt, one claimed by a sender in ``retake``
+        (one that died mid-send), and with ``unknown`` one that may have arrived; False if
+        it is sent, rejected, or another sender has it."""
         d = deliveries.c
+        ready = ("pending", "unknown") if unknown else ("pending",)
         claimable = sa.or_(
-            d.status == "pending", sa.and_(d.status == "sending", d.claimed_by.in_(list(retake)))
+            d.status.in_(ready), sa.and_(d.status == "sending", d.claimed_by.in_(list(retake)))
         )
         with self._transaction() as conn:
             claimed = conn.execute(
@@ -653,7 +658,7 @@ class Ledger:
         return [_record(r._mapping) for r in rows]
 
 
-DELIVERY_EVENTS = {"sent": "emailed", "rejected": "email_rejected"}
+DELIVERY_EVENTS = {"sent": "emailed", "rejected": "email_rejected", "unknown": "email_unknown"}
 
 
 @dataclass(frozen=True)
