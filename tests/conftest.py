@@ -29,7 +29,16 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own app folder and working folder, and no outside settings."""
     home = tmp_path / "home"
     monkeypatch.setenv("CERTGEN_HOME", str(home))
-    for name in ("CERTGEN_LEDGER", "CERTGEN_BASE_URL", "CERTGEN_DESIGNS"):
+    for name in (
+        "CERTGEN_LEDGER",
+        "CERTGEN_BASE_URL",
+        "CERTGEN_DESIGNS",
+        "CERTGEN_TIMEZONE",
+        "CERTGEN_LOGO",
+        "CERTGEN_DESIGN",
+        "CERTGEN_PROFILE",
+        "CERTGEN_DATE_FORMAT",
+    ):
         monkeypatch.delenv(name, raising=False)
     work = tmp_path / "work"
     work.mkdir()

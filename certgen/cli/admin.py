@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
 import secrets
+import shutil
 import sys
 from pathlib import Path
 
@@ -11,8 +15,8 @@ import click
 from certgen import config as config_mod
 from certgen import mail
 from certgen.cli.base import cli, mailer_for, opened_ledger, outbox_option, settings_options
-from certgen.errors import ConfigError, NotFoundError
-from certgen.ledger import safe_url
+from certgen.errors import ConfigError, LedgerError, NotFoundError, OutputError
+from certgen.ledger import DAMAGED, open_ledger, safe_url
 
 MIN_PIN = 6
 MIN_PASSWORD = 8
@@ -173,6 +177,114 @@ def notify(retry: bool, outbox: Path | None, config_file: Path | None, ledger: s
         for row in opened.notifications():
             error = row["last_error"] or ""
             click.echo(f"{row['code']}\t{row['status']}\t{row['attempts']} attempts\t{error}")
+
+
+@ledger.command("check")
+@settings_options
+def ledger_check(config_file: Path | None, ledger: str | None) -> None:
+    """Check the ledger: SQLite's integrity and foreign-key checks, and certgen's own rules
+    (every certificate issued, every event of a certificate, no redemption after a void,
+    runs no larger than they say). Exit code 5 if anything is wrong."""
+    with opened_ledger(config_file, ledger) as (config, opened):
+        problems = opened.check()
+        counts = opened.counts() if not problems else {}
+    if problems:
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        plural = "s" if len(problems) != 1 else ""
+        raise LedgerError(
+            f"{safe_url(config.ledger)}: {len(problems)} problem{plural}; restore your last "
+            "backup (certgen ledger restore BACKUP)"
+        )
+    click.echo(
+        f"{safe_url(config.ledger)}: sound ({counts['runs']} runs, {counts['certificates']} "
+        f"certificates, {counts['events']} events)"
+    )
+
+
+@ledger.command("backup")
+@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Write over TARGET if it exists.")
+@settings_options
+def ledger_backup(target: Path, force: bool, config_file: Path | None, ledger: str | None) -> None:
+    """Copy the ledger to TARGET while it is in use (SQLite's online backup: one consistent
+    moment, redemptions going on meanwhile), then check the copy. For PostgreSQL, says the
+    pg_dump command."""
+    if target.exists() and not force:
+        raise OutputError(f"{target} already exists: give another name, or --force")
+    with opened_ledger(config_file, ledger) as (config, opened):
+        temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        try:
+            opened.backup(temp)
+            with open_ledger(f"sqlite:///{temp.resolve()}") as copy:
+                problems, counts = copy.check(), copy.counts()
+            if problems:
+                raise LedgerError(f"the copy is not sound: {problems[0]}; {DAMAGED}")
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+    click.echo(
+        f"Backed up {safe_url(config.ledger)} to {target} ({counts['certificates']} "
+        f"certificates, {counts['events']} events; checked)"
+    )
+
+
+@ledger.command("restore")
+@click.argument("backup", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--yes", is_flag=True, help="Replace the ledger without asking.")
+@settings_options
+def ledger_restore(backup: Path, yes: bool, config_file: Path | None, ledger: str | None) -> None:
+    """Replace the SQLite ledger with BACKUP (made by certgen ledger backup), after checking
+    it; the ledger it replaces is kept beside it. Stop certgen serve and runs first."""
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    if not config.ledger.startswith("sqlite:///"):
+        raise ConfigError("restore is for SQLite ledgers; restore PostgreSQL with pg_restore")
+    with open_ledger(f"sqlite:///{backup.resolve()}") as copy:
+        problems, counts = copy.check(), copy.counts()
+    if problems:
+        raise LedgerError(f"{backup} is not sound: {problems[0]}")
+    current = Path(config.ledger.removeprefix("sqlite:///"))
+    if not yes:
+        click.confirm(
+            f"Replace {current} with {backup} ({counts['certificates']} certificates)?",
+            abort=True,
+        )
+    kept = None
+    if current.exists():
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        kept = current.with_name(f"{current.name}.before-restore-{stamp}")
+        os.replace(current, kept)
+        for suffix in ("-wal", "-shm"):  # the replaced ledger's journal is not the backup's
+            side = current.with_name(current.name + suffix)
+            if side.exists():
+                os.replace(side, kept.with_name(kept.name + suffix))
+    temp = current.with_name(f".{current.name}.{secrets.token_hex(4)}.part")
+    shutil.copyfile(backup, temp)
+    os.replace(temp, current)
+    click.echo(
+        f"Restored {current} from {backup} ({counts['certificates']} certificates)"
+        + (f"; the ledger it replaced is {kept}" if kept else "")
+    )
+
+
+@ledger.command("export")
+@click.argument("target", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@settings_options
+def ledger_export(target: Path | None, config_file: Path | None, ledger: str | None) -> None:
+    """Write every event (issued, redeemed, voided, emailed, ...) as JSON Lines, in the order
+    recorded, to TARGET or standard output: the audit log."""
+    with opened_ledger(config_file, ledger) as (config, opened):
+        stream = target.open("w", encoding="utf-8") if target else sys.stdout
+        try:
+            count = 0
+            for event in opened.export_events():
+                stream.write(json.dumps(event, ensure_ascii=False, sort_keys=True) + "\n")
+                count += 1
+        finally:
+            if target:
+                stream.close()
+    if target:
+        click.echo(f"Wrote {count} events to {target}")
 
 
 @ledger.command("migrate")

@@ -3,12 +3,15 @@ SQLite (the embedded default) and PostgreSQL. Times are UTC ISO-8601 text in bot
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
+import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -31,6 +34,44 @@ from certgen.ledger.schema import (
 )
 
 T = TypeVar("T")
+SQLITE_HEADER = b"SQLite format 3\x00"
+SOUND_FOR = 60.0  # seconds a quick check vouches for an open ledger
+DAMAGED = (
+    "the ledger is damaged, so nothing was written: run certgen ledger check for every "
+    "problem, then certgen ledger restore BACKUP (your last certgen ledger backup)"
+)
+# certgen's own rules, each a query for what breaks it and how to say one row of it.
+INVARIANTS = (
+    (
+        "SELECT code FROM certificates c WHERE NOT EXISTS "
+        "(SELECT 1 FROM events e WHERE e.code = c.code AND e.kind = 'issued')",
+        "certificate {0} has no 'issued' event",
+    ),
+    (
+        "SELECT DISTINCT code, kind FROM events e WHERE kind != 'redeem_failed' AND NOT EXISTS "
+        "(SELECT 1 FROM certificates c WHERE c.code = e.code)",
+        "event '{1}' names {0}, which is not a certificate",
+    ),
+    (
+        "SELECT code, batch_id FROM certificates c WHERE NOT EXISTS "
+        "(SELECT 1 FROM batches b WHERE b.id = c.batch_id)",
+        "certificate {0} names run {1}, which is not recorded",
+    ),
+    (
+        "SELECT code FROM certificates WHERE voided_at IS NOT NULL AND redeemed_at IS NOT NULL "
+        "AND redeemed_at > voided_at",
+        "certificate {0} was redeemed after it was voided",
+    ),
+    (
+        "SELECT b.id, b.count, COUNT(c.code) FROM batches b JOIN certificates c "
+        "ON c.batch_id = b.id GROUP BY b.id, b.count HAVING COUNT(c.code) > b.count",
+        "run {0} is of {1} certificates but records {2}",
+    ),
+    (
+        "SELECT code, page FROM certificates WHERE page < 1",
+        "certificate {0} is on page {1}",
+    ),
+)
 
 
 def utc_now() -> str:
@@ -123,6 +164,7 @@ class Ledger:
     def __init__(self, engine: Engine, url: str):
         self.engine = engine
         self.url = url
+        self._checked = -SOUND_FOR  # when require_sound last found it sound (monotonic)
         self.applied: list[str] = []  # migrations applied when it was opened
 
     def __enter__(self) -> Ledger:
@@ -143,6 +185,8 @@ class Ledger:
             raise
         except sa.exc.OperationalError as exc:
             raise LedgerError(f"{safe_url(self.url)}: {_reason(exc)}") from exc
+        except sa.exc.DatabaseError as exc:  # "database disk image is malformed"
+            raise LedgerError(f"{safe_url(self.url)}: {_reason(exc)}; {DAMAGED}") from exc
 
     def migrate(self) -> list[str]:
         """Apply pending migrations, each in its own transaction; returns their names."""
@@ -175,6 +219,7 @@ class Ledger:
         these certificates and their events, in one transaction; with ``emails`` (code ->
         address), each certificate's pending delivery too. The records are read and
         inserted a thousand at a time, so a long run is never all in memory."""
+        self.require_sound()
         try:
             with self._transaction() as conn:
                 if new_batch:
@@ -206,7 +251,100 @@ class Ledger:
     def get(self, code: str) -> CertificateRecord | None:
         with self._transaction() as conn:
             row = conn.execute(sa.select(certificates).where(certificates.c.code == code)).first()
-        return None if row is None else _record(row._mapping)
+        if row is None:
+            self.require_sound()  # a damaged index can miss a real code: say so, not "unknown"
+            return None
+        return _record(row._mapping)
+
+    # Soundness: a damaged file is found before it is written to, or believed.
+
+    def require_sound(self) -> None:
+        """Refuse a damaged SQLite ledger (SQLite's quick check: about 75 ms for 100,000
+        certificates), at most once a minute per open ledger."""
+        if self.engine.dialect.name != "sqlite" or time.monotonic() - self._checked < SOUND_FOR:
+            return
+        try:
+            with self.engine.connect() as conn:
+                found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+        except sa.exc.DatabaseError as exc:
+            found = [_reason(exc)]
+        if found != ["ok"]:
+            raise LedgerError(f"{safe_url(self.url)}: {'; '.join(found)[:300]}; {DAMAGED}")
+        self._checked = time.monotonic()
+
+    def check(self) -> list[str]:
+        """Every problem: the database's own checks (SQLite integrity and foreign keys) and
+        certgen's invariants. Empty for a sound ledger."""
+        problems: list[str] = []
+        try:
+            with self.engine.connect() as conn:
+                if self.engine.dialect.name == "sqlite":
+                    found = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check(20)")]
+                    problems += [f"SQLite: {r}" for r in found if r != "ok"]
+                    keys = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    problems += [
+                        f"SQLite: {r[0]} row {r[1]} refers to a missing {r[2]}" for r in keys
+                    ]
+                for query, says in INVARIANTS:
+                    rows = conn.exec_driver_sql(query).all()
+                    problems += [says.format(*row) for row in rows[:20]]
+                    if len(rows) > 20:
+                        problems.append(f"... and {len(rows) - 20} more like that")
+        except sa.exc.DatabaseError as exc:
+            problems.append(f"cannot be read: {_reason(exc)}")
+        return problems
+
+    def counts(self) -> dict[str, int]:
+        """Rows in the tables a person asks about."""
+        with self._transaction() as conn:
+            return {
+                name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+                for name, table in (
+                    ("runs", batches),
+                    ("certificates", certificates),
+                    ("events", events),
+                )
+            }
+
+    def export_events(self) -> Iterator[dict[str, Any]]:
+        """Every event, in the order recorded: the audit log."""
+        with self.engine.connect() as conn:
+            rows = conn.execution_options(yield_per=1000).execute(
+                sa.select(events).order_by(events.c.id)
+            )
+            for r in rows:
+                yield {
+                    "id": r.id,
+                    "code": r.code,
+                    "kind": r.kind,
+                    "at": r.at,
+                    "actor": r.actor,
+                    "channel": r.channel,
+                    "detail": json.loads(r.detail_json),
+                }
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of a SQLite ledger at ``target``, taken while others write
+        (SQLite's online backup: the copy is one moment of the ledger)."""
+        if self.engine.dialect.name != "sqlite":
+            raise LedgerError(
+                f"{safe_url(self.url)} is PostgreSQL: back it up with its own tool, e.g. "
+                f"pg_dump --format=custom --file={target} '{safe_url(self.url)}'"
+            )
+        import sqlite3
+
+        raw = self.engine.raw_connection()
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                raw.driver_connection.backup(copy)  # type: ignore[union-attr]
+            finally:
+                copy.close()
+        except sqlite3.DatabaseError as exc:
+            target.unlink(missing_ok=True)
+            raise LedgerError(f"{safe_url(self.url)}: cannot be copied: {exc}; {DAMAGED}") from exc
+        finally:
+            raw.close()
 
     def events(self, code: str) -> list[Event]:
         with self._transaction() as conn:
@@ -261,6 +399,7 @@ class Ledger:
         callers exactly one sees a changed row, on SQLite and PostgreSQL alike, without
         locks held across a read and a write.
         """
+        self.require_sound()
         with self._transaction() as conn:
             changed = conn.execute(
                 certificates.update().where(certificates.c.code == code, where).values(**values)
@@ -299,6 +438,7 @@ class Ledger:
         where = sa.and_(c.code.in_(list(some)), c.redeemed_at.is_(None), c.voided_at.is_(None))
         values = {"voided_at": at, "voided_by": actor, "void_reason": reason}
         detail = json.dumps({"reason": reason}, ensure_ascii=False, sort_keys=True)
+        self.require_sound()
         with self._transaction() as conn:
             update = certificates.update().where(where).values(**values).returning(c.code)
             voided = [code for (code,) in conn.execute(update)]  # what this UPDATE changed
@@ -702,8 +842,11 @@ def _reason(exc: sa.exc.DBAPIError) -> str:
 
 
 def open_ledger(url: str) -> Ledger:
-    """Connect and migrate; a ledger that cannot be reached is one clear LedgerError."""
+    """Connect and migrate; a ledger that cannot be reached is one clear LedgerError, and a
+    file that is not a certgen ledger is never taken for a new one."""
     engine_url = _engine_url(url)
+    if engine_url.get_backend_name() == "sqlite" and engine_url.database:
+        _refuse_foreign_file(Path(engine_url.database), url)
     if engine_url.get_backend_name() == "sqlite":
         engine = sa.create_engine(engine_url, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
@@ -711,6 +854,9 @@ def open_ledger(url: str) -> Ledger:
         engine = sa.create_engine(engine_url, connect_args={"connect_timeout": 5})
     ledger = Ledger(engine, url)
     try:
+        if engine_url.get_backend_name() != "sqlite":
+            with ledger._transaction() as conn:
+                _refuse_foreign_tables(set(sa.inspect(conn).get_table_names()), url)
         ledger.applied = ledger.migrate()
     except LedgerError:
         engine.dispose()
@@ -719,6 +865,52 @@ def open_ledger(url: str) -> Ledger:
         engine.dispose()
         raise LedgerError(f"{safe_url(url)}: {_reason(exc)}") from exc
     return ledger
+
+
+def _refuse_foreign_file(path: Path, url: str) -> None:
+    """An empty file or another kind of file where the ledger should be is refused: SQLite
+    would make a new, empty ledger of it, and every code would look unknown."""
+    if path.name.startswith(":memory:") or not path.exists():
+        return
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise LedgerError(f"{safe_url(url)}: cannot read {path}: {exc.strerror}") from exc
+    if not head:
+        raise LedgerError(
+            f"{path} is an empty file, not a ledger (did it lose its data?): restore your "
+            "last backup with certgen ledger restore BACKUP, or move the file away to start "
+            "a new ledger"
+        )
+    if head != SQLITE_HEADER:
+        raise LedgerError(
+            f"{path} is not a SQLite database, so not a certgen ledger: give the ledger's "
+            "file (--ledger sqlite:///PATH), or move this one away to start a new ledger"
+        )
+    import sqlite3
+
+    # Read-only and before any setting is made: a database that is not ours stays as it is.
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as conn:
+            names = {
+                row[0]
+                for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"{safe_url(url)}: {exc}; {DAMAGED}") from exc
+    _refuse_foreign_tables(names, url)
+
+
+def _refuse_foreign_tables(tables: set[str], url: str) -> None:
+    if tables and migrations_table.name not in tables:
+        raise LedgerError(
+            f"{safe_url(url)} holds tables that are not a certgen ledger's "
+            f"({', '.join(sorted(tables)[:5])}): give another ledger (--ledger, "
+            "CERTGEN_LEDGER) rather than write into that database"
+        )
 
 
 def _issued(record: CertificateRecord, batch_id: str, actor: str, channel: str) -> dict[str, Any]:
