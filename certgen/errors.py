@@ -146,6 +146,12 @@ class RepeatedRunError(CertgenError):
     exit_code = 15
 
 
+class BusyError(CertgenError):
+    """Another run holds what this one would write: the same output file, or the same run."""
+
+    exit_code = 16
+
+
 class NotFoundError(CertgenError):
     """A code or a run that is not in the ledger."""
 

@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import secrets
 import signal
+import sys
 import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -45,6 +46,7 @@ from certgen.mailing import Envelope
 from certgen.sheets import Sheet
 
 CHUNK = 1000  # certificates drawn into one PDF at a time, then joined into the file
+PR_SET_PDEATHSIG = 1  # Linux prctl: the signal a process gets when its parent dies
 
 
 @dataclass(frozen=True)
@@ -577,6 +579,7 @@ def _in_order(
         yield (getattr(drawing, method)(*task, **inline) for task in tasks)
         return
     _FORKED = drawing
+    _set_parent(os.getpid())
     try:
         fork = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(jobs, mp_context=fork, initializer=_ignore_interrupts) as pool:
@@ -590,10 +593,26 @@ def _in_order(
         _FORKED = None
 
 
+_PARENT = 0  # the run's process, which forked the drawing processes
+
+
+def _set_parent(pid: int) -> None:
+    global _PARENT
+    _PARENT = pid
+
+
 def _ignore_interrupts() -> None:
     """Ctrl-C reaches every process of the terminal's group: a drawing process leaves it to
-    the run, which stops at a safe point and says how to go on."""
+    the run, which stops at a safe point and says how to go on. A drawing process dies with
+    the run: a run that is killed leaves no worker behind, blocked on a pipe for good."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != _PARENT:  # the run died before the line above: follow it now
+            os._exit(1)
 
 
 def _check(drawing: _Drawing, chunks: Sequence[range], jobs: int) -> list[Problem]:

@@ -23,7 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,7 @@ from certgen.ledger import BatchRecord, CertificateRecord, Ledger
 
 Randbelow = Callable[[int], int]
 BLOCK = 1000  # fresh codes drawn and checked against the ledger at a time
+BEAT = 60.0  # seconds between a running run's heartbeats
 
 
 def fingerprint(design: Design, rows: Sequence[Row], kind: str) -> str:
@@ -155,10 +158,20 @@ class Run:
             self.batch,
             self.issued_at,
         )
+        self.beat()
         first = not self.known
         ledger = self.ledger
         ledger.issue_batch(self.batch, records, actor=self.actor, new_batch=first, emails=emails)
         self.known = True
+
+    def beat(self) -> None:
+        """Tell the ledger this run's process still works on it (its lease stays held)."""
+        now = time.time()
+        if now - self._beaten > BEAT:
+            self.ledger.renew_lease(self.id, os.getpid(), now)
+            self._beaten = now
+
+    _beaten: float = 0.0
 
 
 def certificate_records(

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 import jinja2
 
-from certgen import codes, mail, preview, render, runs, stopping
+from certgen import codes, locks, mail, preview, render, runs, stopping
 from certgen import issue as issue_mod
 from certgen.design import EMAIL_NAMES, Design, FieldSpec, QrElement
 from certgen.errors import InputError, LedgerError, Problem
@@ -445,6 +445,7 @@ class _Delivering:
         retake = _dead_claims(deliveries.values(), self.owner)
         for done, i in enumerate(part, start=1):
             stopping.check()  # between emails: each one sent is recorded as sent
+            run.beat()
             row, code = run.rows[i], run.codes[i]
             delivery = deliveries[code]
             if delivery.status == "sent":
@@ -533,23 +534,12 @@ def _text(reply: bytes | str) -> str:
 def _dead_claims(deliveries: Iterable[Delivery], owner: str) -> set[str]:
     """Senders holding claims that can be taken over: processes on this machine that are
     gone, and any whose claim is older than a delivery attempt can last."""
-    host = socket.gethostname()
     stale_before = (dt.datetime.now(dt.UTC) - STALE_CLAIM).isoformat(timespec="seconds")
     dead = set()
     for d in deliveries:
         if d.status != "sending" or not d.claimed_by or d.claimed_by == owner:
             continue
         claim_host, _, pid = d.claimed_by.rpartition(":")
-        if (d.claimed_at or "") < stale_before or (claim_host == host and not _alive(int(pid))):
+        if (d.claimed_at or "") < stale_before or not locks.process_alive(claim_host, int(pid)):
             dead.add(d.claimed_by)
     return dead
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -21,6 +21,7 @@ LAYERS = {
     "codes": 0,
     "pdfjoin": 0,
     "stopping": 0,
+    "locks": 0,
     "text": 1,
     "design": 1,
     "tables": 1,

@@ -3,11 +3,14 @@ messages and exit codes."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import getpass
+import os
 import shlex
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,13 +21,20 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from certgen import __version__, inputs, mail, mailing, profiles, stopping, tables
+from certgen import __version__, inputs, locks, mail, mailing, profiles, stopping, tables
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import redeem as redeem_mod
 from certgen import runs as runs_mod
 from certgen.design import Design, FieldSpec
-from certgen.errors import CertgenError, InputError, NotFoundError, Problem, RepeatedRunError
+from certgen.errors import (
+    BusyError,
+    CertgenError,
+    InputError,
+    NotFoundError,
+    Problem,
+    RepeatedRunError,
+)
 from certgen.ledger import Ledger, open_ledger, safe_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -320,6 +330,26 @@ def stopped_safely(ledger: Ledger, batch_id: str, total: int, sending: bool) -> 
             click.secho(message, err=True, fg="yellow")
             click.echo(f"  {this_command('--resume', batch_id)}", err=True)  # plain, to copy
         raise click.exceptions.Exit(INTERRUPTED) from None
+
+
+@contextlib.contextmanager
+def run_held(ledger: Ledger, run_id: str, output: Path | None) -> Iterator[None]:
+    """Hold the run's lease in the ledger (on any machine that shares it) and its output's
+    lock while the run works; refused at once, saying who holds them."""
+    host, pid = socket.gethostname(), os.getpid()
+    held = ledger.take_lease(run_id, host, pid, time.time(), locks.process_alive)
+    if held:
+        raise BusyError(
+            f"run {run_id} is running now (process {held['pid']} on {held['host']}, since "
+            f"{held['started_at']}): wait for it to finish, or stop it first"
+        )
+    try:
+        since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        holder = f"run {run_id} (process {pid} on {host}, since {since})"
+        with locks.holding(output.resolve(), holder) if output else contextlib.nullcontext():
+            yield
+    finally:
+        ledger.drop_lease(run_id, pid)
 
 
 def note_default_base_url(config: config_mod.Config, quiet: bool, before: str) -> None:

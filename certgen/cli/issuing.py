@@ -35,6 +35,7 @@ from certgen.cli.base import (
     refuse_repeat,
     report_left_out,
     row_options,
+    run_held,
     run_options,
     safety_options,
     settings_options,
@@ -248,7 +249,8 @@ def issue(
             refuse_repeat(opened, fingerprint, sent=False)
         batch_id = batch_id or runs_mod.new_id(now)
         stopped = stopped_safely(opened, batch_id, len(rows), sending=False)
-        with stopped, progress_bar(len(rows), quiet) as progress:
+        held = run_held(opened, batch_id, None if dry_run else output)
+        with held, stopped, progress_bar(len(rows), quiet) as progress:
             result = issue_mod.issue(
                 design,
                 rows,

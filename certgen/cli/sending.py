@@ -36,6 +36,7 @@ from certgen.cli.base import (
     refuse_repeat,
     report_left_out,
     row_options,
+    run_held,
     run_options,
     safety_options,
     settings_options,
@@ -191,7 +192,8 @@ def send(
         batch_id = batch_id or runs_mod.new_id(now)
         stopped = stopped_safely(opened, batch_id, len(rows), sending=True)
         try:
-            with stopped, progress_bar(len(rows), quiet, "Sending") as progress:
+            held = run_held(opened, batch_id, None)
+            with held, stopped, progress_bar(len(rows), quiet, "Sending") as progress:
                 result = send_mod.send(
                     design,
                     rows,

@@ -8,7 +8,7 @@ import datetime as dt
 import itertools
 import json
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,7 @@ from certgen.ledger.schema import (
     migrations_table,
     notifications,
     referrer_key,
+    run_leases,
     sign_in_attempts,
     staff,
     staff_sessions,
@@ -36,6 +37,8 @@ from certgen.ledger.schema import (
 T = TypeVar("T")
 SQLITE_HEADER = b"SQLite format 3\x00"
 SOUND_FOR = 60.0  # seconds a quick check vouches for an open ledger
+MIGRATION_LOCK = 0x63657274  # "cert": the PostgreSQL advisory lock that orders migrations
+LEASE_STALE = 1800.0  # seconds without a heartbeat after which a run's lease is free
 DAMAGED = (
     "the ledger is damaged, so nothing was written: run certgen ledger check for every "
     "problem, then certgen ledger restore BACKUP (your last certgen ledger backup)"
@@ -189,12 +192,14 @@ class Ledger:
             raise LedgerError(f"{safe_url(self.url)}: {_reason(exc)}; {DAMAGED}") from exc
 
     def migrate(self) -> list[str]:
-        """Apply pending migrations, each in its own transaction; returns their names."""
-        with self._transaction() as conn:
+        """Apply pending migrations, each in its own transaction that holds the ledger's
+        write lock from its first read (two processes opening a new ledger at once: the
+        second waits, then finds it done); returns their names."""
+        with self._locked() as conn:
             migrations_table.create(conn, checkfirst=True)
         applied = []
         for name, migration in MIGRATIONS:
-            with self._transaction() as conn:
+            with self._locked() as conn:
                 done = conn.execute(
                     sa.select(migrations_table.c.name).where(migrations_table.c.name == name)
                 ).first()
@@ -204,6 +209,25 @@ class Ledger:
                 conn.execute(migrations_table.insert().values(name=name, applied_at=utc_now()))
                 applied.append(name)
         return applied
+
+    @contextmanager
+    def _locked(self) -> Iterator[Connection]:
+        """A transaction that holds the write lock before it reads: SQLite's BEGIN
+        IMMEDIATE, a PostgreSQL advisory lock for the transaction."""
+        try:
+            with self.engine.connect() as conn:
+                if self.engine.dialect.name == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                else:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+        except sa.exc.OperationalError as exc:
+            raise LedgerError(f"{safe_url(self.url)}: {_reason(exc)}") from exc
 
     def issue_batch(
         self,
@@ -255,6 +279,48 @@ class Ledger:
             self.require_sound()  # a damaged index can miss a real code: say so, not "unknown"
             return None
         return _record(row._mapping)
+
+    # Run leases: one live process per run id.
+
+    def take_lease(
+        self, run_id: str, host: str, pid: int, at: float, alive: Callable[[str, int], bool]
+    ) -> dict[str, Any] | None:
+        """Hold run ``run_id`` for this process; None if taken, else who holds it. A lease
+        whose holder is gone (``alive`` says so, or no heartbeat for LEASE_STALE seconds) is
+        taken over."""
+        r = run_leases.c
+        row = {"run_id": run_id, "host": host, "pid": pid, "started_at": utc_now(), "heartbeat": at}
+        for _ in range(3):
+            try:
+                with self._transaction() as conn:
+                    conn.execute(run_leases.insert().values(**row))
+                return None
+            except sa.exc.IntegrityError:
+                pass
+            with self._transaction() as conn:
+                held = conn.execute(sa.select(run_leases).where(r.run_id == run_id)).first()
+                if held is None:
+                    continue
+                if alive(held.host, held.pid) and at - held.heartbeat < LEASE_STALE:
+                    return dict(held._mapping)
+                conn.execute(  # its holder is gone: only this one takes it over
+                    run_leases.delete().where(
+                        r.run_id == run_id, r.pid == held.pid, r.host == held.host
+                    )
+                )
+        return {"run_id": run_id, "host": "?", "pid": 0, "started_at": "?"}
+
+    def renew_lease(self, run_id: str, pid: int, at: float) -> None:
+        r = run_leases.c
+        with self._transaction() as conn:
+            conn.execute(
+                run_leases.update().where(r.run_id == run_id, r.pid == pid).values(heartbeat=at)
+            )
+
+    def drop_lease(self, run_id: str, pid: int) -> None:
+        r = run_leases.c
+        with self._transaction() as conn:
+            conn.execute(run_leases.delete().where(r.run_id == run_id, r.pid == pid))
 
     # Soundness: a damaged file is found before it is written to, or believed.
 
@@ -877,6 +943,12 @@ def _refuse_foreign_file(path: Path, url: str) -> None:
             head = stream.read(len(SQLITE_HEADER))
     except OSError as exc:
         raise LedgerError(f"{safe_url(url)}: cannot read {path}: {exc.strerror}") from exc
+    if not head and time.time() - path.stat().st_mtime < 10:
+        # Just made: another certgen is creating this ledger; its first write is moments away.
+        for _ in range(50):
+            time.sleep(0.1)
+            if path.stat().st_size:
+                return _refuse_foreign_file(path, url)
     if not head:
         raise LedgerError(
             f"{path} is an empty file, not a ledger (did it lose its data?): restore your "

@@ -239,6 +239,26 @@ def _m010_staff_sessions(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _run_leases(md: sa.MetaData) -> None:
+    """The table m011 creates: which process is running a run now, so a second one under the
+    same id (on any machine sharing the ledger) is refused while it lives."""
+    sa.Table(
+        "run_leases",
+        md,
+        sa.Column("run_id", sa.String(100), primary_key=True),
+        sa.Column("host", sa.String(255), nullable=False),
+        sa.Column("pid", sa.Integer, nullable=False),
+        sa.Column("started_at", sa.String(32), nullable=False),
+        sa.Column("heartbeat", sa.Float, nullable=False),  # seconds since the epoch
+    )
+
+
+def _m011_run_leases(conn: Connection) -> None:
+    md = sa.MetaData()
+    _run_leases(md)
+    md.create_all(conn)
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -252,6 +272,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m008_run_fingerprints", _m008_run_fingerprints),
     ("m009_unsubscribes", _m009_unsubscribes),
     ("m010_staff_sessions", _m010_staff_sessions),
+    ("m011_run_leases", _m011_run_leases),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -275,6 +296,8 @@ unsubscribes = metadata.tables["unsubscribes"]
 _staff_sessions(metadata)
 staff_sessions = metadata.tables["staff_sessions"]
 sign_in_attempts = metadata.tables["sign_in_attempts"]
+_run_leases(metadata)
+run_leases = metadata.tables["run_leases"]
 migrations_table = sa.Table(
     "certgen_migrations",
     sa.MetaData(),
