@@ -36,6 +36,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from certgen import codes
 from certgen import redeem as redeem_mod
 from certgen.config import Web, today_in
+from certgen.errors import LedgerError
 from certgen.ledger import CertificateRecord, Ledger
 from certgen.mail import Mailer, notify_redeemed, unsubscribing
 
@@ -63,6 +64,9 @@ SIGN_IN_WINDOW = 900.0  # seconds over which sign-in tries are counted, per acco
 FREE_TRIES = 3  # an account's tries before each must wait longer than the one before
 MAX_BACKOFF = 300.0
 TOUCH = 60.0  # a session's last use is written at most once a minute
+REPLAY_FOR = 86400.0  # seconds an Idempotency-Key's answer is kept
+LEDGER_WAIT = 4.0  # seconds a request waits for a busy ledger before it answers 503
+MAX_BODY = 64 * 1024  # bytes: a sign-in form or an API call is a few hundred
 
 
 def hash_password(password: str) -> str:
@@ -114,6 +118,7 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=web.session_minutes),
+        MAX_CONTENT_LENGTH=MAX_BODY,
     )
     lookups = Limiter(web.lookups_per_minute)
     idle = web.session_minutes * 60
@@ -135,6 +140,12 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         if secure_cookies:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
         return response
+
+    @app.before_request
+    def bounded() -> None:
+        """A body over MAX_BODY is refused before anything reads it, on every route."""
+        if (request.content_length or 0) > MAX_BODY:
+            abort(413, f"The request is over {MAX_BODY // 1024} KiB.")
 
     @app.before_request
     def same_site() -> None:
@@ -174,9 +185,24 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
     @app.errorhandler(400)
     @app.errorhandler(403)
     @app.errorhandler(404)
+    @app.errorhandler(413)
     @app.errorhandler(429)
-    def error(exc: Any) -> tuple[str, int]:
+    def error(exc: Any) -> Any:
+        if request.path.startswith("/api/"):
+            return _json_error(exc.code, "refused", str(exc.description))
         return render_template("error.html", message=exc.description), exc.code
+
+    @app.errorhandler(LedgerError)
+    def ledger_busy(exc: LedgerError) -> Any:
+        """A locked, unreachable or damaged ledger: 503 with Retry-After, never a 500, and
+        within LEDGER_WAIT seconds; the client tries again."""
+        message = "The ledger is busy or unreachable; try again in a few seconds."
+        headers = {"Retry-After": "5"}
+        if request.path.startswith("/api/"):
+            response = _json_error(503, "unavailable", message)
+            response.headers.update(headers)
+            return response
+        return render_template("error.html", message=message), 503, headers
 
     @app.get("/")
     def home() -> str:
@@ -366,6 +392,43 @@ def _api(
     @app.post("/api/certificates/<text>/redeem")
     def api_redeem(text: str) -> Any:
         name = token_staff()
+        return idempotent(name, lambda: redeem_reply(name, text))
+
+    def idempotent(name: str, answer: Callable[[], tuple[Response, int]]) -> Any:
+        """With an Idempotency-Key, the first answer is kept for a day and replayed to the
+        same request (Stripe's rule): a point of sale that lost the answer to a redemption
+        asks again and gets "redeemed", not "already redeemed"."""
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return answer()
+        if not 1 <= len(key) <= 200:
+            return _json_error(400, "refused", "an Idempotency-Key is 1 to 200 characters")
+        asked = f"{request.method} {request.path}"
+        stored = ledger.reply_begin(name, key, asked, time.time(), REPLAY_FOR)
+        if stored is not None:
+            if stored["request"] != asked:
+                message = f"this Idempotency-Key was used for {stored['request']}"
+                return _json_error(422, "refused", message)
+            if stored["status"] is None:
+                response = _json_error(
+                    409,
+                    "in_progress",
+                    "the first request with this key is still being answered; retry",
+                )
+                response.headers["Retry-After"] = "1"
+                return response
+            replay = Response(stored["body"], stored["status"], mimetype="application/json")
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
+        try:
+            response, status = answer()
+        except BaseException:
+            ledger.reply_finish(name, key, None, None)
+            raise
+        ledger.reply_finish(name, key, status, response.get_data(as_text=True))
+        return response, status
+
+    def redeem_reply(name: str, text: str) -> tuple[Response, int]:
         result = redeem_mod.redeem(
             ledger, text, actor=name, channel="api", today=today_in(web.timezone)
         )
@@ -418,7 +481,13 @@ def _operation(method: str, summary: str, results: dict[str, tuple[str, str]]) -
         "400": ("Mistyped: the check symbol does not match", "Outcome"),
         "401": ("No valid staff token", "Outcome"),
         "404": ("Unknown code", "Outcome"),
+        "413": ("The request body is over 64 KiB", "Outcome"),
+        "503": ("The ledger is busy or unreachable: retry after Retry-After seconds", "Outcome"),
     }
+    if method == "post":
+        common |= {
+            "422": ("This Idempotency-Key was used for another request", "Outcome"),
+        }
     responses = {
         status: {
             "description": text,
@@ -427,7 +496,19 @@ def _operation(method: str, summary: str, results: dict[str, tuple[str, str]]) -
         for status, (text, ref) in sorted({**common, **results}.items())
     }
     code = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
-    return {"parameters": [code], method: {"summary": summary, "responses": responses}}
+    operation: dict[str, Any] = {"summary": summary, "responses": responses}
+    if method == "post":
+        operation["parameters"] = [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "Any unique string: the same request with the same key within "
+                "24 hours gets the first answer again (header Idempotent-Replayed: true)",
+                "schema": {"type": "string", "maxLength": 200},
+            }
+        ]
+    return {"parameters": [code], method: operation}
 
 
 OPENAPI: dict[str, Any] = {

@@ -385,3 +385,64 @@ def test_the_limiter_forgets_idle_addresses() -> None:
     time.sleep(0.06)
     assert limiter.retry_after("a") == 0 and limiter.retry_after("b") == 0
     assert len(limiter) == 0
+
+
+def test_a_locked_ledger_answers_503_with_retry_after_within_5_seconds(
+    tmp_path: Path, code: str
+) -> None:
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with open_ledger(url, wait=web.LEDGER_WAIT) as ledger:
+        if ledger.password_hash("Sam") is None:
+            ledger.add_staff("Sam", web.hash_password("pin12345"))
+        assert ledger.set_token_hash("Sam", web.hash_token("t" * 40))
+        app = web.create_app(ledger, Web(secret_key="k"))
+        holder = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            started = time.monotonic()
+            response = app.test_client().post(
+                f"/api/certificates/{code}/redeem", headers={"Authorization": f"Bearer {'t' * 40}"}
+            )
+            elapsed = time.monotonic() - started
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert response.status_code == 503 and elapsed < 5, (response.status_code, elapsed)
+        assert response.is_json and response.get_json()["outcome"] == "unavailable"
+        assert response.headers["Retry-After"] == "5"
+        assert ledger.get(code).redeemed_at is None  # type: ignore[union-attr]
+        after = app.test_client().post(
+            f"/api/certificates/{code}/redeem", headers={"Authorization": f"Bearer {'t' * 40}"}
+        )
+        assert after.status_code == 200  # the lock gone, the retry works
+
+
+def test_a_body_over_the_limit_is_refused_with_413(app: Flask, code: str) -> None:
+    client = app.test_client()
+    big = {"name": "Sam", "password": "x" * (web.MAX_BODY + 1)}
+    assert client.post("/signin", data=big).status_code == 413
+    api = client.post(f"/api/certificates/{code}/redeem", data=b"x" * (web.MAX_BODY + 1))
+    assert api.status_code == 413 and api.is_json
+
+
+def test_an_idempotency_key_replays_the_first_answer(
+    app: Flask, ledger: Ledger, issued: list[str]
+) -> None:
+    code, other = issued
+    ledger.set_token_hash("Sam", web.hash_token("k" * 40))
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {'k' * 40}", "Idempotency-Key": "pos-7-sale-1001"}
+    first = client.post(f"/api/certificates/{code}/redeem", headers=auth)
+    again = client.post(f"/api/certificates/{code}/redeem", headers=auth)  # the answer was lost
+    assert first.status_code == again.status_code == 200
+    assert again.get_json() == first.get_json() and again.get_json()["outcome"] == "redeemed"
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len([e for e in ledger.events(code) if e.kind == "redeemed"]) == 1
+    fresh = dict(auth, **{"Idempotency-Key": "pos-7-sale-1002"})
+    assert client.post(f"/api/certificates/{code}/redeem", headers=fresh).status_code == 409
+    elsewhere = client.post(f"/api/certificates/{other}/redeem", headers=auth)
+    assert elsewhere.status_code == 422 and "was used for POST" in elsewhere.get_json()["message"]
+    no_key = {"Authorization": auth["Authorization"]}
+    assert client.post(f"/api/certificates/{code}/redeem", headers=no_key).status_code == 409

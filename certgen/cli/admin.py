@@ -14,7 +14,14 @@ import click
 
 from certgen import config as config_mod
 from certgen import mail
-from certgen.cli.base import cli, mailer_for, opened_ledger, outbox_option, settings_options
+from certgen.cli.base import (
+    cli,
+    mailer_for,
+    open_configured,
+    opened_ledger,
+    outbox_option,
+    settings_options,
+)
 from certgen.errors import ConfigError, LedgerError, NotFoundError, OutputError
 from certgen.ledger import DAMAGED, open_ledger, safe_url
 
@@ -58,7 +65,8 @@ def serve(
 
     from certgen import web
 
-    with opened_ledger(config_file, ledger) as (config, opened):
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    with open_configured(config, wait=web.LEDGER_WAIT) as opened:
         app = web.create_app(opened, config.web(), mailer_for(config, outbox))
         click.echo(f"certgen: serving {safe_url(config.ledger)} on http://{host}:{port}/", err=True)
         waitress.serve(app, host=host, port=port, threads=threads, ident="certgen")

@@ -89,10 +89,10 @@ def actor_name(by: str | None) -> str:
         return "unknown"
 
 
-def open_configured(config: config_mod.Config) -> Ledger:
+def open_configured(config: config_mod.Config, wait: float = 30.0) -> Ledger:
     if config.ledger == config_mod.default_ledger():  # only the default's folder is made
         config_mod.home().mkdir(parents=True, exist_ok=True)
-    return open_ledger(config.ledger)
+    return open_ledger(config.ledger, wait)
 
 
 @click.group(cls=CertgenGroup, context_settings=CONTEXT)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from certgen.errors import LedgerError
 from certgen.ledger.schema import (
     MIGRATIONS,
+    api_replies,
     batches,
     certificates,
     deliveries,
@@ -151,14 +152,17 @@ def _engine_url(url: str) -> URL:
     return parsed
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets readers run beside the writer; the busy timeout makes writers queue
-    # instead of failing with "database is locked".
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+def _sqlite_pragmas(wait: float) -> Callable[[Any, Any], None]:
+    def set_up(dbapi_conn: Any, _record: Any) -> None:
+        # WAL lets readers run beside the writer; the busy timeout makes writers queue
+        # instead of failing with "database is locked".
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return set_up
 
 
 class Ledger:
@@ -279,6 +283,43 @@ class Ledger:
             self.require_sound()  # a damaged index can miss a real code: say so, not "unknown"
             return None
         return _record(row._mapping)
+
+    # API replies: an Idempotency-Key's first answer, replayed.
+
+    def reply_begin(
+        self, staff: str, key: str, request: str, at: float, keep: float
+    ) -> dict[str, Any] | None:
+        """Claim ``key`` for this request (None), or the stored reply of the request that
+        claimed it: ``status`` None while that one is still being answered. Replies older
+        than ``keep`` seconds are forgotten."""
+        a = api_replies.c
+        with self._transaction() as conn:
+            conn.execute(api_replies.delete().where(a.created_at < at - keep))
+        try:
+            with self._transaction() as conn:
+                conn.execute(
+                    api_replies.insert().values(
+                        staff=staff, key=key, request=request, created_at=at
+                    )
+                )
+            return None
+        except sa.exc.IntegrityError:
+            with self._transaction() as conn:
+                row = conn.execute(
+                    sa.select(api_replies).where(a.staff == staff, a.key == key)
+                ).first()
+            return dict(row._mapping) if row else {"request": request, "status": None, "body": None}
+
+    def reply_finish(self, staff: str, key: str, status: int | None, body: str | None) -> None:
+        """Store the reply; with ``status`` None, let the key go (the request failed before
+        it could be answered, so a retry runs it)."""
+        a = api_replies.c
+        where = sa.and_(a.staff == staff, a.key == key)
+        with self._transaction() as conn:
+            if status is None:
+                conn.execute(api_replies.delete().where(where))
+            else:
+                conn.execute(api_replies.update().where(where).values(status=status, body=body))
 
     # Run leases: one live process per run id.
 
@@ -907,17 +948,26 @@ def _reason(exc: sa.exc.DBAPIError) -> str:
     return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
 
 
-def open_ledger(url: str) -> Ledger:
+def open_ledger(url: str, wait: float = 30.0) -> Ledger:
     """Connect and migrate; a ledger that cannot be reached is one clear LedgerError, and a
-    file that is not a certgen ledger is never taken for a new one."""
+    file that is not a certgen ledger is never taken for a new one. A write waits at most
+    ``wait`` seconds for another writer (a web request less than a batch run)."""
     engine_url = _engine_url(url)
     if engine_url.get_backend_name() == "sqlite" and engine_url.database:
         _refuse_foreign_file(Path(engine_url.database), url)
     if engine_url.get_backend_name() == "sqlite":
-        engine = sa.create_engine(engine_url, connect_args={"timeout": 30})
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = sa.create_engine(engine_url, connect_args={"connect_timeout": 5})
+        engine = sa.create_engine(engine_url, connect_args={"timeout": wait})
+        sa.event.listen(engine, "connect", _sqlite_pragmas(wait))
+    else:  # a connection is checked before use: one dropped by the server costs no request
+        given = engine_url.query.get("options", "")  # e.g. a search_path: kept
+        options = " ".join(
+            [*([given] if isinstance(given, str) else given), f"-c lock_timeout={int(wait * 1000)}"]
+        )
+        engine = sa.create_engine(
+            engine_url,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 5, "options": options.strip()},
+        )
     ledger = Ledger(engine, url)
     try:
         if engine_url.get_backend_name() != "sqlite":

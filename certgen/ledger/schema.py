@@ -259,6 +259,28 @@ def _m011_run_leases(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _api_replies(md: sa.MetaData) -> None:
+    """The table m012 creates: the first answer to each API request sent with an
+    Idempotency-Key, replayed when the same request comes again (a retry after a lost
+    answer), for a day."""
+    sa.Table(
+        "api_replies",
+        md,
+        sa.Column("staff", sa.String(100), primary_key=True),
+        sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("request", sa.String(300), nullable=False),  # method and path
+        sa.Column("status", sa.Integer),  # None while the first request is being answered
+        sa.Column("body", sa.Text),
+        sa.Column("created_at", sa.Float, nullable=False, index=True),
+    )
+
+
+def _m012_api_replies(conn: Connection) -> None:
+    md = sa.MetaData()
+    _api_replies(md)
+    md.create_all(conn)
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -273,6 +295,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m009_unsubscribes", _m009_unsubscribes),
     ("m010_staff_sessions", _m010_staff_sessions),
     ("m011_run_leases", _m011_run_leases),
+    ("m012_api_replies", _m012_api_replies),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -298,6 +321,8 @@ staff_sessions = metadata.tables["staff_sessions"]
 sign_in_attempts = metadata.tables["sign_in_attempts"]
 _run_leases(metadata)
 run_leases = metadata.tables["run_leases"]
+_api_replies(metadata)
+api_replies = metadata.tables["api_replies"]
 migrations_table = sa.Table(
     "certgen_migrations",
     sa.MetaData(),
