@@ -23,7 +23,7 @@ import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, overload
 
@@ -38,9 +38,16 @@ Value = str | Decimal | dt.date | int
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # Characters that could make a printed name lie about itself (bidi overrides, invisible
 # marks) or cannot be printed at all (controls other than line breaks).
+# Controls, zero-width and bidi-override characters, and blank-looking letters (Hangul
+# fillers, the Arabic letter mark, tag characters): a printed name cannot hide behind them.
+# ZWJ and ZWNJ (U+200C, U+200D), which Persian and Indic scripts need, are allowed.
 _FORBIDDEN = re.compile(
-    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2069\ufeff"
+    "\u061c\u115f\u1160\u3164\uffa0\u180e\U000e0000-\U000e007f]"
 )
+MAX_MARKS = 4  # combining marks on one character; more is a flood that prints over lines
+MAX_AMOUNT = 10**9
+EXPIRES = "expires"
 _CURRENCY = re.compile(r"[\s\u00a0\u202f$€£¥]|[A-Z]{3}")
 # Day, month and year with one separator: 31.03.2027, 3/31/2027, 31-03-2027.
 _NUMERIC_DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})")
@@ -54,6 +61,7 @@ class Formats:
 
     date_format: str | None = None
     decimal_comma: bool = False
+    allow_expired: bool = True  # the CLI refuses an expiry before the issue date by default
 
 
 @dataclass(frozen=True)
@@ -175,7 +183,10 @@ def parse_date(raw: str, issued_on: dt.date, date_format: str | None) -> dt.date
     date in ``date_format``; without one, also a day-first dotted date (31.03.2027), a
     slashed one whose day is over 12 (3/31/2027), and a written one (31 March 2027)."""
     if re.fullmatch(r"\+\d+", raw):
-        return issued_on + dt.timedelta(days=int(raw))
+        try:
+            return issued_on + dt.timedelta(days=int(raw))
+        except OverflowError:
+            raise ValueError(f"'{raw}' days is past the year 9999") from None
     iso = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?.*)?", raw)
     if iso:
         try:
@@ -238,12 +249,11 @@ def parse_money(raw: str, decimal_comma: bool) -> Decimal:
         text = text.replace(",", "" if grouped and not decimal_comma else ".")
     elif decimal_comma and re.fullmatch(r"-?\d{1,3}(\.\d{3})+", text):
         text = text.replace(".", "")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"'{raw}' is not an amount (write it as 150 or 150.00)") from None
-    if not amount.is_finite() or amount < 0:
+    if not re.fullmatch(r"-?\d+(\.\d+)?", text):  # no 1E+400, no NaN: digits as written
         raise ValueError(f"'{raw}' is not an amount (write it as 150 or 150.00)")
+    amount = Decimal(text)
+    if amount < 0 or amount >= MAX_AMOUNT:
+        raise ValueError(f"'{raw}' is not an amount a gift can have (0 to {MAX_AMOUNT - 1:,})")
     return amount
 
 
@@ -252,6 +262,11 @@ def check_text(spec: FieldSpec, value: str) -> str | None:
     bad = _FORBIDDEN.search(value)
     if bad:
         return f"contains the invisible or control character U+{ord(bad.group()):04X}; remove it"
+    marks = 0
+    for char in value:
+        marks = marks + 1 if unicodedata.combining(char) else 0
+        if marks > MAX_MARKS:
+            return f"has more than {MAX_MARKS} combining marks on one letter; remove them"
     if len(value) > spec.max_length:
         return f"is {len(value)} characters long; the limit is {spec.max_length}"
     return None
@@ -306,6 +321,12 @@ def resolve(
                 values[name] = convert(spec, raw, issued_on, formats)
             except ValueError as exc:
                 reason = str(exc)
+        expiry = values.get(name) if name == EXPIRES else None
+        if isinstance(expiry, dt.date) and expiry < issued_on and not formats.allow_expired:
+            reason = (
+                f"{expiry.isoformat()} is before the issue date ({issued_on.isoformat()}): the "
+                "gift would be expired when it arrives; correct it, or give --allow-expired"
+            )
         if reason:
             problems.append(Problem(reason, *where))
     return Row(row, values, columns or {}), problems
@@ -317,6 +338,8 @@ def resolve_one(
     defaults: Mapping[str, str],
     issued_on: dt.date,
     extra: Mapping[str, FieldSpec] | None = None,
+    *,
+    allow_expired: bool = True,
 ) -> Row:
     """The single row a rep gives on the command line."""
     unknown = sorted(set(given) - set(design.fields) - set(extra or {}))
@@ -325,7 +348,8 @@ def resolve_one(
         close = difflib.get_close_matches(name, list(design.fields), n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else f"fields: {', '.join(design.fields)}"
         problems.append(Problem(f"unknown field '{name}'", hint=hint))
-    row, more = resolve(design, given, defaults, issued_on, extra=extra)
+    formats = Formats(allow_expired=allow_expired)
+    row, more = resolve(design, given, defaults, issued_on, extra=extra, formats=formats)
     if problems or more:
         raise InputError(problems + more)
     return row
@@ -377,6 +401,7 @@ class ReadOptions:
     strict_columns: bool = False
     date_format: str | None = None
     protect: bool = True  # the business's fields never come from a row (off for samples)
+    allow_expired: bool = True  # an expiry date before the issue date is a row's problem
 
 
 def read_csv(
@@ -437,6 +462,7 @@ def read_csv(
     formats = Formats(
         options.date_format or (profile.date_format if profile else None),
         source.delimiter == ";",
+        options.allow_expired,
     )
     names = columns.columns()
 

@@ -297,3 +297,54 @@ def test_amounts_as_people_write_them(written: str, decimal_comma: bool, amount:
 def test_sniffing_ignores_delimiters_inside_quotes() -> None:
     assert tables.sniff_delimiter('"Name, full";Email;City\n') == ";"
     assert tables.sniff_delimiter("just one column\n") == ","
+
+
+def test_an_expiry_before_the_issue_date_is_refused_unless_allowed(env: Path) -> None:
+    from tests.test_cli import invoke
+
+    one = ("issue", "-d", "compact", "--set", "business=B", "--to", "Bob", "-o")
+    code, _, err = invoke(*one, "old.pdf", "--expires", "2020-01-01")
+    assert code == 3 and "2020-01-01 is before the issue date" in err and "--allow-expired" in err
+    assert not Path("old.pdf").exists()
+    code, _, err = invoke(*one, "old.pdf", "--expires", "2020-01-01", "--allow-expired")
+    assert code == 0, err
+    Path("list.csv").write_text("to,from,expires\nAnn,Jo,2099-01-01\nBen,Jo,2020-05-01\n")
+    code, _, err = invoke(
+        "issue", "list.csv", "-d", "compact", "--set", "business=B", "-o", "l.pdf"
+    )
+    assert code == 3 and "list.csv, row 3, column 'expires': 2020-05-01 is before" in err
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("1E+400", "is not an amount"),
+        ("NaN", "is not an amount"),
+        ("12e3", "is not an amount"),
+        ("99999999999", "is not an amount a gift can have"),
+    ],
+)
+def test_amounts_are_digits_as_written_and_of_a_size_a_gift_can_have(
+    raw: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        inputs.parse_money(raw, decimal_comma=False)
+
+
+def test_a_day_count_past_the_calendar_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="past the year 9999"):
+        inputs.parse_date("+2932896", dt.date(2026, 12, 1), None)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Bob\u3164", "\u3164", "Bo\U000e0041b", "Bob\u061c", "Bo\u200bb", "e" + "\u0301" * 5],
+)
+def test_blank_looking_and_flooding_characters_are_refused(value: str) -> None:
+    spec = FieldSpec()
+    assert inputs.check_text(spec, value) is not None
+
+
+@pytest.mark.parametrize("value", ["می\u200cخواهم", "क्\u200dष", "e\u0301", "ế"])
+def test_the_joiners_and_marks_scripts_need_are_allowed(value: str) -> None:
+    assert inputs.check_text(FieldSpec(), value) is None

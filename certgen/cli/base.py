@@ -391,6 +391,7 @@ class RowInput:
     sheet_name: str | None
     skip_invalid: bool
     rejects: Path | None
+    allow_expired: bool
 
     def with_value(self, name: str, value: str) -> RowInput:
         return dataclasses.replace(self, sets=(*self.sets, f"{name}={value}"))
@@ -433,7 +434,9 @@ class RowInput:
         if csv_file is None:
             people = {"recipient": self.recipient, "giver": self.giver}
             given.update({k: v for k, v in people.items() if v is not None})
-            row = inputs.resolve_one(design, given, config.defaults, today, extra)
+            row = inputs.resolve_one(
+                design, given, config.defaults, today, extra, allow_expired=self.allow_expired
+            )
             return [row], [], "command line"
         name = self.profile or config.profile
         if self.list_of is not None and not name:
@@ -449,6 +452,7 @@ class RowInput:
             people=cast(profiles.People | None, self.list_of),  # a click.Choice of them
             strict_columns=self.strict_columns,
             date_format=self.date_format or config.date_format,
+            allow_expired=self.allow_expired,
         )
         rows, problems = inputs.read_csv(
             csv_file,
@@ -656,6 +660,11 @@ _ROW_OPTIONS = [
         "--rejects",
         type=click.Path(path_type=Path, dir_okay=False),
         help="Where --skip-invalid writes the rows it leaves out.",
+    ),
+    click.option(
+        "--allow-expired",
+        is_flag=True,
+        help="Print certificates whose expiry date has passed (default: refused, a row each).",
     ),
 ]
 
