@@ -268,7 +268,8 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         check_csrf()
         name = request.form.get("name", "").strip()
         now = time.time()
-        account, address = f"account:{name.casefold()}", f"address:{request.remote_addr}"
+        account = f"account:{name.casefold()[:200]}"  # the key column holds 300
+        address = f"address:{request.remote_addr}"
         seen = ledger.sign_in_attempt([account, address], now, SIGN_IN_WINDOW)
         wait = account_wait(seen[account], now, web.sign_ins_per_account)
         if not wait and len(seen[address]) > web.sign_ins_per_address and len(seen[account]) > 1:
