@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import jinja2
-
 from certgen import codes, pdfjoin, qr, render, runs, stopping
 from certgen.design import EMAIL_NAMES, Design, QrElement, TextElement
 from certgen.errors import InputError, LedgerError, OutputError, Problem
@@ -44,6 +42,7 @@ from certgen.ledger import BatchRecord, CertificateRecord, Ledger
 from certgen.mailing import FIELDS as ADDRESS_FIELDS
 from certgen.mailing import Envelope
 from certgen.sheets import Sheet
+from certgen.text import RenderError
 
 CHUNK = 1000  # certificates drawn into one PDF at a time, then joined into the file
 PR_SET_PDEATHSIG = 1  # Linux prctl: the signal a process gets when its parent dies
@@ -93,8 +92,9 @@ def _layout(
     column = ", ".join(row.column(f) if row else f for f in fields) or None
     try:
         text = design.templates[element.id].render(values)
-    except jinja2.TemplateError as exc:
-        return None, Problem(f"element '{element.id}' cannot be rendered: {exc}", *where, column)
+    except RenderError as exc:
+        message = f"element '{element.id}' cannot be rendered: {exc.message}"
+        return None, Problem(message, *where, column)
     text = unicodedata.normalize("NFC", text.strip())
     if len(text) > element.max_chars:
         limit = element.max_chars
@@ -306,7 +306,11 @@ def _mailer(
     if address is None:
         return None, [problem] if problem else []
     sender = layouts.plain(render.sender_box(envelope), envelope.sender)
-    letter_text = _letter(design, envelope.addressee, values)
+    try:
+        letter_text = _letter(design, envelope.addressee, values)
+    except RenderError as exc:
+        message = f"the cover letter to the {envelope.addressee} cannot be written: {exc.message}"
+        return None, [Problem(message, file, row.number, None, f"fix [letter] in {exc.path}")]
     letter = layouts.plain(render.letter_box(envelope), letter_text)
     if letter_text and letter is None:
         box = render.letter_box(envelope)

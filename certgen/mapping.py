@@ -366,8 +366,8 @@ def _render(
             values["column"] = dict(zip(headers, record, strict=False))
         try:
             return _tidy(template.render(values))
-        except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
-            raise TemplateFailed(f"{type(exc).__name__}: {exc}") from None
+        except text_mod.RenderError as exc:
+            raise TemplateFailed(exc.message) from None
 
     return render
 

@@ -29,14 +29,13 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any, Protocol
 
-import jinja2
-
 from certgen import codes, locks, mail, preview, render, runs, stopping
 from certgen import issue as issue_mod
 from certgen.design import EMAIL_NAMES, Design, FieldSpec, QrElement
 from certgen.errors import InputError, LedgerError, Problem
 from certgen.inputs import Row, Table
 from certgen.ledger import Delivery, Ledger
+from certgen.text import RenderError
 
 EMAIL_FIELD = "email"
 GIVER_EMAIL_FIELD = mail.EMAIL_FIELD  # the referrer's, which the thank-you goes to too
@@ -201,7 +200,7 @@ def check_rows(
         try:
             values = email_context(design, row, "X" * 16, issued_on, outgoing)
             _bodies(design, outgoing.to, values)
-        except (jinja2.TemplateError, ValueError, TypeError) as exc:
+        except (RenderError, ValueError, TypeError) as exc:
             problems.append(Problem(f"the email cannot be written: {exc}", file, row.number))
     return problems
 

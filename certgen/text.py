@@ -16,8 +16,8 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from certgen import sandbox
 from certgen.errors import DesignError
 
 # Names every template may use besides the design's declared fields (``giver_first`` and
@@ -33,7 +33,15 @@ def money(value: Decimal | int | str, currency: str = "$") -> str:
 
 def date(value: dt.date | str, style: str = "long") -> str:
     """``long``: 31 December 2026; ``short``: 2026-12-31."""
-    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(value, dt.date | str):
+        raise ValueError(f"the date filter needs a date, not {type(value).__name__}")
+    if isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"the date filter needs a date, not '{value[:40]}'") from None
     return day.isoformat() if style == "short" else f"{day.day} {day:%B %Y}"
 
 
@@ -49,16 +57,13 @@ def tel(phone: str) -> str:
     return f"tel:{kept}" if kept else ""
 
 
-def _make_environment(html: bool = False) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+def _make_environment(html: bool = False) -> sandbox.BoundedEnvironment:
+    env = sandbox.BoundedEnvironment(
         undefined=jinja2.StrictUndefined,
         autoescape=html,
         keep_trailing_newline=False,
     )
-    env.filters["money"] = money
-    env.filters["date"] = date
-    env.filters["link"] = link
-    env.filters["tel"] = tel
+    env.bound_filters({"money": money, "date": date, "link": link, "tel": tel})
     return env
 
 
@@ -67,20 +72,59 @@ ENVIRONMENT = _make_environment()
 HTML_ENVIRONMENT = _make_environment(html=True)
 
 
+class RenderError(DesignError):
+    """A design text failed on the values it was given (``{{ 1/0 }}``, a date filter on a
+    name, a limit of ``sandbox``): located at the template, its message is the cause."""
+
+
 @dataclass(frozen=True)
 class TextTemplate:
-    """A compiled design text, with the variables it reads."""
+    """A compiled design text, with the variables it reads and where it was written."""
 
     source: str
     template: jinja2.Template
     variables: frozenset[str]
+    path: str | None = None
+    element: str | None = None
+    field: str | None = None
 
     @property
     def is_static(self) -> bool:
         return not self.variables
 
     def render(self, context: Mapping[str, Any]) -> str:
-        return self.template.render(context)
+        """The text over ``context``, bounded (``sandbox``); any failure is a RenderError."""
+        try:
+            return sandbox.render(self.template, context)
+        except Exception as exc:  # a template can raise anything its values allow
+            line = _template_line(exc)
+            message = str(exc) if isinstance(exc, jinja2.TemplateError) else _cause(exc)
+            raise RenderError(
+                message, path=self.path, element=self.element, field=self.field, line=line
+            ) from None
+
+
+def _cause(exc: Exception) -> str:
+    if isinstance(exc, sandbox.LimitExceeded):
+        return f"the template went past a limit: {exc}"
+    if isinstance(exc, RecursionError):
+        return "the template calls itself without end"
+    if isinstance(exc, ZeroDivisionError):
+        return "the template divides by zero"
+    if isinstance(exc, ValueError) and str(exc):  # a filter's own words ("needs a date")
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template's line from jinja's rewritten traceback, if there is one."""
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def compile_text(
@@ -105,6 +149,15 @@ def compile_text(
             field=field,
             line=exc.lineno,
         ) from exc
+    for node in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
+        raise DesignError(
+            "a design's text cannot include, import or extend another template",
+            path=path,
+            element=element,
+            field=field,
+            line=node.lineno,
+            hint="write the text in place; a macro can repeat a part",
+        )
     variables = frozenset(meta.find_undeclared_variables(ast))
     # jinja binds ``self`` to the template itself; meta does not report it.
     if any(node.name == "self" for node in ast.find_all(nodes.Name)):
@@ -115,4 +168,4 @@ def compile_text(
         raise DesignError(
             f"uses undeclared variable '{name}'", path=path, element=element, field=field, hint=hint
         )
-    return TextTemplate(source, template, variables)
+    return TextTemplate(source, template, variables, path, element, field)
