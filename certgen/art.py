@@ -8,17 +8,16 @@ stay vector. Art is drawn once per PDF, in the static form every page shares.
 from __future__ import annotations
 
 import base64
-import binascii
 import io
 import re
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from pdfrw import PdfReader
+from pdfrw import PdfArray, PdfDict, PdfReader
 from pdfrw.buildxobj import pagexobj
-from pdfrw.errors import PdfParseError
 from pdfrw.toreportlab import makerl
 from PIL import Image
 from reportlab.graphics import renderPDF
@@ -33,6 +32,30 @@ from certgen.errors import DesignError
 MAX_IMAGE_PIXELS = 40_000_000
 _DATA_IMAGE = re.compile(r"data:image/(png|jpe?g);base64,(.*)", re.DOTALL)
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+# What an SVG may expand to (each <use> copies what it names): svglib stops at 10,000 uses
+# with a warning and draws the rest blank, so past this the art is refused.
+MAX_SVG_SHAPES = 10_000
+# SVG features svglib draws wrongly (a gradient as solid black) or not at all.
+_UNDRAWABLE = {
+    "linearGradient": "a gradient",
+    "radialGradient": "a gradient",
+    "pattern": "a pattern fill",
+    "filter": "a filter",
+    "mask": "a mask",
+}
+_URL_REF = re.compile(r"url\(\s*['\"]?#([^)'\"\s]+)")
+# A PDF background is a page of vector art and its images: its streams may inflate to this
+# much in all, its images hold MAX_IMAGE_PIXELS each, and it may have this many objects.
+MAX_PDF_INFLATED = 256 * 1024 * 1024
+MAX_PDF_OBJECTS = 100_000
+# Keys of a PDF that act (JavaScript, launching a program, opening a link or file) or are
+# interactive rather than printed: removed from art at every level, so no output has them.
+_ACTIVE_KEYS = frozenset(
+    "/JS /JavaScript /AA /OpenAction /A /Launch /URI /Annots /AcroForm /EmbeddedFile "
+    "/EmbeddedFiles /RichMedia /SubmitForm /ImportData /GoToR /GoToE /Sound /Movie /Rendition "
+    "/Names".split()
+)
+_UP_KEYS = frozenset({"/Parent", "/P"})  # back to the document: not part of the page's art
 
 
 class Art:
@@ -69,7 +92,9 @@ class PdfPage(Art):
 
     def __init__(self, data: bytes, page: int):
         self.data, self.page = data, page
-        self.xobject = pagexobj(PdfReader(fdata=data).pages[page - 1])
+        source = PdfReader(fdata=data).pages[page - 1]
+        _walk(source, measure=False)
+        self.xobject = pagexobj(source)
         left, bottom, right, top = (float(v) for v in self.xobject.BBox)
         self.origin = (left, bottom)
         self.width, self.height = right - left, top - bottom
@@ -120,7 +145,9 @@ def _raster(path: Path, boxes: list[tuple[float, float]], dpi: int) -> PdfPage:
                 smaller.save(encoded, "JPEG", quality=92)
                 return _encoded(ImageReader(io.BytesIO(encoded.getvalue())), target)
             return _encoded(ImageReader(smaller), target, alpha)
-    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+    except DesignError:
+        raise
+    except Exception as exc:  # Pillow's decoders raise what the bytes make them
         raise DesignError(f"cannot read image {path.name}: {exc}", path=str(path)) from exc
 
 
@@ -167,12 +194,19 @@ def _svg(path: Path) -> Svg:
             )
         try:
             data = base64.b64decode(embedded.group(2), validate=False)
-            with Image.open(io.BytesIO(data)) as image:
+            with Image.open(io.BytesIO(data), formats=["PNG", "JPEG"]) as image:
                 _check_pixels(image, f"embedded in {path.name}", path)
-        except (OSError, binascii.Error) as exc:
-            message = f"SVG {path.name} embeds an unreadable image"
+                image.verify()
+        except DesignError:
+            raise
+        except Exception as exc:  # as for an image file: whatever the bytes make Pillow raise
+            message = f"SVG {path.name} embeds an unreadable image ({exc})"
             raise DesignError(message, path=str(path)) from exc
-    drawing = svg2rlg(str(path), resolve_entities=False)
+    _check_drawable(root, path)
+    try:
+        drawing = svg2rlg(str(path), resolve_entities=False)
+    except Exception as exc:  # svglib's parsers trust the file's numbers and units
+        raise DesignError(f"cannot draw SVG {path.name}: {exc}", path=str(path)) from exc
     if drawing is None or not drawing.width or not drawing.height:
         raise DesignError(
             f"cannot draw SVG {path.name}",
@@ -182,11 +216,63 @@ def _svg(path: Path) -> Svg:
     return Svg(drawing)
 
 
+def _check_drawable(root: Any, path: Path) -> None:
+    """Refuse what svglib would draw wrongly: gradients, patterns, filters and masks, and
+    more shapes (counting what each <use> copies) than it draws."""
+    ids = {node.get("id"): node for node in root.iter() if node.get("id")}
+    for node in root.iter():
+        for ref in _URL_REF.findall(" ".join(str(v) for v in node.attrib.values())):
+            target = ids.get(ref)
+            kind = _UNDRAWABLE.get(etree.QName(target).localname) if target is not None else None
+            if kind:
+                raise DesignError(
+                    f"SVG {path.name} uses {kind}, which certgen cannot draw (it would print "
+                    "wrongly)",
+                    path=str(path),
+                    hint="flatten it in the drawing program, or export the art as PDF or PNG",
+                )
+    # Keyed by the element itself: the dict keeps lxml's proxy alive, so it stays the same.
+    weights: dict[Any, int] = {}
+
+    def weight(node: Any, using: frozenset[Any]) -> int:
+        key = node
+        if key in weights:
+            return weights[key]
+        if key in using:
+            raise DesignError(f"SVG {path.name} has a <use> that refers to itself", path=str(path))
+        total = 1
+        href = node.get(_XLINK_HREF) or node.get("href") or ""
+        if href.startswith("#") and href[1:] in ids:
+            total += weight(ids[href[1:]], using | {key})
+        for child in node:
+            total += weight(child, using | {key})
+            if total > MAX_SVG_SHAPES:
+                break
+        if total > MAX_SVG_SHAPES:
+            raise DesignError(
+                f"SVG {path.name} draws more than {MAX_SVG_SHAPES:,} shapes (counting what "
+                "each <use> copies)",
+                path=str(path),
+                hint="simplify it, or export the art as PDF or PNG",
+            )
+        weights[key] = total
+        return total
+
+    weight(root, frozenset())
+
+
 def _pdf_page(path: Path, page: int) -> PdfPage:
     try:
         data = path.read_bytes()
         pages = PdfReader(fdata=data).pages
-    except (OSError, PdfParseError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        if 1 <= page <= len(pages):
+            _walk(pages[page - 1], measure=True)
+            art = PdfPage(data, page)
+    except DesignError as exc:
+        raise DesignError(
+            f"PDF {path.name}: {exc.message}", path=str(path), hint=exc.hint
+        ) from None
+    except Exception as exc:  # pdfrw trusts the file's structure
         raise DesignError(f"cannot read PDF {path.name}: {exc}", path=str(path)) from exc
     if not 1 <= page <= len(pages):
         raise DesignError(
@@ -194,4 +280,62 @@ def _pdf_page(path: Path, page: int) -> PdfPage:
             path=str(path),
             field="page",
         )
-    return PdfPage(data, page)
+    return art
+
+
+def _walk(page: PdfDict, *, measure: bool) -> None:
+    """Remove every acting or interactive key (``_ACTIVE_KEYS``) from the page's content and
+    resources, at every level; with ``measure``, also refuse a page whose streams inflate
+    past MAX_PDF_INFLATED, whose images pass MAX_IMAGE_PIXELS or that has more objects than
+    MAX_PDF_OBJECTS: all before anything decodes them."""
+    for key in _ACTIVE_KEYS & set(page.keys()):
+        page[key] = None  # pdfrw: None deletes the key
+    stack: list[Any] = [page.Contents, page.Resources]
+    seen: set[int] = set()
+    inflated = 0
+    while stack:
+        obj = stack.pop()
+        if not isinstance(obj, PdfDict | PdfArray) or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if measure and len(seen) > MAX_PDF_OBJECTS:
+            raise DesignError(f"its page has more than {MAX_PDF_OBJECTS:,} objects")
+        if isinstance(obj, PdfArray):
+            stack.extend(obj)
+            continue
+        for key in _ACTIVE_KEYS & set(obj.keys()):
+            obj[key] = None
+        if measure and obj.stream is not None:
+            inflated += _inflated(obj, MAX_PDF_INFLATED - inflated)
+        stack.extend(value for key, value in obj.iteritems() if key not in _UP_KEYS)
+
+
+def _inflated(stream: PdfDict, room: int) -> int:
+    """The bytes a stream decodes to, counted a block at a time and never past ``room``;
+    an image's pixels are checked from its dictionary."""
+    if stream.Subtype == "/Image":
+        pixels = int(stream.Width or 0) * int(stream.Height or 0)
+        if pixels > MAX_IMAGE_PIXELS:
+            raise DesignError(
+                f"an image in it has {pixels:,} pixels; the limit is {MAX_IMAGE_PIXELS:,}",
+                hint="downsample its images to the print resolution",
+            )
+    filters = stream.Filter
+    first = filters[0] if isinstance(filters, PdfArray) and filters else filters
+    raw = stream.stream.encode("latin-1")
+    if first not in ("/FlateDecode", "/Fl"):
+        return len(raw)
+    inflater = zlib.decompressobj()
+    total, pending = 0, raw
+    while pending and not inflater.eof:
+        try:
+            total += len(inflater.decompress(pending, 1 << 20))
+        except zlib.error:
+            break  # damaged data ends the stream here, for a viewer as for certgen
+        pending = inflater.unconsumed_tail
+        if total > room:
+            raise DesignError(
+                f"its content inflates to more than {MAX_PDF_INFLATED // 2**20} MiB",
+                hint="a background needs far less: export it again, with images downsampled",
+            )
+    return total

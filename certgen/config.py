@@ -8,7 +8,6 @@ import datetime as dt
 import difflib
 import os
 import secrets
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import click
 
+from certgen import tomlfile
 from certgen.errors import ConfigError
 
 DEFAULT_BASE_URL = "http://localhost:8000"
@@ -206,9 +206,9 @@ def _read(path: Path | None) -> tuple[dict[str, object], dict[str, str]]:
     if path is None:
         return {}, {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        data = tomlfile.read(path)
+    except (tomlfile.Unreadable, FileNotFoundError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     for key in sorted(set(data) - _KEYS):
         close = difflib.get_close_matches(key, sorted(_KEYS), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(_KEYS)}"

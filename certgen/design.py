@@ -11,7 +11,6 @@ import difflib
 import hashlib
 import re
 import shutil
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import ErrorDetails
 
 from certgen import text as text_mod
-from certgen import units
+from certgen import tomlfile, units
 from certgen.errors import DesignError
 
 T = TypeVar("T")
@@ -82,8 +81,13 @@ EMAIL_NAMES = (
 )
 
 
+# The smallest type certgen prints: 5 pt is the usual floor for legible fine print.
+MIN_TYPE_SIZE = 5.0
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # TOML can write nan and inf; no size, position or colour means either.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FieldSpec(_Model):
@@ -163,8 +167,10 @@ class TextElement(_Box):
     text: str
     font: str
     style: Literal["regular", "bold", "italic", "bold_italic"] = "regular"
-    size: float = Field(gt=0, le=500, description="pt")
-    min_size: float | None = Field(default=None, gt=0, description="pt; shrink-to-fit floor")
+    size: float = Field(ge=MIN_TYPE_SIZE, le=500, description="pt")
+    min_size: float | None = Field(
+        default=None, ge=MIN_TYPE_SIZE, description="pt; shrink-to-fit floor, at least 5"
+    )
     max_lines: int = Field(default=1, ge=1, le=50)
     line_height: float = Field(default=1.2, ge=0.8, le=3)
     align: Literal["left", "center", "right"] = "left"
@@ -182,7 +188,7 @@ class CodeElement(_Box):
     type: Literal["code"]
     font: str
     style: Literal["regular", "bold", "italic", "bold_italic"] = "bold"
-    size: float = Field(gt=0, le=200)
+    size: float = Field(ge=MIN_TYPE_SIZE, le=200)
     align: Literal["left", "center", "right"] = "left"
     color: str = "#000000"
 
@@ -562,11 +568,11 @@ def _email(folder: Path, spec: MessageSpec, known: set[str], where: str) -> Emai
 
 def _read(path: Path) -> dict[str, object]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomlfile.read(path)
     except FileNotFoundError as exc:
         raise DesignError("the design folder has no design.toml", path=str(path)) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DesignError(f"not valid TOML: {exc}", path=str(path)) from exc
+    except tomlfile.Unreadable as exc:
+        raise DesignError(str(exc), path=str(path)) from None
     version = data.get("format")
     if version != FORMAT_VERSION:
         raise DesignError(
@@ -665,7 +671,7 @@ def _assets(folder: Path, manifest: Manifest, where: str, attempt: Attempt) -> d
 
 
 def _shared_fonts_toml() -> dict[str, Any]:
-    return tomllib.loads((shared_fonts_dir() / "fonts.toml").read_text(encoding="utf-8"))
+    return tomlfile.read(shared_fonts_dir() / "fonts.toml")
 
 
 def _fallback(page: Page, fonts: dict[str, dict[str, Path]], where: str) -> tuple[str, ...]:
@@ -711,7 +717,24 @@ def _fonts(
     fonts = _shared_fonts()
     for family in manifest.fonts:
         fonts[family.family] = _styles(folder, family, where, attempt)
+        # The design's own files are checked before anything reads them; certgen's are known.
+        for path in fonts[family.family].values():
+            attempt(_checked_font, path, where)
     return fonts
+
+
+def _checked_font(path: Path, where: str) -> Path:
+    from certgen import fontcheck  # fontTools: only a design that brings fonts pays for it
+
+    try:
+        fontcheck.check(path)
+    except fontcheck.BadFont as exc:
+        raise DesignError(
+            f"font '{path.name}' cannot be used: {exc}",
+            path=where,
+            hint="export the font again, or use another TrueType (.ttf) file",
+        ) from None
+    return path
 
 
 def _check_element(

@@ -10,7 +10,6 @@ in ``$CERTGEN_HOME/profiles/NAME.toml`` or are named by path.
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +17,7 @@ from typing import Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from certgen import tomlfile
 from certgen.design import FieldSpec
 from certgen.errors import ConfigError
 
@@ -30,7 +30,7 @@ Templates = str | list[str]
 
 
 class Profile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     format: int = Field(description="the profile format; 1")
     title: str
@@ -120,8 +120,8 @@ def find(name_or_path: str, home: Path) -> Found:
 
 def read(path: Path) -> Profile:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = tomlfile.read(path)
+    except (OSError, tomlfile.Unreadable) as exc:
         raise ConfigError(f"{path}: cannot read the profile: {exc}") from None
     if data.get("format") != FORMAT_VERSION:
         raise ConfigError(f"{path}: format = {data.get('format')!r}; this certgen reads 1")

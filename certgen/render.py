@@ -149,6 +149,9 @@ def glyph_font(path: Path) -> GlyphFont:
             font = GlyphFont(f"certgen:{path}", path)
         except (TTFError, OSError) as exc:
             raise DesignError(f"cannot read font {path.name}: {exc}", path=str(path)) from exc
+        except Exception as exc:  # reportlab's reader trusts the bytes (struct errors)
+            message = f"cannot read font {path.name}: {type(exc).__name__}: {exc}"
+            raise DesignError(message, path=str(path)) from exc
         pdfmetrics.registerFont(font)
         _GLYPH_FONTS[path] = font
     return _GLYPH_FONTS[path]

@@ -9,14 +9,13 @@ Everything here is millimetres from the sheet's top-left corner, like design man
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from certgen import units
+from certgen import tomlfile, units
 from certgen.errors import DesignError, InputError, Problem
 
 PAPERS = {"letter": "Letter", "a4": "A4"}
@@ -74,7 +73,7 @@ class Sheet:
 class SheetFile(BaseModel):
     """A custom sheet: paper size and grid; offsets default to a centred grid."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     width_mm: float = Field(gt=0, le=2000)
     height_mm: float = Field(gt=0, le=2000)
     columns: int = Field(ge=1, le=20)
@@ -109,9 +108,9 @@ def load(
             ]
         )
     try:
-        spec = SheetFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, pydantic.ValidationError) as exc:
-        raise DesignError(f"not a sheet file: {exc}", path=str(path)) from exc
+        spec = SheetFile.model_validate(tomlfile.read(path))
+    except (OSError, tomlfile.Unreadable, pydantic.ValidationError) as exc:
+        raise DesignError(f"not a sheet file: {exc}", path=str(path)) from None
     if gutter is None and "gutter_mm" not in spec.model_fields_set:
         gutter = 2 * bleed  # room for each neighbour's bleed
     if gutter is not None:

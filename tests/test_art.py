@@ -6,7 +6,12 @@ from __future__ import annotations
 import base64
 import io
 import random
+import re
 import shutil
+import struct
+import subprocess
+import time
+import zlib
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -180,3 +185,154 @@ def test_an_image_bomb_embedded_in_svg_is_refused(tiny: Path) -> None:
     use_art(tiny, "art.svg")
     [problem] = art_problems(tiny, "art.svg")
     assert "64,000,000 pixels; the limit is 40,000,000" in str(problem)
+
+
+def png_with_text_bomb() -> bytes:
+    """A 10 x 10 PNG with a zTXt chunk that inflates to 200 MB."""
+    plain = io.BytesIO()
+    Image.new("RGB", (10, 10), "red").save(plain, "PNG")
+    data = zlib.compress(b"A" * 200_000_000, 9)
+    body = b"zTXt" + b"Comment\0\0" + data
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    return plain.getvalue()[:33] + chunk + plain.getvalue()[33:]  # after IHDR
+
+
+def test_a_png_text_chunk_bomb_is_refused_as_art(tiny: Path) -> None:
+    (tiny / "bomb.png").write_bytes(png_with_text_bomb())
+    use_art(tiny, "bomb.png")
+    [problem] = art_problems(tiny, "bomb.png")
+    assert "cannot read image bomb.png" in str(problem) and "too large" in str(problem)
+
+
+def test_a_png_text_chunk_bomb_is_refused_inside_svg(tiny: Path) -> None:
+    data = base64.b64encode(png_with_text_bomb()).decode()
+    extra = f'<image href="data:image/png;base64,{data}" width="10" height="10"/>'
+    (tiny / "art.svg").write_text(SVG.format(extra=extra))
+    use_art(tiny, "art.svg")
+    [problem] = art_problems(tiny, "art.svg")
+    assert "embeds an unreadable image" in str(problem)
+
+
+def test_an_svg_whose_uses_expand_past_the_limit_is_refused(tiny: Path) -> None:
+    """svglib itself stops at 10,000 <use> copies with a warning and leaves the rest blank."""
+    levels = "".join(
+        f'<g id="a{i}">' + f'<use href="#a{i - 1}"/>' * 10 + "</g>" for i in range(1, 9)
+    )
+    extra = f'<defs><rect id="a0" width="1" height="1"/>{levels}</defs><use href="#a8"/>'
+    (tiny / "art.svg").write_text(SVG.format(extra=extra))
+    use_art(tiny, "art.svg")
+    started = time.perf_counter()
+    [problem] = art_problems(tiny, "art.svg")
+    assert "draws more than 10,000 shapes" in str(problem)
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("definition", "use", "kind"),
+    [
+        (
+            '<linearGradient id="g"><stop offset="0" stop-color="red"/></linearGradient>',
+            'fill="url(#g)"',
+            "a gradient",
+        ),
+        (
+            '<radialGradient id="g"><stop offset="0" stop-color="red"/></radialGradient>',
+            "style=\"stroke: url('#g')\"",
+            "a gradient",
+        ),
+        (
+            '<pattern id="g" width="4" height="4"><rect width="2" height="2"/></pattern>',
+            'fill="url(#g)"',
+            "a pattern fill",
+        ),
+        (
+            '<filter id="g"><feGaussianBlur stdDeviation="3"/></filter>',
+            'filter="url(#g)"',
+            "a filter",
+        ),
+        (
+            '<mask id="g"><rect width="5" height="5" fill="white"/></mask>',
+            'mask="url(#g)"',
+            "a mask",
+        ),
+    ],
+)
+def test_svg_features_certgen_cannot_draw_are_reported(
+    tiny: Path, definition: str, use: str, kind: str
+) -> None:
+    extra = f'<defs>{definition}</defs><rect width="50" height="50" {use}/>'
+    (tiny / "art.svg").write_text(SVG.format(extra=extra))
+    use_art(tiny, "art.svg")
+    [problem] = art_problems(tiny, "art.svg")
+    assert f"uses {kind}, which certgen cannot draw" in str(problem)
+
+
+def test_an_unused_gradient_definition_is_no_problem(tiny: Path) -> None:
+    extra = '<defs><linearGradient id="g"><stop offset="0"/></linearGradient></defs>'
+    (tiny / "art.svg").write_text(SVG.format(extra=extra))
+    use_art(tiny, "art.svg")
+    assert art_problems(tiny, "art.svg") == []
+
+
+def raw_pdf(objects: list[bytes]) -> bytes:
+    """A PDF written object by object, with a correct cross-reference table."""
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    trailer = b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+    return out + trailer % (len(objects) + 1, xref)
+
+
+def stream(dictionary: bytes, data: bytes) -> bytes:
+    return b"<< %s /Length %d >>\nstream\n%s\nendstream" % (dictionary, len(data), data)
+
+
+PAGE_TREE = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"]
+
+
+def test_a_pdf_background_that_inflates_past_the_limit_is_refused(tiny: Path) -> None:
+    content = zlib.compress(b"0 0 1 rg 0 0 50 50 re f\n%" + b"A" * 400_000_000, 9)
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>"
+    (tiny / "bomb.pdf").write_bytes(
+        raw_pdf([*PAGE_TREE, page, stream(b"/Filter /FlateDecode", content)])
+    )
+    use_art(tiny, "bomb.pdf")
+    started = time.perf_counter()
+    [problem] = art_problems(tiny, "bomb.pdf")
+    assert "inflates to more than 256 MiB" in str(problem)
+    assert time.perf_counter() - started < 10
+
+
+def test_javascript_launch_and_links_in_pdf_art_never_reach_the_output(
+    tiny: Path, tmp_path: Path
+) -> None:
+    form = b"q 0 0 1 rg 0 0 50 50 re f Q"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 6 0 R >>",
+        PAGE_TREE[1],
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R "
+        b"/Resources << /XObject << /F1 5 0 R >> >> /Annots [7 0 R] /AA << /O 6 0 R >> >>",
+        stream(b"", b"/F1 Do"),
+        stream(
+            b"/Type /XObject /Subtype /Form /BBox [0 0 50 50] /AA << /O 6 0 R >> "
+            b"/Launch << /S /Launch /F (calc.exe) >>",
+            form,
+        ),
+        b"<< /S /JavaScript /JS (app.alert\\('hi'\\)) >>",
+        b"<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /A 6 0 R >>",
+    ]
+    (tiny / "art.pdf").write_bytes(raw_pdf(objects))
+    use_art(tiny, "art.pdf")
+    pdf = issue_pdf(tiny, tmp_path / "out")
+    expanded = subprocess.run(
+        ["qpdf", "--qdf", "--object-streams=disable", str(pdf), "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert not re.findall(rb"/(?:JavaScript|JS|Launch|AA|Annots|OpenAction)\b|calc\.exe", expanded)
+    x, y, w, h = LOGO
+    assert near(pixel(pdf, x + w / 8, y + h * 7 / 8), (0, 0, 255))  # the art still prints

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
@@ -198,3 +199,76 @@ def test_a_design_may_bring_its_own_font_family(tiny: Path, tmp_path: Path) -> N
     pdf = issue_rows(tmp_path / "out", design, rows(design, [{"giver": "Jane"}])).file
     [jane] = [w for w in words(pdf) if w.text == "Jane"]
     assert jane.fontname.endswith("Lato-Bold")  # the design's file, embedded
+
+
+def house_font(tiny: Path, data: bytes) -> None:
+    (tiny / "House.ttf").write_bytes(data)
+    edit(tiny, "[[elements]]", '[[fonts]]\nfamily = "House"\nregular = "House.ttf"\n\n[[elements]]')
+    edit(tiny, 'text = "CORNER"\nfont = "Noto Sans"', 'text = "CORNER"\nfont = "House"')
+
+
+@pytest.mark.parametrize(
+    ("cut", "why"),
+    [
+        (100, "cannot be read"),
+        (5000, "runs past the end of the file"),
+        (-100, "runs past the end of the file"),
+    ],
+)
+def test_a_truncated_font_is_a_located_error_before_anything_reads_it(
+    tiny: Path, cut: int, why: str
+) -> None:
+    """reportlab's own reader ended in a struct.error traceback on these."""
+    data = (design_mod.shared_fonts_dir() / "Lato-Regular.ttf").read_bytes()
+    house_font(tiny, data[:cut])
+    error = load_error(tiny)
+    assert "font 'House.ttf' cannot be used" in str(error) and why in str(error)
+    assert error.path == str(tiny.resolve() / "design.toml")
+
+
+def test_a_font_with_postscript_outlines_is_refused(tiny: Path) -> None:
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.t2CharStringPen import T2CharStringPen
+
+    builder = FontBuilder(1000, isTTF=False)
+    builder.setupGlyphOrder([".notdef", "A"])
+    builder.setupCharacterMap({65: "A"})
+    pen = T2CharStringPen(500, None)
+    pen.moveTo((0, 0))
+    pen.lineTo((500, 700))
+    pen.closePath()
+    builder.setupCFF("House", {}, {".notdef": pen.getCharString(), "A": pen.getCharString()}, {})
+    builder.setupHorizontalMetrics({".notdef": (500, 0), "A": (500, 0)})
+    builder.setupHorizontalHeader(ascent=800, descent=-200)
+    builder.setupNameTable({"familyName": "House", "styleName": "Regular"})
+    builder.setupOS2()
+    builder.setupPost()
+    out = io.BytesIO()
+    builder.save(out)
+    house_font(tiny, out.getvalue())
+    assert "PostScript (CFF) outlines" in str(load_error(tiny))
+
+
+def test_deeply_nested_toml_is_refused_with_its_reason(tiny: Path) -> None:
+    manifest = tiny / "design.toml"
+    manifest.write_text(manifest.read_text() + "\n[x]\ny = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert "nested more than 16 deep" in str(load_error(tiny))
+
+
+def test_a_huge_manifest_is_refused(tiny: Path) -> None:
+    manifest = tiny / "design.toml"
+    manifest.write_text(manifest.read_text() + "#" * 2_000_000 + "\n")
+    assert "larger than 1024 KiB" in str(load_error(tiny))
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_nan_and_infinity_are_refused(tiny: Path, value: str) -> None:
+    edit(tiny, "x = 10\ny = 10", f"x = {value}\ny = 10")
+    error = load_error(tiny)
+    assert error.element == "corner" and error.field == "x" and "finite" in str(error)
+
+
+def test_type_smaller_than_5_pt_is_refused(tiny: Path) -> None:
+    edit(tiny, "min_size = 10", "min_size = 0.75")
+    error = load_error(tiny)
+    assert error.field == "min_size" and "greater than or equal to 5" in str(error)

@@ -19,6 +19,8 @@ LAYERS = {
     "errors": 0,
     "units": 0,
     "codes": 0,
+    "tomlfile": 0,
+    "fontcheck": 0,
     "pdfjoin": 0,
     "stopping": 0,
     "locks": 0,
@@ -63,6 +65,7 @@ OWNERS = {
     "jinja2": {"text", "sandbox", "mapping"},
     "python_calamine": {"tables"},
     "uharfbuzz": {"typeset"},
+    "fontTools": {"fontcheck"},
     "bidi": {"typeset"},
 }
 

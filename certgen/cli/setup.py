@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import tomli_w
 
 from certgen import config as config_mod
 from certgen import design as design_mod
+from certgen import tomlfile
 from certgen.cli.base import cli, settings_options
 from certgen.errors import ConfigError
 
@@ -166,8 +166,8 @@ def _existing(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return tomlfile.read(path)
+    except (OSError, tomlfile.Unreadable) as exc:
         raise ConfigError(f"{path}: cannot read it to update it: {exc}") from None
 
 
