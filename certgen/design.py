@@ -608,15 +608,18 @@ def _located(error: ErrorDetails, data: dict[str, object], path: str) -> DesignE
         raw = data.get("elements")
         if isinstance(raw, list) and loc[1] < len(raw) and isinstance(raw[loc[1]], dict):
             element = str(raw[loc[1]].get("id", f"#{loc[1] + 1}"))
-        if len(loc) > 2 and loc[2] in _ELEMENT_MODELS:
+        # pydantic names the element's type after its index: ("elements", 3, "text", "size")
+        tagged = len(loc) > 2 and loc[2] in _ELEMENT_MODELS
+        if tagged:
             model = _ELEMENT_MODELS[str(loc[2])]
-        loc = tuple(part for part in loc[2:] if part not in _ELEMENT_MODELS)
+        loc = loc[3:] if tagged else loc[2:]
     key = ".".join(str(part) for part in loc)
     hint = None
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key"
-        close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+        last = str(loc[-1]) if loc else ""
+        close = difflib.get_close_matches(last, list(model.model_fields), n=1)
         hint = f"did you mean '{close[0]}'?" if close else "remove it"
     return DesignError(message, path=path, element=element, field=key or None, hint=hint)
 

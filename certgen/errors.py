@@ -146,6 +146,13 @@ class RepeatedRunError(CertgenError):
     exit_code = 15
 
 
+class RunMismatchError(CertgenError):
+    """A run given by id (a reprint, ``--resume``, a rerun) with input or options that are
+    not the ones it was made with: finishing or printing it so would mix two runs."""
+
+    exit_code = 3
+
+
 class BusyError(CertgenError):
     """Another run holds what this one would write: the same output file, or the same run."""
 

@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 
 from certgen import codes, pdfjoin, qr, render, runs, stopping
 from certgen.design import EMAIL_NAMES, Design, QrElement, TextElement
-from certgen.errors import InputError, LedgerError, OutputError, Problem
+from certgen.errors import InputError, OutputError, Problem, RunMismatchError
 from certgen.inputs import Row, csv_written, safe_cell
 from certgen.inputs import screen as screen_rows
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger
@@ -411,6 +411,14 @@ def issue(
     output = output.resolve()
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
+    settings = {
+        "base_url": base_url,
+        "sheet": sheet.describe() if sheet else None,
+        "mailer": envelope.describe() if envelope else None,
+        "duplex": duplex,
+        "split": split,
+        "order": runs.order_digest(rows),
+    }
     run = runs.Run.start(
         design,
         rows,
@@ -420,6 +428,7 @@ def issue(
         now=now,
         run_id=batch_id,
         fingerprint=fingerprint,
+        settings=settings,
         actor=actor,
         randbelow=randbelow,
     )
@@ -708,7 +717,7 @@ def _check_same_places(
 ) -> None:
     for record, page in zip(recorded, pages, strict=True):
         if (record.file, record.page) != (str(file), page):
-            raise LedgerError(
+            raise RunMismatchError(
                 f"batch {batch_id} printed {codes.display(record.code)} to {record.file}, "
                 f"page {record.page}; this run would put it in {file}, page {page}; "
                 "rerun it with the same --output, --split and --sheet"

@@ -41,6 +41,11 @@ class Envelope:
     addressee: str = "recipient"
     sender: str = ""  # the business's return address, as printed; "" prints none
 
+    def describe(self) -> str:
+        """What the mailer is, for a run's settings."""
+        sender = f", return address '{self.sender}'" if self.sender else ""
+        return f"{self.name}, to the {self.addressee}{sender}"
+
     def return_address(self, business: str, address: str) -> str:
         """The business's name and address as one return line ("" without an address:
         a name alone cannot bring a letter back)."""

@@ -16,6 +16,12 @@ every row's values as they are recorded, in the list's order (that is what a rep
 the run reads again; ``--sort-by`` sorts after it). A run given by id (``--run-id``,
 ``--resume``) is the user's say and is not checked; ``--new-run`` asks for a fresh set on
 purpose.
+
+A run also records the options its output depends on besides its rows (``settings``: the
+base URL its QR codes point to, the sheet or mailer, the rows' order, the files), and a run
+given by id must match both: ``--resume`` or a reprint with a changed row anywhere in the
+list, or another option, is refused naming the difference, so one run never points to two
+sites or mixes two layouts.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from pathlib import Path
 
 from certgen import codes
 from certgen.design import Design
-from certgen.errors import InputError, LedgerError, Problem
+from certgen.errors import InputError, Problem, RunMismatchError
 from certgen.inputs import Row
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger
 
@@ -48,6 +54,28 @@ def fingerprint(design: Design, rows: Sequence[Row], kind: str) -> str:
         values = {name: str(value) for name, value in row.values.items()}
         total.update(json.dumps(values, ensure_ascii=False, sort_keys=True).encode() + b"\0")
     return total.hexdigest()
+
+
+# How each setting is given on the command line, for messages.
+OPTION_NAMES = {
+    "base_url": "--base-url",
+    "sheet": "--sheet, --gutter, --crop-marks or --bleed",
+    "mailer": "--mailing, --envelope or --address-to (or the business's address)",
+    "duplex": "--duplex",
+    "split": "--split",
+    "address_to": "--address-to",
+}
+
+
+def settings_json(settings: Mapping[str, object]) -> str:
+    """``settings`` as they are recorded: JSON with sorted keys, values as JSON has them."""
+    return json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def order_digest(rows: Sequence[Row]) -> str:
+    """The rows' order (their numbers in the list), as a short digest."""
+    numbers = ",".join(str(row.number) for row in rows)
+    return hashlib.sha256(numbers.encode()).hexdigest()[:16]
 
 
 def earlier(ledger: Ledger, print_: str) -> tuple[BatchRecord, int] | None:
@@ -88,22 +116,36 @@ class Run:
         now: dt.datetime | None = None,
         run_id: str | None = None,
         fingerprint: str | None = None,
+        settings: Mapping[str, object] | None = None,
         actor: str = "certgen",
         randbelow: Randbelow = secrets.randbelow,
     ) -> Run:
         """The run ``run_id`` (a new id if None) of ``rows`` read from ``source``, whose
-        certificates go to ``target`` (a file, or where its emails went)."""
+        certificates go to ``target`` (a file, or where its emails went), made with
+        ``settings`` (``OPTION_NAMES``)."""
         now = now or dt.datetime.now(dt.UTC)
         run_id = run_id or new_id(now)
         known = ledger.get_batch(run_id)
         recorded = _in_run_order(rows, ledger.batch(run_id)) if known else []
-        if known:
-            _check_same_batch(design, rows, known, recorded, run_id)
+        recorded_settings = settings_json(settings or {})
+        if known:  # options before rows: another order makes the rows look changed
+            _check_same_design(design, rows, known, run_id)
+            _check_same_settings(known, recorded_settings, run_id)
+            _check_same_rows(rows, recorded, run_id)
+            _check_same_list(known, fingerprint, run_id)
         row_codes = codes.Packed(r.code for r in recorded)
         row_codes.extend(_fresh_codes(len(rows) - len(recorded), ledger, randbelow))
         issued_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
         batch = known or BatchRecord(
-            run_id, design.name, design.hash, source, target, len(rows), issued_at, fingerprint
+            run_id,
+            design.name,
+            design.hash,
+            source,
+            target,
+            len(rows),
+            issued_at,
+            fingerprint,
+            recorded_settings,
         )  # a run's certificates carry the time it started: a resumed run's, the first's
         return cls(design, rows, ledger, batch, bool(known), recorded, row_codes, now, actor)
 
@@ -235,27 +277,71 @@ def _in_run_order(
     return ordered if len(ordered) == len(recorded) else list(recorded)
 
 
-def _check_same_batch(
-    design: Design,
-    rows: Sequence[Row],
-    batch: BatchRecord,
-    recorded: Sequence[CertificateRecord],
-    batch_id: str,
+HINT = "use a new --batch-id for new input"
+
+
+def _check_same_design(
+    design: Design, rows: Sequence[Row], batch: BatchRecord, batch_id: str
 ) -> None:
     """A run id names one set of inputs: the same rows and design may be printed again
     (or finished, if the run was interrupted), anything else under that id is refused."""
-    hint = "use a new --batch-id for new input"
+    hint = HINT
     if batch.design != design.name or batch.design_hash != design.hash:
-        raise LedgerError(
+        raise RunMismatchError(
             f"batch {batch_id} was issued with design {batch.design} "
             f"({batch.design_hash}); this is {design.name} ({design.hash}); {hint}"
         )
     if len(rows) != batch.count:
-        raise LedgerError(
+        raise RunMismatchError(
             f"batch {batch_id} has {batch.count} certificates; this input has {len(rows)} rows; "
             f"{hint}"
         )
+
+
+def _check_same_rows(
+    rows: Sequence[Row], recorded: Sequence[CertificateRecord], batch_id: str
+) -> None:
+    hint = HINT
     for row, record in zip(rows, recorded, strict=False):
         if {name: str(value) for name, value in row.values.items()} != record.data:
             where = f"row {row.number}" if row.number else "the values"
-            raise LedgerError(f"batch {batch_id}: {where} differs from what was issued; {hint}")
+            raise RunMismatchError(
+                f"batch {batch_id}: {where} differs from what was issued; {hint}"
+            )
+
+
+def _check_same_list(batch: BatchRecord, fingerprint: str | None, run_id: str) -> None:
+    """Every row of the list, not only those recorded so far: a resumed run finishes the
+    list it started with."""
+    if batch.fingerprint and fingerprint and batch.fingerprint != fingerprint:
+        raise RunMismatchError(
+            f"run {run_id} was made from another list: a row after the {batch.count} it "
+            "started with, or one of them, was changed, added or removed; give the list as it "
+            "was, or start a new run (--run-id NEW) for the changed one"
+        )
+
+
+def _check_same_settings(batch: BatchRecord, settings: str, run_id: str) -> None:
+    """The options the run's output depends on, as recorded when it started (runs
+    recorded before certgen kept them are not checked)."""
+    if batch.settings is None or batch.settings == settings:
+        return
+    before, now = json.loads(batch.settings), json.loads(settings)
+    changed = [
+        "the rows are in another order (--sort-by)"
+        if key == "order"
+        else f"{OPTION_NAMES.get(key, key)} was {_shown(before.get(key))}, now "
+        f"{_shown(now.get(key))}"
+        for key in sorted(set(before) | set(now))
+        if before.get(key) != now.get(key)
+    ]
+    raise RunMismatchError(
+        f"run {run_id} was made with other options: {'; '.join(changed)}; give them as the run "
+        "had them, or start a new run (--run-id NEW)"
+    )
+
+
+def _shown(value: object) -> str:
+    if value is None or value is False:
+        return "not given"
+    return "given" if value is True else f"'{value}'"

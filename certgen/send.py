@@ -349,6 +349,11 @@ def send(
     recorded, and the rest wait, pending, for the run to be resumed. An email the server
     may have taken without saying so (its answer lost) is sent again only with
     ``resend_unknown``."""
+    settings = {
+        "base_url": outgoing.base_url,
+        "address_to": outgoing.to,
+        "order": runs.order_digest(rows),
+    }
     run = runs.Run.start(
         design,
         rows,
@@ -358,6 +363,7 @@ def send(
         now=now,
         run_id=batch_id,
         fingerprint=fingerprint,
+        settings=settings,
         actor=actor,
         randbelow=randbelow,
     )

@@ -9,6 +9,7 @@ Everything here is millimetres from the sheet's top-left corner, like design man
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,12 @@ class Sheet:
     trim: tuple[float, float]  # the certificate's width and height
     crop_marks: bool = False
     bleed: float = 0.0  # how far the art runs past each trim edge
+
+    def describe(self) -> str:
+        """What the layout is, for a run's settings: a change of gutter moves the slots."""
+        slots = hashlib.sha256(repr(self.slots).encode()).hexdigest()[:8]
+        marks = ", crop marks" if self.crop_marks else ""
+        return f"{self.name}, {len(self.slots)} up, bleed {self.bleed:g} mm{marks}, slots {slots}"
 
     def trims(self, grow: float = 0.0) -> list[tuple[float, float, float, float]]:
         """Every trim box as (left, top, right, bottom), or grown by ``grow`` on each side."""

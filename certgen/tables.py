@@ -164,6 +164,30 @@ def _decode(data: bytes, file: str, encoding: str, shown: str) -> str:
         raise InputError([Problem(message, file, line, None, hint)]) from None
 
 
+_DELIMITER_NAMES = {
+    "tab": "\t",
+    "\\t": "\t",
+    "comma": ",",
+    "semicolon": ";",
+    "pipe": "|",
+    "space": " ",
+}
+
+
+def delimiter_named(text: str) -> str:
+    """A delimiter as a person gives it: one character, or tab, comma, semicolon, pipe,
+    space (``\\t`` too); ValueError says what is wrong."""
+    found = _DELIMITER_NAMES.get(text.lower(), text)
+    if len(found) != 1:
+        raise ValueError(
+            f"'{text[:20]}' is not one character: give one (, ; |) or tab, comma, semicolon, "
+            "pipe or space"
+        )
+    if found in '"\r\n' or found.isalnum():
+        raise ValueError(f"{found!r} cannot separate columns (it is part of the values)")
+    return found
+
+
 def sniff_delimiter(header_line: str) -> str:
     """The delimiter the header line uses most, outside quotes; a comma if none."""
     unquoted = re.sub(r'"[^"]*"', "", header_line)

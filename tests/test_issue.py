@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from certgen import codes, issue, qr
-from certgen.errors import InputError, LedgerError
+from certgen.errors import InputError, LedgerError, RunMismatchError
 from certgen.ledger import open_ledger
 from tests.helpers import (
     BASE_URL,
@@ -145,7 +145,7 @@ def test_a_batch_id_with_other_input_is_refused(
     tmp_path: Path, people: list[dict[str, str]], design: str, message: str
 ) -> None:
     run(tmp_path, PEOPLE[:5], batch_id="spring")
-    with pytest.raises(LedgerError, match=message):
+    with pytest.raises(RunMismatchError, match=message):
         run(tmp_path, people, design, batch_id="spring", output=tmp_path / "other.pdf")
     assert not (tmp_path / "other.pdf").exists()
 

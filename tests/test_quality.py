@@ -46,6 +46,7 @@ LAYERS = {
     "mail": 3,
     "send": 3,
     "preview": 3,
+    "verify": 3,
     "checks": 3,
     "web": 4,
     "cli": 4,

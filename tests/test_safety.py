@@ -345,3 +345,49 @@ def test_voiding_a_run_has_a_dry_run_a_limit_and_never_touches_a_redeemed_one(
     assert code == 2 and "give a CODE, or --run ID" in err
     code, _, err = invoke("void", first, "--reason", "x", "--dry-run")
     assert code == 2 and "--dry-run and --limit are for --run" in err
+
+
+def test_resume_refuses_a_list_changed_past_the_rows_it_recorded(env: Path) -> None:
+    Path("list.csv").write_text("to,from\n" + "".join(f"F{i},G{i}\n" for i in range(6)))
+    assert issue("list.csv", "--limit", "2", "--run-id", "r1", "-o", "run.pdf")[0] == 0
+    Path("list.csv").write_text(
+        "to,from\n" + "".join(f"F{i},G{i}\n" for i in range(5)) + "Someone else,G5\n"
+    )
+    code, _, err = issue("list.csv", "--resume", "r1", "-o", "run.pdf")
+    assert code == 3 and "run r1 was made from another list" in err
+    assert count(env) == 2
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "named"),
+    [
+        (["--base-url", "https://a.example"], ["--base-url", "https://b.example"],
+         "--base-url was 'https://a.example', now 'https://b.example'"),
+        (["--sheet", "letter-3up"], ["--sheet", "letter-2up"], "--sheet"),
+        (["--sheet", "letter-2up"], ["--sheet", "letter-2up", "--gutter", "4"], "--sheet"),
+        (["--split", "2"], [], "--split was '2', now not given"),
+        ([], ["--sort-by", "to"], "the rows are in another order (--sort-by)"),
+    ],
+)  # fmt: skip
+def test_a_reprint_or_resume_with_other_options_is_refused_naming_them(
+    env: Path, first: list[str], then: list[str], named: str
+) -> None:
+    Path("list.csv").write_text("to,from\nZoe,G\nAnn,G\nBob,G\n")
+    assert issue("list.csv", "--run-id", "r1", "-o", "a.pdf", "--limit", "1", *first)[0] == 0
+    for again in (["--resume", "r1"], ["--run-id", "r1"]):
+        code, _, err = issue("list.csv", *again, "-o", "a.pdf", *then)
+        assert code == 3 and "run r1 was made with other options: " in err and named in err, err
+    assert count(env) == 1  # the limited first part only; nothing recorded since
+    code, out, err = issue("list.csv", "--resume", "r1", "-o", "a.pdf", *first)
+    assert code == 0, err
+
+
+def test_a_send_resumed_with_another_base_url_is_refused(env: Path) -> None:
+    Path("list.csv").write_text("to,from,email\nAnn,G,ann@example.com\nBob,G,bob@example.com\n")
+    send = ["send", "list.csv", "-d", "modern", "--set", "business=B", "--outbox", "out"]
+    assert (
+        invoke(*send, "--limit", "1", "--run-id", "m1", "--base-url", "https://a.example")[0] == 0
+    )
+    code, _, err = invoke(*send, "--resume", "m1", "--base-url", "https://b.example")
+    assert code == 3 and "--base-url was 'https://a.example', now 'https://b.example'" in err
+    assert len(list(Path("out").glob("*.eml"))) == 1

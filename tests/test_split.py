@@ -9,7 +9,7 @@ import pdfplumber
 import pytest
 
 from certgen import codes, issue, sheets
-from certgen.errors import InputError, LedgerError
+from certgen.errors import InputError, RunMismatchError
 from certgen.ledger import open_ledger
 from tests.helpers import issue_rows, load, page_count, qr_codes, rows
 
@@ -59,7 +59,7 @@ def test_a_rerun_reprints_the_same_files_and_refuses_another_split(tmp_path: Pat
     )
     assert again.reprinted and again.codes == first.codes
     assert {f: f.read_bytes() for f in again.files} == before
-    with pytest.raises(LedgerError, match="rerun it with the same --output, --split and --sheet"):
+    with pytest.raises(RunMismatchError, match="--split was '3', now '2'"):
         issue_rows(
             tmp_path, TINY, rows(TINY, PEOPLE), output=tmp_path / "run.pdf", split=2, batch_id="b1"
         )

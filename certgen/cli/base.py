@@ -9,6 +9,7 @@ import datetime as dt
 import functools
 import getpass
 import os
+import re
 import shlex
 import socket
 import sys
@@ -105,7 +106,8 @@ def cli() -> None:
     5 ledger unavailable, 6 unknown code, 7 mistyped code, 8 already redeemed,
     9 expired, 10 voided, 11 not redeemed, 12 already converted,
     13 emails not delivered, 14 rows left out (--skip-invalid),
-    15 the same list was issued or sent before, 130 interrupted (Ctrl-C).
+    15 the same list was issued or sent before, 16 another run holds the output or id,
+    17 a run's files differ from the ledger (verify), 130 interrupted (Ctrl-C).
     """
 
 
@@ -186,6 +188,18 @@ def load_run_settings(
     return config, design.with_logo(config.logo)
 
 
+def jobs_option(help: str) -> Callable[[F], F]:
+    """-j/--jobs: how many processes work at once, the machine's cores by default."""
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=lambda: os.cpu_count() or 1,
+        show_default="the number of cores",
+        help=help,
+    )
+
+
 base_url_option = click.option(
     "--base-url", metavar="URL", help="Redeem URL prefix for QR codes; env CERTGEN_BASE_URL."
 )
@@ -205,6 +219,7 @@ def run_options(again: str, resume: str) -> Callable[[F], F]:
         func = click.option(
             "--resume",
             metavar="ID",
+            callback=_run_id,
             help=f"Finish an interrupted run (same input and options); {resume}.",
         )(func)
         return click.option(
@@ -212,10 +227,32 @@ def run_options(again: str, resume: str) -> Callable[[F], F]:
             "--run-id",
             "batch_id",
             metavar="ID",
+            callback=_run_id,
             help=f"Name the run; {again}.",
         )(func)
 
     return add
+
+
+def _delimiter(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        return tables.delimiter_named(value) if value is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+
+
+def _run_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A run id is a name for commands and file names: up to 40 letters, digits, '.', '_'
+    and '-', starting with a letter or digit."""
+    if value is not None and not RUN_ID.fullmatch(value):
+        raise click.BadParameter(
+            f"'{value[:60]}' is not a run id: use up to 40 letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit (e.g. spring-2027)"
+        )
+    return value
 
 
 def known_run(
@@ -647,7 +684,10 @@ _ROW_OPTIONS = [
         help="CSV encoding; auto reads a BOM (UTF-8, UTF-16), else UTF-8, else Windows-1252.",
     ),
     click.option(
-        "--delimiter", help="CSV delimiter (default: guessed from the header among , ; tab |)."
+        "--delimiter",
+        callback=_delimiter,
+        help="CSV delimiter: one character, or tab, comma, semicolon, pipe, space (default: "
+        "guessed from the header among , ; tab |).",
     ),
     click.option("--sheet-name", metavar="NAME", help="The sheet of a workbook (default: first)."),
     click.option(

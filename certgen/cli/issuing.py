@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from certgen.cli.base import (
     cli,
     design_option,
     designs_dir_option,
+    jobs_option,
     known_run,
     left_out,
     load_run_settings,
@@ -112,14 +112,7 @@ from certgen.ledger import safe_url
     metavar="N",
     help="Files of at most N certificates (run-0001.pdf, ...) and a run-manifest.csv.",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=lambda: os.cpu_count() or 1,
-    show_default="the number of cores",
-    help="Processes drawing at once (in chunks of 1,000 certificates); the output is the same.",
-)
+@jobs_option("Processes drawing at once (in chunks of 1,000 certificates); the output is the same.")
 @click.option(
     "--force", is_flag=True, help="Write over output files another run made (default: refuse)."
 )
@@ -361,6 +354,62 @@ def runs(config_file: Path | None, ledger: str | None) -> None:
     for line in lines:
         padded = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
         click.echo("  ".join([*padded, line[5]]))
+
+
+@cli.command()
+@click.argument("run_id", metavar="RUN")
+@click.option(
+    "--in",
+    "folder",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Read the run's files from FOLDER, by name (a copy for the print shop); default: "
+    "where the run wrote them.",
+)
+@jobs_option("Processes reading pages at once.")
+@quiet_option
+@settings_options
+def verify(
+    run_id: str,
+    folder: Path | None,
+    jobs: int,
+    quiet: bool,
+    config_file: Path | None,
+    ledger: str | None,
+) -> None:
+    """Prove run RUN's PDFs complete: every page is rasterized and its QR codes decoded,
+    and each must be a certificate of the run, on the page and in the file the ledger
+    records, pointing to the run's site, printed once; every recorded certificate must be
+    found. Exit code 17 lists what is not so.
+
+    \b
+    certgen verify spring-2027
+    certgen verify spring-2027 --in ~/to-the-print-shop
+    """
+    from certgen import verify as verify_mod  # pypdfium2 and zxing: only this command
+
+    config = config_mod.load(config_file=config_file, ledger=ledger)
+    started = time.monotonic()
+    with open_configured(config) as opened:
+        total = len(opened.batch(run_id))
+        with progress_bar(total, quiet, "Reading") as progress:
+            result = verify_mod.verify(opened, run_id, folder=folder, jobs=jobs, progress=progress)
+    seconds = time.monotonic() - started
+    files = len(result.files)
+    summary = (
+        f"{result.found} of {result.certificates} certificates found on {result.pages} pages "
+        f"in {files} file{'s' if files != 1 else ''} ({seconds:.1f} s)"
+    )
+    if result.problems:
+        shown = result.problems[: verify_mod.SHOWN]
+        more = len(result.problems) - len(shown)
+        lines = [f"run {run_id} is not as recorded: {summary}; {len(result.problems)} problems:"]
+        lines += [f"  {p}" for p in shown] + ([f"  ... and {more} more"] if more else [])
+        raise verify_mod.VerifyError("\n".join(lines))
+    click.echo(
+        f"Run {run_id} verified: all {result.certificates} certificates found, each once, on "
+        f"its recorded page and pointing to the run's site ({result.pages} pages in {files} "
+        f"file{'s' if files != 1 else ''}, {seconds:.1f} s)"
+    )
 
 
 def _delivery_state(counts: dict[str, int], total: int) -> str:

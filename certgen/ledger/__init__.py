@@ -92,6 +92,7 @@ class BatchRecord:
     count: int
     created_at: str
     fingerprint: str | None = None  # of its design and rows: see certgen.runs
+    settings: str | None = None  # JSON: the options its output depends on (certgen.runs)
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,10 @@ class Ledger:
                 yield conn
         except sa.exc.IntegrityError:
             raise
+        except sa.exc.DataError as exc:  # a value the schema cannot hold: nothing is damaged
+            raise LedgerError(
+                f"{safe_url(self.url)}: a value does not fit: {_reason(exc)}"
+            ) from exc
         except sa.exc.OperationalError as exc:
             raise LedgerError(f"{safe_url(self.url)}: {_reason(exc)}") from exc
         except sa.exc.DatabaseError as exc:  # "database disk image is malformed"

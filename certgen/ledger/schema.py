@@ -259,6 +259,13 @@ def _m011_run_leases(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _m013_run_settings(conn: Connection) -> None:
+    """batches.settings: the options a run's output depends on besides its rows (the base
+    URL its QR codes point to, the sheet, mailer, order, files), as JSON, so that a reprint
+    or ``--resume`` with other options is refused rather than mixing two layouts."""
+    conn.execute(sa.text("ALTER TABLE batches ADD COLUMN settings TEXT"))
+
+
 def _api_replies(md: sa.MetaData) -> None:
     """The table m012 creates: the first answer to each API request sent with an
     Idempotency-Key, replayed when the same request comes again (a retry after a lost
@@ -296,6 +303,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m010_staff_sessions", _m010_staff_sessions),
     ("m011_run_leases", _m011_run_leases),
     ("m012_api_replies", _m012_api_replies),
+    ("m013_run_settings", _m013_run_settings),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -303,6 +311,7 @@ metadata = sa.MetaData()
 _initial_schema(metadata)
 batches = metadata.tables["batches"]
 batches.append_column(sa.Column("fingerprint", sa.String(64)))
+batches.append_column(sa.Column("settings", sa.Text))
 certificates = metadata.tables["certificates"]
 events = metadata.tables["events"]
 for _column in _lifecycle_columns():
