@@ -364,9 +364,11 @@ def _api(
     def token_staff() -> str:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        name = ledger.staff_for_token(hash_token(token)) if scheme == "Bearer" and token else None
+        bearer = scheme == "Bearer" and token
+        name = ledger.staff_for_token(hash_token(token), time.time()) if bearer else None
         if name is None:
-            abort(_json_error(401, "unauthorized", "send Authorization: Bearer <staff token>"))
+            why = "send Authorization: Bearer <staff token>; a token revoked or expired is refused"
+            abort(_json_error(401, "unauthorized", why))
         return name
 
     def describe(code: str, record: CertificateRecord) -> dict[str, Any]:

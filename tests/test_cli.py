@@ -376,10 +376,10 @@ def test_staff_add_list_token_remove(env: Path) -> None:
     token = invoke("staff", "token", "Sam")[1].strip()
     assert len(token) >= 40
     [line] = invoke("staff", "list")[1].splitlines()
-    assert line.startswith("Sam\tadded ") and line.endswith("\tAPI token")
+    assert line.startswith("Sam\tadded ") and line.endswith("\t1 API token")
     with open_ledger(f"sqlite:///{env / 'ledger.db'}") as ledger:
         stored = ledger.password_hash("Sam")
-        assert stored and "pin12345" not in stored and token not in repr(ledger.staff_members())
+        assert stored and "pin12345" not in stored and token not in repr(ledger.tokens())
     assert invoke("staff", "remove", "Sam")[0] == 0
     assert invoke("staff", "remove", "Sam")[0] == 6
     assert invoke("staff", "token", "Nobody")[0] == 6

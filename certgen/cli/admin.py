@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -101,6 +102,10 @@ def staff_add(
     click.echo(f"Added {name}")
 
 
+TOKEN_DAYS = 90  # a till's token: renewed each quarter
+MAX_TOKEN_DAYS = 3650
+
+
 def password_problem(password: str) -> str | None:
     """Why a password or PIN is too easy to guess: a PIN (digits only) needs 6 digits, a
     password 8 characters (with the sign-in limits, that is years of guessing)."""
@@ -116,7 +121,7 @@ def password_problem(password: str) -> str | None:
 @settings_options
 def staff_remove(name: str, config_file: Path | None, ledger: str | None) -> None:
     """Remove NAME: they can no longer sign in, their open sessions end at once, and their
-    API token stops working."""
+    API tokens stop working."""
     with opened_ledger(config_file, ledger) as (config, opened):
         sessions = opened.sessions().get(name, 0)
         if not opened.remove_staff(name):
@@ -141,11 +146,11 @@ def staff_signout(name: str, config_file: Path | None, ledger: str | None) -> No
 @staff.command("list")
 @settings_options
 def staff_list(config_file: Path | None, ledger: str | None) -> None:
-    """List staff, when each was added, their open sessions, and who has an API token."""
+    """List staff, when each was added, their open sessions, and their valid API tokens."""
     with opened_ledger(config_file, ledger) as (config, opened):
         sessions = opened.sessions()
-        for name, added, has_token in opened.staff_members():
-            token = "\tAPI token" if has_token else ""
+        for name, added, tokens in opened.staff_members(time.time()):
+            token = f"\t{tokens} API token{'s' if tokens != 1 else ''}" if tokens else ""
             open_ = sessions.get(name, 0)
             signed_in = f"\t{open_} session{'s' if open_ != 1 else ''}" if open_ else ""
             click.echo(f"{name}\tadded {added}{signed_in}{token}")
@@ -153,16 +158,91 @@ def staff_list(config_file: Path | None, ledger: str | None) -> None:
 
 @staff.command("token")
 @click.argument("name")
+@click.option(
+    "--label",
+    default="default",
+    show_default=True,
+    metavar="LABEL",
+    help="What the token is for (a till, a POS system); a new token of a label replaces the old.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(min=1, max=MAX_TOKEN_DAYS),
+    default=TOKEN_DAYS,
+    show_default=True,
+    help="How long the token works.",
+)
 @settings_options
-def staff_token(name: str, config_file: Path | None, ledger: str | None) -> None:
-    """Make a new API token for NAME (for a point-of-sale system); shown once, replaces the old."""
+def staff_token(
+    name: str, label: str, days: int, config_file: Path | None, ledger: str | None
+) -> None:
+    """Make an API token for NAME (for a point-of-sale system), printed once on standard
+    output; a person may hold several, one per --label.
+
+    \b
+    certgen staff token Sam --label till-2 --days 365
+    """
     from certgen import web
 
+    if not 1 <= len(label) <= 100 or not label.isprintable():
+        raise click.BadParameter(
+            "give a label of 1 to 100 printable characters", param_hint="--label"
+        )
     token = secrets.token_urlsafe(32)
+    expires = time.time() + days * 86400
     with opened_ledger(config_file, ledger) as (config, opened):
-        if not opened.set_token_hash(name, web.hash_token(token)):
+        if not opened.add_token(name, label, web.hash_token(token), expires):
             raise NotFoundError(f"no staff member named '{name}'")
     click.echo(token)
+    until = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
+    click.echo(f"Token '{label}' for {name}, valid until {until}; it is shown only now.", err=True)
+
+
+@staff.command("tokens")
+@click.argument("name", required=False)
+@settings_options
+def staff_tokens(name: str | None, config_file: Path | None, ledger: str | None) -> None:
+    """List API tokens (of NAME, or everyone's): person, label, made, expires, last used. The
+    tokens themselves are never stored, so never shown again."""
+    now = time.time()
+    with opened_ledger(config_file, ledger) as (config, opened):
+        found = opened.tokens(name)
+    if not found:
+        click.echo("No API tokens." if name is None else f"{name} has no API tokens.")
+        return
+
+    def day(at: float | None) -> str:
+        return dt.datetime.fromtimestamp(at, dt.UTC).date().isoformat() if at else "never"
+
+    lines = [("STAFF", "LABEL", "MADE", "EXPIRES", "LAST USED")]
+    for token in found:
+        expires = day(token.expires_at) + (" (expired)" if token.expires_at <= now else "")
+        lines.append(
+            (token.staff, token.label, day(token.created_at), expires, day(token.last_used))
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+    for line in lines:
+        click.echo("  ".join([*(c.ljust(w) for c, w in zip(line, widths, strict=False)), line[4]]))
+
+
+@staff.command("revoke")
+@click.argument("name")
+@click.argument("label", required=False)
+@click.option("--all", "every", is_flag=True, help="Revoke every token of NAME.")
+@settings_options
+def staff_revoke(
+    name: str, label: str | None, every: bool, config_file: Path | None, ledger: str | None
+) -> None:
+    """Revoke NAME's API token LABEL (or --all of them): it stops working at once, in every
+    process that shares the ledger."""
+    if (label is None) == (not every):
+        raise click.UsageError("name the token's LABEL (certgen staff tokens lists them), or --all")
+    with opened_ledger(config_file, ledger) as (config, opened):
+        revoked = opened.revoke_tokens(name, None if every else label)
+    if not revoked:
+        what = "any API token" if every else f"a token '{label}'"
+        raise NotFoundError(f"{name} has no {what} (certgen staff tokens lists them)")
+    click.echo(f"Revoked {revoked} API token{'s' if revoked != 1 else ''} of {name}")
 
 
 @cli.command()

@@ -21,6 +21,7 @@ from certgen.errors import LedgerError
 from certgen.ledger.schema import (
     MIGRATIONS,
     api_replies,
+    api_tokens,
     batches,
     certificates,
     deliveries,
@@ -93,6 +94,17 @@ class BatchRecord:
     created_at: str
     fingerprint: str | None = None  # of its design and rows: see certgen.runs
     settings: str | None = None  # JSON: the options its output depends on (certgen.runs)
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """An API token as listed: never the token itself (only its hash is kept)."""
+
+    staff: str
+    label: str
+    created_at: float
+    expires_at: float
+    last_used: float | None
 
 
 @dataclass(frozen=True)
@@ -615,9 +627,11 @@ class Ledger:
             raise LedgerError(f"staff member '{name}' already exists") from exc
 
     def remove_staff(self, name: str) -> bool:
-        """Remove ``name`` and end every session they have open, at once."""
+        """Remove ``name``, end every session they have open and revoke their API tokens,
+        at once."""
         with self._transaction() as conn:
             conn.execute(staff_sessions.delete().where(staff_sessions.c.staff == name))
+            conn.execute(api_tokens.delete().where(api_tokens.c.staff == name))
             return conn.execute(staff.delete().where(staff.c.name == name)).rowcount == 1
 
     # Staff sessions, kept here so that ending one ends it for every process of the site.
@@ -699,11 +713,19 @@ class Ledger:
         with self._transaction() as conn:
             conn.execute(sign_in_attempts.delete().where(sign_in_attempts.c.key == key))
 
-    def staff_members(self) -> list[tuple[str, str, bool]]:
-        """(name, created_at, has an API token), by name."""
+    def staff_members(self, at: float) -> list[tuple[str, str, int]]:
+        """(name, created_at, API tokens valid at ``at``), by name."""
+        t = api_tokens.c
+        live = (
+            sa.select(sa.func.count())
+            .where(t.staff == staff.c.name, t.expires_at > at)
+            .scalar_subquery()
+        )
         with self._transaction() as conn:
-            rows = conn.execute(sa.select(staff).order_by(staff.c.name)).all()
-        return [(r.name, r.created_at, r.token_hash is not None) for r in rows]
+            rows = conn.execute(
+                sa.select(staff.c.name, staff.c.created_at, live).order_by(staff.c.name)
+            )
+            return [(name, created, int(count)) for name, created, count in rows]
 
     def password_hash(self, name: str) -> str | None:
         with self._transaction() as conn:
@@ -711,16 +733,64 @@ class Ledger:
                 sa.select(staff.c.password_hash).where(staff.c.name == name)
             ).scalar()
 
-    def set_token_hash(self, name: str, token_hash: str) -> bool:
-        with self._transaction() as conn:
-            update = staff.update().where(staff.c.name == name).values(token_hash=token_hash)
-            return conn.execute(update).rowcount == 1
+    # API tokens: several per staff member, each named and with an expiry (m014).
 
-    def staff_for_token(self, token_hash: str) -> str | None:
+    def add_token(
+        self, name: str, label: str, token_hash: str, expires_at: float, at: float | None = None
+    ) -> bool:
+        """A token ``label`` for staff ``name``, replacing one of that label; False if there
+        is no such person."""
+        t = api_tokens.c
+        at = time.time() if at is None else at
         with self._transaction() as conn:
-            return conn.execute(
-                sa.select(staff.c.name).where(staff.c.token_hash == token_hash)
-            ).scalar()
+            if conn.execute(sa.select(staff.c.name).where(staff.c.name == name)).first() is None:
+                return False
+            conn.execute(api_tokens.delete().where(t.staff == name, t.label == label))
+            conn.execute(
+                api_tokens.insert().values(
+                    token_hash=token_hash,
+                    staff=name,
+                    label=label,
+                    created_at=at,
+                    expires_at=expires_at,
+                )
+            )
+        return True
+
+    def tokens(self, name: str | None = None) -> list[ApiToken]:
+        """Every token (or ``name``'s), by person and name; expired ones too, until revoked."""
+        t = api_tokens.c
+        query = sa.select(t.staff, t.label, t.created_at, t.expires_at, t.last_used)
+        if name is not None:
+            query = query.where(t.staff == name)
+        with self._transaction() as conn:
+            rows = conn.execute(query.order_by(t.staff, t.label)).all()
+        return [ApiToken(**r._mapping) for r in rows]
+
+    def revoke_tokens(self, name: str, label: str | None = None) -> int:
+        """Revoke ``name``'s token ``label``, or every token of theirs; how many there were."""
+        t = api_tokens.c
+        where = t.staff == name if label is None else sa.and_(t.staff == name, t.label == label)
+        with self._transaction() as conn:
+            return int(conn.execute(api_tokens.delete().where(where)).rowcount)
+
+    def staff_for_token(self, token_hash: str, at: float, touch: float = 60.0) -> str | None:
+        """The person a token is for, if it is theirs, unexpired and they are still staff;
+        its last use is written at most once every ``touch`` seconds."""
+        t = api_tokens.c
+        query = (
+            sa.select(t.staff, t.last_used)
+            .join(staff, staff.c.name == t.staff)
+            .where(t.token_hash == token_hash, t.expires_at > at)
+        )
+        with self._transaction() as conn:
+            found = conn.execute(query).first()
+            if found is None:
+                return None
+            if found.last_used is None or at - found.last_used > touch:
+                touched = api_tokens.update().where(t.token_hash == token_hash)
+                conn.execute(touched.values(last_used=at))
+        return str(found.staff)
 
     # Notifications: the referrer's thank-you, at most one per certificate.
 

@@ -8,6 +8,7 @@ queries are the sum of the migrations.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -288,6 +289,45 @@ def _m012_api_replies(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _api_tokens(md: sa.MetaData) -> None:
+    """The table m014 creates: API tokens, several per staff member, each with a name (the
+    till it is for) and an expiry; only a token's SHA-256 is kept."""
+    sa.Table(
+        "api_tokens",
+        md,
+        sa.Column("token_hash", sa.String(64), primary_key=True),
+        sa.Column("staff", sa.String(100), nullable=False, index=True),
+        sa.Column("label", sa.String(100), nullable=False),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("expires_at", sa.Float, nullable=False),
+        sa.Column("last_used", sa.Float),
+        sa.UniqueConstraint("staff", "label"),
+    )
+
+
+OLD_TOKEN_DAYS = 90  # what a token made before m014 (one per person, no expiry) is given
+
+
+def _m014_api_tokens(conn: Connection) -> None:
+    md = sa.MetaData()
+    _api_tokens(md)
+    md.create_all(conn)
+    # Each person's one token of before becomes their token "default", for 90 more days.
+    old = sa.table("staff", sa.column("name"), sa.column("token_hash"))
+    now = time.time()
+    found = conn.execute(
+        sa.select(old.c.name, old.c.token_hash).where(old.c.token_hash.is_not(None))
+    )
+    rows = [
+        {"token_hash": h, "staff": n, "label": "default", "created_at": now,
+         "expires_at": now + OLD_TOKEN_DAYS * 86400}
+        for n, h in found
+    ]  # fmt: skip
+    if rows:
+        conn.execute(md.tables["api_tokens"].insert(), rows)
+    conn.execute(old.update().values(token_hash=None))
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -304,6 +344,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m011_run_leases", _m011_run_leases),
     ("m012_api_replies", _m012_api_replies),
     ("m013_run_settings", _m013_run_settings),
+    ("m014_api_tokens", _m014_api_tokens),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -332,6 +373,8 @@ _run_leases(metadata)
 run_leases = metadata.tables["run_leases"]
 _api_replies(metadata)
 api_replies = metadata.tables["api_replies"]
+_api_tokens(metadata)
+api_tokens = metadata.tables["api_tokens"]
 migrations_table = sa.Table(
     "certgen_migrations",
     sa.MetaData(),
