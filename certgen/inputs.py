@@ -49,6 +49,9 @@ MAX_MARKS = 4  # combining marks on one character; more is a flood that prints o
 MAX_AMOUNT = 10**9
 EXPIRES = "expires"
 _CURRENCY = re.compile(r"[\s\u00a0\u202f$€£¥]|[A-Z]{3}")
+# Digit groups: 1,234,567 (or with "." or a space); a decimal part of at most two digits.
+_GROUPED = "-?\\d{1,3}(?:%s\\d{3})+"
+MAX_DECIMALS = 2
 # Day, month and year with one separator: 31.03.2027, 3/31/2027, 31-03-2027.
 _NUMERIC_DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})")
 _NAMED_DATES = ("%d %B %Y", "%B %d, %Y", "%B %d %Y", "%d %b %Y", "%b %d, %Y", "%b %d %Y")
@@ -56,11 +59,11 @@ _NAMED_DATES = ("%d %B %Y", "%B %d, %Y", "%B %d %Y", "%d %b %Y", "%b %d, %Y", "%
 
 @dataclass(frozen=True)
 class Formats:
-    """How a list writes its values: its dates (a strptime format; ISO is always read)
-    and whether a comma is its decimal mark (a semicolon-separated file's is)."""
+    """How a list writes its values: its dates (a strptime format; ISO is always read) and
+    its amounts' decimal mark ("." or ","; None: only amounts that say it themselves)."""
 
     date_format: str | None = None
-    decimal_comma: bool = False
+    decimal: str | None = None
     allow_expired: bool = True  # the CLI refuses an expiry before the issue date by default
 
 
@@ -165,7 +168,7 @@ def convert(spec: FieldSpec, raw: str, issued_on: dt.date, formats: Formats = Fo
     if spec.type == "date":
         return parse_date(raw, issued_on, formats.date_format)
     if spec.type == "money":
-        return parse_money(raw, formats.decimal_comma)
+        return parse_money(raw, formats.decimal)
     if spec.type == "email":
         if not _EMAIL.fullmatch(raw):
             raise ValueError(f"'{raw}' is not an email address")
@@ -237,24 +240,51 @@ def _valid(year: int, month: int, day: int) -> bool:
     return True
 
 
-def parse_money(raw: str, decimal_comma: bool) -> Decimal:
-    """An amount as people write it: $1,200.50, 1.200,50 €, 12,50 (a decimal comma in a
-    semicolon-separated list, or where it is followed by one or two digits)."""
-    text = _CURRENCY.sub("", raw)
-    if "," in text and "." in text:  # the later mark is the decimal one
-        thousands = "." if text.rfind(",") > text.rfind(".") else ","
-        text = text.replace(thousands, "").replace(",", ".")
-    elif "," in text:
-        grouped = re.fullmatch(r"-?\d{1,3}(,\d{3})+", text)
-        text = text.replace(",", "" if grouped and not decimal_comma else ".")
-    elif decimal_comma and re.fullmatch(r"-?\d{1,3}(\.\d{3})+", text):
-        text = text.replace(".", "")
+def parse_money(raw: str, decimal: str | None) -> Decimal:
+    """An amount as people write it: $1,200.50, 1.200,50 €, 1 200,50, 12,50. ``decimal``
+    is the list's decimal mark; without it only an amount that shows its own is read (both
+    marks, a mark followed by one or two digits, or repeated groups), and "1,234" or
+    "12.345", which could be either, is refused rather than guessed. Never rounded."""
+    text = _CURRENCY.sub("", raw).replace("'", "")  # 1'200.50, as the Swiss write it
+    if decimal is None:
+        decimal = _decimal_mark(text, raw)
+    group = "," if decimal == "." else "."
+    whole, _, cents = text.partition(decimal) if decimal else (text, "", "")
+    if group in whole:
+        if not re.fullmatch(_GROUPED % re.escape(group), whole):
+            mark = f"; its decimal mark is '{decimal}'" if decimal else ""
+            raise ValueError(f"'{raw}' has its digit groups in the wrong places{mark}")
+        whole = whole.replace(group, "")
+    if len(cents) > MAX_DECIMALS and cents.isdigit():
+        raise ValueError(
+            f"'{raw}' has {len(cents)} decimal places; an amount has at most {MAX_DECIMALS} "
+            f"(if '{decimal}' groups thousands in this list, give --decimal {group})"
+        )
+    text = f"{whole}.{cents}" if cents else whole
     if not re.fullmatch(r"-?\d+(\.\d+)?", text):  # no 1E+400, no NaN: digits as written
         raise ValueError(f"'{raw}' is not an amount (write it as 150 or 150.00)")
     amount = Decimal(text)
     if amount < 0 or amount >= MAX_AMOUNT:
         raise ValueError(f"'{raw}' is not an amount a gift can have (0 to {MAX_AMOUNT - 1:,})")
     return amount
+
+
+def _decimal_mark(text: str, raw: str) -> str | None:
+    """The decimal mark an amount shows by itself; ValueError where it could be either."""
+    marks = [mark for mark in ".," if mark in text]
+    if len(marks) == 2:
+        return "." if text.rfind(".") > text.rfind(",") else ","  # the later one
+    if not marks:
+        return None
+    mark = marks[0]
+    if text.count(mark) > 1:
+        return "," if mark == "." else "."  # only groups repeat
+    if len(text) - text.rfind(mark) - 1 == 3:
+        raise ValueError(
+            f"'{raw}' could be {text.replace(mark, '')} or {text.replace(mark, '.')}: give "
+            "--decimal . or --decimal , (or decimal in the list's profile)"
+        )
+    return mark
 
 
 def check_text(spec: FieldSpec, value: str) -> str | None:
@@ -339,6 +369,7 @@ def resolve_one(
     issued_on: dt.date,
     extra: Mapping[str, FieldSpec] | None = None,
     *,
+    decimal: str | None = None,
     allow_expired: bool = True,
 ) -> Row:
     """The single row a rep gives on the command line."""
@@ -348,7 +379,7 @@ def resolve_one(
         close = difflib.get_close_matches(name, list(design.fields), n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else f"fields: {', '.join(design.fields)}"
         problems.append(Problem(f"unknown field '{name}'", hint=hint))
-    formats = Formats(allow_expired=allow_expired)
+    formats = Formats(decimal=decimal, allow_expired=allow_expired)
     row, more = resolve(design, given, defaults, issued_on, extra=extra, formats=formats)
     if problems or more:
         raise InputError(problems + more)
@@ -400,6 +431,7 @@ class ReadOptions:
     people: People | None = None  # who the rows are; default: the profile's
     strict_columns: bool = False
     date_format: str | None = None
+    decimal: str | None = None  # the amounts' decimal mark; default: the profile's
     protect: bool = True  # the business's fields never come from a row (off for samples)
     allow_expired: bool = True  # an expiry date before the issue date is a row's problem
 
@@ -461,7 +493,7 @@ def read_csv(
         raise InputError(problems + missing)
     formats = Formats(
         options.date_format or (profile.date_format if profile else None),
-        source.delimiter == ";",
+        options.decimal or (profile.decimal if profile else None),
         options.allow_expired,
     )
     names = columns.columns()

@@ -49,6 +49,9 @@ class Profile(BaseModel):
     map: dict[str, Templates] = Field(default_factory=dict, description="field = template")
     ignore: tuple[str, ...] = Field(default=(), description="columns read as nothing")
     date_format: str | None = Field(default=None, description='strptime, e.g. "%m/%d/%Y"')
+    decimal: Literal[".", ","] | None = Field(
+        default=None, description='the amounts\' decimal mark: "." (1,200.50) or "," (1.200,50)'
+    )
     pad: dict[str, int] = Field(
         default_factory=dict,
         description="workbook number cells padded with zeros, by column: { zip = 5 }",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -279,19 +280,65 @@ def test_a_workbook_cell_reads_as_a_person_reads_it(cell: object, text: str) -> 
 
 
 @pytest.mark.parametrize(
-    ("written", "decimal_comma", "amount"),
+    ("written", "decimal", "amount"),
     [
-        ("$1,200.50", False, "1200.50"),
-        ("1.200,50 €", False, "1200.50"),
-        ("12,50", False, "12.50"),
-        ("1,200", False, "1200"),
-        ("1,200", True, "1.200"),
-        ("1.200", True, "1200"),
-        ("EUR 99", False, "99"),
+        ("$1,200.50", None, "1200.50"),
+        ("1.200,50 €", None, "1200.50"),
+        ("1 200,50", None, "1200.50"),
+        ("1'200.50", None, "1200.50"),
+        ("12,50", None, "12.50"),
+        ("1,234,567", None, "1234567"),
+        ("1,200", ".", "1200"),
+        ("1.200", ",", "1200"),
+        ("1,5", ",", "1.5"),
+        ("EUR 99", None, "99"),
     ],
 )
-def test_amounts_as_people_write_them(written: str, decimal_comma: bool, amount: str) -> None:
-    assert inputs.parse_money(written, decimal_comma) == Decimal(amount)
+def test_amounts_as_people_write_them(written: str, decimal: str | None, amount: str) -> None:
+    assert inputs.parse_money(written, decimal) == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    ("written", "decimal", "why"),
+    [
+        ("1,234", None, "could be 1234 or 1.234: give --decimal . or --decimal ,"),
+        ("12.345", None, "could be 12345 or 12.345"),
+        ("1,200", ",", "has 3 decimal places; an amount has at most 2"),
+        ("12,345.678", None, "has 3 decimal places"),
+        ("12.5", ",", "digit groups in the wrong places; its decimal mark is ','"),
+        ("1,2,3", None, "digit groups in the wrong places"),
+    ],
+)
+def test_an_amount_that_could_mean_two_things_is_refused_not_guessed(
+    written: str, decimal: str | None, why: str
+) -> None:
+    """1.234,56 once printed as $1.23 and 12,34 as $1234; 12.345 was rounded to $12.34."""
+    with pytest.raises(ValueError, match=re.escape(why)):
+        inputs.parse_money(written, decimal)
+
+
+def test_decimal_is_given_on_the_command_line_or_by_the_profile(env: Path) -> None:
+    from tests.test_cli import invoke
+    from tests.test_lists import records
+
+    tiny = str(Path(__file__).parent / "designs" / "tiny")
+    Path("list.csv").write_text('to,amount\nAnn,"1,250"\nBob,"12,50"\n')
+    run = ("issue", "list.csv", "-d", tiny, "--set", "business=B", "-o", "a.pdf")
+    code, _, err = invoke(*run)
+    assert code == 3 and "list.csv, row 2, column 'amount': '1,250' could be 1250 or 1.250" in err
+    code, _, err = invoke(*run, "--decimal", ",")
+    assert code == 3 and "row 2" in err and "has 3 decimal places" in err
+    Path("list.csv").write_text('to,amount\nAnn,"1,250"\nBob,"12.50"\n')
+    code, _, err = invoke(*run, "--decimal", ".")
+    assert code == 0, err
+    assert sorted(str(r["amount"]) for r in records(env)) == ["12.50", "1250"]
+    profile = Path("eu.toml")
+    profile.write_text('format = 1\ntitle = "EU"\ndecimal = ","\n')
+    Path("eu.csv").write_text('to,amount\nCid,"1.250"\n')
+    code, _, err = invoke("issue", "eu.csv", "-d", tiny, "--set", "business=B", "-o", "b.pdf",
+                          "--profile", str(profile))  # fmt: skip
+    assert code == 0, err
+    assert [r["amount"] for r in records(env) if r["recipient"] == "Cid"] == ["1250"]
 
 
 def test_sniffing_ignores_delimiters_inside_quotes() -> None:
@@ -328,7 +375,7 @@ def test_amounts_are_digits_as_written_and_of_a_size_a_gift_can_have(
     raw: str, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        inputs.parse_money(raw, decimal_comma=False)
+        inputs.parse_money(raw, None)
 
 
 def test_a_day_count_past_the_calendar_is_a_clear_error() -> None:

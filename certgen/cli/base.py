@@ -429,6 +429,7 @@ class RowInput:
     skip_invalid: bool
     rejects: Path | None
     allow_expired: bool
+    decimal: str | None
 
     def with_value(self, name: str, value: str) -> RowInput:
         return dataclasses.replace(self, sets=(*self.sets, f"{name}={value}"))
@@ -472,7 +473,13 @@ class RowInput:
             people = {"recipient": self.recipient, "giver": self.giver}
             given.update({k: v for k, v in people.items() if v is not None})
             row = inputs.resolve_one(
-                design, given, config.defaults, today, extra, allow_expired=self.allow_expired
+                design,
+                given,
+                config.defaults,
+                today,
+                extra,
+                decimal=self.decimal,
+                allow_expired=self.allow_expired,
             )
             return [row], [], "command line"
         name = self.profile or config.profile
@@ -489,6 +496,7 @@ class RowInput:
             people=cast(profiles.People | None, self.list_of),  # a click.Choice of them
             strict_columns=self.strict_columns,
             date_format=self.date_format or config.date_format,
+            decimal=self.decimal,
             allow_expired=self.allow_expired,
         )
         rows, problems = inputs.read_csv(
@@ -700,6 +708,12 @@ _ROW_OPTIONS = [
         "--rejects",
         type=click.Path(path_type=Path, dir_okay=False),
         help="Where --skip-invalid writes the rows it leaves out.",
+    ),
+    click.option(
+        "--decimal",
+        type=click.Choice([".", ","]),
+        help="The amounts' decimal mark: . (1,200.50) or , (1.200,50); default: the profile's, "
+        "else an amount like 1,234 that could be either is refused.",
     ),
     click.option(
         "--allow-expired",
