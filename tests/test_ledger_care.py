@@ -14,6 +14,7 @@ import pytest
 
 from certgen import codes
 from certgen import redeem as redeem_mod
+from certgen.errors import LedgerError
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger, open_ledger
 from tests.test_cli import certgen
 
@@ -192,3 +193,39 @@ def test_a_postgresql_ledger_is_told_how_to_back_up(ledger_url: str, tmp_path: P
     done = certgen("ledger", "backup", str(tmp_path / "x.dump"), "--ledger", ledger_url)
     assert done.returncode == 5 and "pg_dump --format=custom" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x.dump").exists()
+
+
+def test_a_read_only_ledger_serves_reads_and_refuses_writes_leaving_the_file_as_it_was(
+    env: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "ledger.db"
+    with open_ledger(f"sqlite:///{path}") as ledger:
+        [code] = fill(ledger, 1)
+    before = path.read_bytes()
+    url = f"sqlite:///{path}?mode=ro"
+    for args in (["show", code], ["report"], ["runs"], ["ledger", "check"], ["ledger", "path"]):
+        done = certgen(*args, "--ledger", url)
+        assert done.returncode == 0, (args, done.stderr)
+    assert "Friend 0" in certgen("show", code, "--ledger", url).stdout
+    refused = certgen("redeem", code, "--ledger", url)
+    assert refused.returncode == 5 and "the ledger is read-only here, so nothing was written" in (
+        refused.stderr
+    )
+    assert "Traceback" not in refused.stderr
+    assert path.read_bytes() == before
+
+
+def test_a_ledger_file_this_user_cannot_write_is_opened_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests run as root, whom file modes do not stop; os.access is what certgen asks."""
+    import os
+
+    path = tmp_path / "ledger.db"
+    with open_ledger(f"sqlite:///{path}") as ledger:
+        [code] = fill(ledger, 1)
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != path)
+    with open_ledger(f"sqlite:///{path}") as ledger:
+        assert ledger.read_only and ledger.get(code) is not None
+        with pytest.raises(LedgerError, match="read-only here"):
+            redeem_mod.redeem(ledger, code, actor="t", channel="cli")

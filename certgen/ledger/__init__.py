@@ -7,6 +7,8 @@ import contextlib
 import datetime as dt
 import itertools
 import json
+import os
+import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -165,12 +167,12 @@ def _engine_url(url: str) -> URL:
     return parsed
 
 
-def _sqlite_pragmas(wait: float) -> Callable[[Any, Any], None]:
+def _sqlite_pragmas(wait: float, read_only: bool = False) -> Callable[[Any, Any], None]:
     def set_up(dbapi_conn: Any, _record: Any) -> None:
         # WAL lets readers run beside the writer; the busy timeout makes writers queue
-        # instead of failing with "database is locked".
+        # instead of failing with "database is locked". A read-only ledger keeps its mode.
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA query_only=ON" if read_only else "PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -181,9 +183,10 @@ def _sqlite_pragmas(wait: float) -> Callable[[Any, Any], None]:
 class Ledger:
     """An open ledger. Use ``open_ledger``; close it (or use it as a context manager)."""
 
-    def __init__(self, engine: Engine, url: str):
+    def __init__(self, engine: Engine, url: str, read_only: bool = False):
         self.engine = engine
         self.url = url
+        self.read_only = read_only  # a file certgen may not write: it serves reads only
         self._checked = -SOUND_FOR  # when require_sound last found it sound (monotonic)
         self.applied: list[str] = []  # migrations applied when it was opened
 
@@ -208,6 +211,12 @@ class Ledger:
                 f"{safe_url(self.url)}: a value does not fit: {_reason(exc)}"
             ) from exc
         except sa.exc.OperationalError as exc:
+            if self.read_only and "readonly" in _reason(exc).replace(" ", "").replace("-", ""):
+                raise LedgerError(
+                    f"{safe_url(self.url)}: the ledger is read-only here, so nothing was "
+                    "written: it serves show, report, runs, verify and ledger check and export; "
+                    "run this where the ledger can be written"
+                ) from exc
             raise LedgerError(f"{safe_url(self.url)}: {_reason(exc)}") from exc
         except sa.exc.DatabaseError as exc:  # "database disk image is malformed"
             raise LedgerError(f"{safe_url(self.url)}: {_reason(exc)}; {DAMAGED}") from exc
@@ -215,7 +224,19 @@ class Ledger:
     def migrate(self) -> list[str]:
         """Apply pending migrations, each in its own transaction that holds the ledger's
         write lock from its first read (two processes opening a new ledger at once: the
-        second waits, then finds it done); returns their names."""
+        second waits, then finds it done); returns their names. A read-only ledger must
+        need none."""
+        if self.read_only:
+            with self._transaction() as conn:
+                made = set(conn.execute(sa.select(migrations_table.c.name)).scalars())
+            pending = [name for name, _ in MIGRATIONS if name not in made]
+            if pending:
+                raise LedgerError(
+                    f"{safe_url(self.url)}: the ledger is read-only here and was made by an "
+                    f"older certgen ({len(pending)} upgrade{'s' if len(pending) != 1 else ''} "
+                    "to apply): open it once where it can be written"
+                )
+            return []
         with self._locked() as conn:
             migrations_table.create(conn, checkfirst=True)
         applied = []
@@ -1030,7 +1051,17 @@ def open_ledger(url: str, wait: float = 30.0) -> Ledger:
     engine_url = _engine_url(url)
     if engine_url.get_backend_name() == "sqlite" and engine_url.database:
         _refuse_foreign_file(Path(engine_url.database), url)
-    if engine_url.get_backend_name() == "sqlite":
+    read_only = _read_only(engine_url)
+    if read_only:  # SQLite itself refuses every write: mode=ro
+        target = Path(str(engine_url.database)).resolve().as_uri() + "?mode=ro"
+        engine = sa.create_engine(
+            "sqlite://",
+            creator=lambda: sqlite3.connect(
+                target, uri=True, timeout=wait, check_same_thread=False
+            ),
+        )
+        sa.event.listen(engine, "connect", _sqlite_pragmas(wait, read_only=True))
+    elif engine_url.get_backend_name() == "sqlite":
         engine = sa.create_engine(engine_url, connect_args={"timeout": wait})
         sa.event.listen(engine, "connect", _sqlite_pragmas(wait))
     else:  # a connection is checked before use: one dropped by the server costs no request
@@ -1043,7 +1074,7 @@ def open_ledger(url: str, wait: float = 30.0) -> Ledger:
             pool_pre_ping=True,
             connect_args={"connect_timeout": 5, "options": options.strip()},
         )
-    ledger = Ledger(engine, url)
+    ledger = Ledger(engine, url, read_only)
     try:
         if engine_url.get_backend_name() != "sqlite":
             with ledger._transaction() as conn:
@@ -1056,6 +1087,17 @@ def open_ledger(url: str, wait: float = 30.0) -> Ledger:
         engine.dispose()
         raise LedgerError(f"{safe_url(url)}: {_reason(exc)}") from exc
     return ledger
+
+
+def _read_only(engine_url: URL) -> bool:
+    """A SQLite ledger certgen may only read: asked for (``?mode=ro``), or a file (or its
+    folder, where SQLite keeps its journal) this user cannot write."""
+    if engine_url.get_backend_name() != "sqlite" or not engine_url.database:
+        return False
+    if engine_url.query.get("mode") == "ro":
+        return True
+    path = Path(engine_url.database)
+    return path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
 def _refuse_foreign_file(path: Path, url: str) -> None:
