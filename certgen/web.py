@@ -84,6 +84,7 @@ class Limiter:
         self.limit, self.window = limit, window
         self._hits: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._swept = time.monotonic()
 
     def retry_after(self, client: str) -> int:
         """Seconds until ``client`` may try again; 0 if it may now."""
@@ -104,7 +105,12 @@ class Limiter:
 
     def hit(self, client: str) -> None:
         with self._lock:
-            self._hits[client].append(time.monotonic())
+            now = time.monotonic()
+            self._hits[client].append(now)
+            if now - self._swept > self.window:  # addresses that never came back: forgotten
+                self._swept = now
+                for idle in [c for c, hits in self._hits.items() if now - hits[-1] > self.window]:
+                    del self._hits[idle]
 
 
 def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
@@ -221,6 +227,10 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
                 return _too_many(wait)
         code, record = redeem_mod.find(ledger, text)
         state = redeem_mod.status(record, today_in(web.timezone))
+        if state == "voided" and not staff():
+            # To the public a voided code is no code: which codes were once real (a lost
+            # batch voided) is the business's to know, not a guesser's.
+            record, state = None, "unknown"
         if state == "unknown" and not staff():
             lookups.hit(client)
         outcome = session.pop("outcome", None) if staff() else None

@@ -332,6 +332,34 @@ def test_unknown_and_mistyped_look_the_same_to_the_public(app: Flask, code: str)
     assert ">Not a valid code<" in unknown and without_link(unknown) == without_link(typo)
 
 
+def test_a_voided_code_looks_like_a_false_one_to_the_public_but_not_to_staff(
+    app: Flask, ledger: Ledger, code: str
+) -> None:
+    from certgen import redeem as redeem_mod
+
+    redeem_mod.void(ledger, code, reason="lost batch", actor="owner")
+    client = app.test_client()
+    voided = client.get(f"/r/{code}").get_data(as_text=True)
+    false = client.get(f"/r/{codes.generate()}").get_data(as_text=True)
+
+    def without_code(page: str) -> str:  # the page repeats the path it was asked for
+        return re.sub(r"/r/[^\"<]*|next=[^\"]*", "", page)
+
+    assert ">Not a valid code<" in voided and without_code(voided) == without_code(false)
+    assert "Physio" not in voided
+    assert sign_in(client) == 303
+    assert ">Void<" in client.get(f"/r/{code}").get_data(as_text=True)
+
+
+def test_the_limiter_forgets_addresses_that_never_come_back() -> None:
+    limiter = web.Limiter(limit=5, window=0.05)
+    for address in range(1000):
+        limiter.hit(f"10.0.{address // 256}.{address % 256}")
+    time.sleep(0.06)
+    limiter.hit("10.9.9.9")  # any later hit sweeps the idle ones
+    assert len(limiter) == 1
+
+
 def test_expired_certificate(app: Flask, issued: list[str]) -> None:
     page = app.test_client().get(f"/r/{issued[1]}").get_data(as_text=True)
     assert ">Expired<" in page and "It expired on 2020-01-01" in page
