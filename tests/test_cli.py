@@ -340,7 +340,7 @@ def test_read_only_ledger_is_one_line(tmp_path: Path) -> None:
         code = conn.execute(sa.text("SELECT code FROM certificates")).scalar()
     read_only = f"sqlite:///file:{tmp_path / 'l.db'}?mode=ro&uri=true"
     exit_code, _, err = invoke("redeem", str(code), "--ledger", read_only)
-    assert exit_code == 5 and "readonly" in err and len(err.strip().splitlines()) == 1
+    assert exit_code == 5 and "read-only here" in err and len(err.strip().splitlines()) == 1
 
 
 def test_issue_records_who_issued() -> None:

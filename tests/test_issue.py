@@ -107,7 +107,7 @@ def test_a_ledger_failure_publishes_no_pdf(tmp_path: Path) -> None:
     open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}").close()
     read_only = f"sqlite:///file:{tmp_path / 'ledger.db'}?mode=ro&uri=true"
     design = load("classic")
-    with open_ledger(read_only) as ledger, pytest.raises(LedgerError, match="readonly"):
+    with open_ledger(read_only) as ledger, pytest.raises(LedgerError, match="read-only here"):
         issue.issue(
             design,
             rows(design, PEOPLE[:2]),

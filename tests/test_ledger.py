@@ -90,7 +90,7 @@ def test_a_read_only_sqlite_ledger_is_a_clear_error(tmp_path: Path) -> None:
         open_ledger(f"sqlite:///{path}").close()
         path.chmod(stat.S_IRUSR)
         url = f"sqlite:///{path}"
-    with open_ledger(url) as ledger, pytest.raises(LedgerError, match="readonly"):
+    with open_ledger(url) as ledger, pytest.raises(LedgerError, match="read-only here"):
         ledger.issue_batch(batch(), [record(codes.generate(), 1)])
 
 

@@ -1050,10 +1050,10 @@ def open_ledger(url: str, wait: float = 30.0) -> Ledger:
     ``wait`` seconds for another writer (a web request less than a batch run)."""
     engine_url = _engine_url(url)
     if engine_url.get_backend_name() == "sqlite" and engine_url.database:
-        _refuse_foreign_file(Path(engine_url.database), url)
+        _refuse_foreign_file(_sqlite_path(engine_url), url)
     read_only = _read_only(engine_url)
     if read_only:  # SQLite itself refuses every write: mode=ro
-        target = Path(str(engine_url.database)).resolve().as_uri() + "?mode=ro"
+        target = _sqlite_path(engine_url).resolve().as_uri() + "?mode=ro"
         engine = sa.create_engine(
             "sqlite://",
             creator=lambda: sqlite3.connect(
@@ -1089,6 +1089,11 @@ def open_ledger(url: str, wait: float = 30.0) -> Ledger:
     return ledger
 
 
+def _sqlite_path(engine_url: URL) -> Path:
+    """The file of a SQLite URL, also in SQLite's URI form (sqlite:///file:PATH?uri=true)."""
+    return Path(str(engine_url.database).removeprefix("file:"))
+
+
 def _read_only(engine_url: URL) -> bool:
     """A SQLite ledger certgen may only read: asked for (``?mode=ro``), or a file (or its
     folder, where SQLite keeps its journal) this user cannot write."""
@@ -1096,7 +1101,7 @@ def _read_only(engine_url: URL) -> bool:
         return False
     if engine_url.query.get("mode") == "ro":
         return True
-    path = Path(engine_url.database)
+    path = _sqlite_path(engine_url)
     return path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
