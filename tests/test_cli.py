@@ -383,3 +383,28 @@ def test_staff_add_list_token_remove(env: Path) -> None:
     assert invoke("staff", "remove", "Sam")[0] == 0
     assert invoke("staff", "remove", "Sam")[0] == 6
     assert invoke("staff", "token", "Nobody")[0] == 6
+
+
+def test_a_full_disk_is_one_line_not_a_traceback(env: Path) -> None:
+    assert invoke("issue", "-d", "compact", "--set", "business=A", "-q")[0] == 0
+    done = certgen("ledger", "export", "/dev/full")
+    assert done.returncode == 1 and "No space left on device" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_bug_is_one_line_and_a_report_not_a_traceback(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault put in on purpose: whatever certgen itself gets wrong, the user sees one line
+    saying so, exit 70, and the report to send."""
+    from certgen import redeem
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(redeem, "redeem", broken)
+    code, _, err = invoke("redeem", codes.display(codes.generate()))
+    assert code == 70 and "certgen failed unexpectedly (ZeroDivisionError: a bug)" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    [report] = list((env / "crashes").glob("certgen-crash-*.txt"))
+    assert "ZeroDivisionError: a bug" in report.read_text() and "Traceback" in report.read_text()

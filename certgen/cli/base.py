@@ -56,6 +56,43 @@ class CertgenGroup(click.Group):
         except CertgenError as exc:
             click.secho(f"Error: {exc}", err=True, fg="red")
             ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except OSError as exc:  # the disk is full, a folder cannot be written: the machine's
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.secho(f"Error: {where}{exc.strerror or exc}", err=True, fg="red")
+            ctx.exit(1)
+        except Exception as exc:  # a bug: one message and a report to send, not a traceback
+            report = _crash_report(exc)
+            click.secho(
+                f"Error: certgen failed unexpectedly ({type(exc).__name__}: {str(exc)[:200]}). "
+                f"This is a bug in certgen; please report it with {report}",
+                err=True,
+                fg="red",
+            )
+            ctx.exit(INTERNAL_ERROR)
+
+
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h)
+
+
+def _crash_report(exc: BaseException) -> str:
+    """The traceback, written to a file in the app folder (or a temporary one)."""
+    import tempfile
+    import traceback
+
+    text = f"certgen {__version__}\n{' '.join(sys.argv)}\n\n" + "".join(
+        traceback.format_exception(exc)
+    )
+    for folder in (config_mod.home() / "crashes", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"certgen-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+            path.write_text(text, encoding="utf-8")
+            return str(path)
+        except OSError:
+            continue
+    return "the command you ran"
 
 
 def settings_options(func: F) -> F:
@@ -107,7 +144,8 @@ def cli() -> None:
     9 expired, 10 voided, 11 not redeemed, 12 already converted,
     13 emails not delivered, 14 rows left out (--skip-invalid),
     15 the same list was issued or sent before, 16 another run holds the output or id,
-    17 a run's files differ from the ledger (verify), 130 interrupted (Ctrl-C).
+    17 a run's files differ from the ledger (verify), 70 a bug in certgen (a report is
+    written), 130 interrupted (Ctrl-C).
     """
 
 
