@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,24 @@ def test_events_are_append_only_in_the_database(ledger_url: str, statement: str)
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), ledger.engine.begin() as conn:
             conn.execute(sa.text(statement))
         assert [(e.kind, e.actor) for e in ledger.events(code)] == [("issued", "Rep")]
+
+
+def test_a_dropped_postgresql_connection_costs_no_request(ledger_url: str) -> None:
+    """The server ends every certgen connection (a restart, an idle timeout): the next
+    request, a moment later, is answered on a fresh connection."""
+    if not ledger_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL server drops connections; a SQLite file has none")
+    from certgen import ledger as ledger_mod
+
+    with open_ledger(ledger_url) as ledger:
+        ledger.issue_batch(batch(), [record(code := codes.generate(), 1)])
+        assert ledger.get(code) is not None
+        with ledger.engine.connect() as conn:
+            mine = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        base = ledger_url.split("?")[0]
+        admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
+        with admin.begin() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": mine})
+        admin.dispose()
+        time.sleep(ledger_mod.PING_IDLE + 0.2)
+        assert ledger.get(code) is not None  # no error: the dead connection was replaced
