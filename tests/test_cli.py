@@ -266,7 +266,10 @@ def test_python_dash_m_and_version() -> None:
 
 def _commands(group: click.Group, prefix: str = "certgen") -> list[tuple[str, click.Command]]:
     found = []
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         found.append((f"{prefix} {name}", command))
         if isinstance(command, click.Group):
             found += _commands(command, f"{prefix} {name}")
@@ -278,7 +281,9 @@ def test_every_command_and_issue_option_is_documented() -> None:
     for name, command in _commands(cli):
         assert f"`{name}" in readme, f"{name} is not in the README"
         assert command.help, f"{name} has no help"
-    for param in cli.commands["issue"].params:
+    issue = cli.get_command(click.Context(cli), "issue")
+    assert issue is not None
+    for param in issue.params:
         if isinstance(param, click.Option) and param.name not in (
             "config_file",
             "ledger",
@@ -408,3 +413,35 @@ def test_a_bug_is_one_line_and_a_report_not_a_traceback(
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     [report] = list((env / "crashes").glob("certgen-crash-*.txt"))
     assert "ZeroDivisionError: a bug" in report.read_text() and "Traceback" in report.read_text()
+
+
+HEAVY = ("reportlab", "sqlalchemy", "flask", "werkzeug", "jinja2", "pydantic", "email", "smtplib")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["-h"]])
+def test_help_and_version_import_no_command(args: list[str]) -> None:
+    """What a person waits for: certgen --help and --version load click and certgen's group,
+    not SQLAlchemy, reportlab, Flask or the mail stack (their time is the start-up)."""
+    probe = (
+        "import sys, runpy\n"
+        f"sys.argv = ['certgen', *{args!r}]\n"
+        "try:\n    runpy.run_module('certgen', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_listing_names_every_command_and_its_module() -> None:
+    import importlib
+
+    from certgen.cli import root
+
+    for module in {module for module, _ in root.COMMANDS.values()}:
+        importlib.import_module(f"certgen.cli.{module}")
+    assert set(root.cli.commands) == set(root.COMMANDS)
+    for name, command in root.cli.commands.items():
+        assert command.callback is not None
+        assert command.callback.__module__ == f"certgen.cli.{root.COMMANDS[name][0]}", name

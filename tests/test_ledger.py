@@ -120,11 +120,10 @@ def test_events_are_append_only_in_the_database(ledger_url: str, statement: str)
         assert [(e.kind, e.actor) for e in ledger.events(code)] == [("issued", "Rep")]
 
 
+@pytest.mark.parametrize("ledger_url", ["postgres"], indirect=True)
 def test_a_dropped_postgresql_connection_costs_no_request(ledger_url: str) -> None:
     """The server ends every certgen connection (a restart, an idle timeout): the next
     request, a moment later, is answered on a fresh connection."""
-    if not ledger_url.startswith("postgresql"):
-        pytest.skip("a PostgreSQL server drops connections; a SQLite file has none")
     from certgen import ledger as ledger_mod
 
     with open_ledger(ledger_url) as ledger:

@@ -1,5 +1,5 @@
-"""The click group, the options commands share, and helpers that turn results into
-messages and exit codes."""
+"""The options commands share, and helpers that turn results into messages and exit
+codes; the group itself is ``root.cli``, re-exported here for the command modules."""
 
 from __future__ import annotations
 
@@ -22,15 +22,15 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from certgen import __version__, inputs, locks, mail, mailing, profiles, stopping, tables
 from certgen import config as config_mod
 from certgen import design as design_mod
+from certgen import inputs, locks, mail, mailing, profiles, stopping, tables
 from certgen import redeem as redeem_mod
 from certgen import runs as runs_mod
+from certgen.cli.root import cli as cli  # the command modules register on it
 from certgen.design import Design, FieldSpec
 from certgen.errors import (
     BusyError,
-    CertgenError,
     InputError,
     NotFoundError,
     Problem,
@@ -39,60 +39,6 @@ from certgen.errors import (
 from certgen.ledger import Ledger, open_ledger, safe_url
 
 F = TypeVar("F", bound=Callable[..., Any])
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class CertgenGroup(click.Group):
-    """Reports a CertgenError as one clear message on stderr with its own exit code, and
-    keeps the command line as typed, to say the exact command that goes on from here."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        ctx.meta["certgen.argv"] = list(args)
-        return super().parse_args(ctx, args)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CertgenError as exc:
-            click.secho(f"Error: {exc}", err=True, fg="red")
-            ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except OSError as exc:  # the disk is full, a folder cannot be written: the machine's
-            where = f"{exc.filename}: " if exc.filename else ""
-            click.secho(f"Error: {where}{exc.strerror or exc}", err=True, fg="red")
-            ctx.exit(1)
-        except Exception as exc:  # a bug: one message and a report to send, not a traceback
-            report = _crash_report(exc)
-            click.secho(
-                f"Error: certgen failed unexpectedly ({type(exc).__name__}: {str(exc)[:200]}). "
-                f"This is a bug in certgen; please report it with {report}",
-                err=True,
-                fg="red",
-            )
-            ctx.exit(INTERNAL_ERROR)
-
-
-INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h)
-
-
-def _crash_report(exc: BaseException) -> str:
-    """The traceback, written to a file in the app folder (or a temporary one)."""
-    import tempfile
-    import traceback
-
-    text = f"certgen {__version__}\n{' '.join(sys.argv)}\n\n" + "".join(
-        traceback.format_exception(exc)
-    )
-    for folder in (config_mod.home() / "crashes", Path(tempfile.gettempdir())):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"certgen-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
-            path.write_text(text, encoding="utf-8")
-            return str(path)
-        except OSError:
-            continue
-    return "the command you ran"
 
 
 def settings_options(func: F) -> F:
@@ -131,22 +77,6 @@ def open_configured(config: config_mod.Config, wait: float = 30.0) -> Ledger:
     if config.ledger == config_mod.default_ledger():  # only the default's folder is made
         config_mod.home().mkdir(parents=True, exist_ok=True)
     return open_ledger(config.ledger, wait)
-
-
-@click.group(cls=CertgenGroup, context_settings=CONTEXT)
-@click.version_option(__version__, "--version", prog_name="certgen")
-def cli() -> None:
-    """Print referral gift certificates, each with a unique code and QR code recorded in a ledger.
-
-    \b
-    Exit codes: 0 success, 1 error, 2 usage, 3 bad input data, 4 bad design,
-    5 ledger unavailable, 6 unknown code, 7 mistyped code, 8 already redeemed,
-    9 expired, 10 voided, 11 not redeemed, 12 already converted,
-    13 emails not delivered, 14 rows left out (--skip-invalid),
-    15 the same list was issued or sent before, 16 another run holds the output or id,
-    17 a run's files differ from the ledger (verify), 70 a bug in certgen (a report is
-    written), 130 interrupted (Ctrl-C).
-    """
 
 
 @contextmanager
