@@ -158,7 +158,7 @@ def clean(raw: str) -> str:
     marker (a leading ``'`` before a digit or a formula character, as in ``'0213`` or
     certgen's own formula-safe ``'=``) dropped."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if text[:1] == "'" and text[1:2] and (text[1].isdigit() or text[1] in FORMULA_START):
+    if text[:1] == "'" and text[1:2] and (text[1].isdigit() or text[1] in tables.FORMULA_START):
         text = text[1:]
     return unicodedata.normalize("NFC", text)
 
@@ -655,7 +655,7 @@ def write_rejects(path: Path, table: Table, problems: Sequence[Problem]) -> int:
             own = [record[i] for i in keep if i < len(record)]
             own += record[len(table.headers) :]
             reason = "; ".join(reasons[number])
-            writer.writerow([number, *(safe_cell(c) for c in (reason, *own))])
+            writer.writerow([number, *(tables.safe_cell(c) for c in (reason, *own))])
             count += 1
     return count
 
@@ -676,10 +676,3 @@ def csv_written(path: Path, encoding: str) -> Iterator[Any]:
 
 
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
-
-
-def safe_cell(text: str) -> str:
-    """Text a spreadsheet shows as text: a leading formula character gets a quote mark.
-    For every CSV certgen writes (reports, run manifests)."""
-    return f"'{text}" if text.startswith(FORMULA_START) else text

@@ -36,12 +36,13 @@ from typing import Any, BinaryIO
 from certgen import codes, pdfjoin, qr, render, runs, stopping
 from certgen.design import EMAIL_NAMES, Design, QrElement, TextElement
 from certgen.errors import InputError, OutputError, Problem, RunMismatchError
-from certgen.inputs import Row, csv_written, safe_cell
+from certgen.inputs import Row, csv_written
 from certgen.inputs import screen as screen_rows
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger
 from certgen.mailing import FIELDS as ADDRESS_FIELDS
 from certgen.mailing import Envelope
 from certgen.sheets import Sheet
+from certgen.tables import safe_cell
 from certgen.text import RenderError
 
 CHUNK = 1000  # certificates drawn into one PDF at a time, then joined into the file

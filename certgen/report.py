@@ -13,8 +13,8 @@ import json
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
-from certgen.inputs import safe_cell
 from certgen.ledger import Ledger
+from certgen.tables import safe_cell
 
 GROUPS = ("referrer", "design", "batch", "month")
 FORMATS = ("table", "csv", "json")

@@ -304,3 +304,13 @@ class Lines:
         end = found.end() if found else len(self.text)
         line, self.pos = self.text[self.pos : end], end
         return line
+
+
+# A cell a spreadsheet would run as a formula starts with one of these.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def safe_cell(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading formula character gets a quote mark.
+    For every CSV certgen writes (reports, run manifests)."""
+    return f"'{text}" if text.startswith(FORMULA_START) else text

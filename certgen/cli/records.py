@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from certgen import codes, mail, stopping
+from certgen import codes, stopping
 from certgen import redeem as redeem_mod
 from certgen import report as report_mod
 from certgen.cli.base import (
@@ -111,6 +111,8 @@ def redeem(
             opened, code, actor=actor_name(by), note=note, today=config.today()
         )
         if result.outcome is redeem_mod.Outcome.REDEEMED and result.record:
+            from certgen import mail  # the mail stack: only for a thank-you to send
+
             sent = mail.notify_redeemed(opened, mailer_for(config, None), result.record)
             if sent in NOTIFY_MESSAGES:
                 click.echo(NOTIFY_MESSAGES[sent], err=True)
