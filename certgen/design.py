@@ -362,6 +362,18 @@ class Design:
         digest = hashlib.sha256(f"{self.hash}\0".encode() + logo.read_bytes()).hexdigest()[:16]
         return dataclasses.replace(self, assets={**self.assets, LOGO: logo}, hash=digest)
 
+    def with_art_dpi(self, dpi: int) -> Design:
+        """The design with its raster art at most ``dpi`` (an emailed certificate is seen
+        on a screen or printed at home: print resolution would only make the message
+        heavy). What prints is the same, so the hash is too."""
+        page = self.manifest.design
+        if page.art_dpi <= dpi:
+            return self
+        manifest = self.manifest.model_copy(
+            update={"design": page.model_copy(update={"art_dpi": dpi})}
+        )
+        return dataclasses.replace(self, manifest=manifest)
+
     @property
     def has_back(self) -> bool:
         return any(e.side == "back" for e in self.manifest.elements)

@@ -255,14 +255,14 @@ def load_art(design: Design) -> dict[tuple[str, int], art.Art]:
     """Every piece of art the design draws, by file and page, for one document: opened,
     checked and encoded once a process (every chunk and every emailed certificate draws
     it), raster art downsampled to the largest size it is drawn at."""
-    key = (design.path, design.hash)
+    key = (design.path, design.hash, design.manifest.design.art_dpi)
     if key not in _ART:
         _ART.clear()  # one design a run
         _ART[key] = _open_art(design)
     return {name: opened.fresh() for name, opened in _ART[key].items()}
 
 
-_ART: dict[tuple[Path, str], dict[tuple[str, int], art.Art]] = {}
+_ART: dict[tuple[Path, str, int], dict[tuple[str, int], art.Art]] = {}
 
 
 def _open_art(design: Design) -> dict[tuple[str, int], art.Art]:

@@ -336,3 +336,32 @@ def test_javascript_launch_and_links_in_pdf_art_never_reach_the_output(
     assert not re.findall(rb"/(?:JavaScript|JS|Launch|AA|Annots|OpenAction)\b|calc\.exe", expanded)
     x, y, w, h = LOGO
     assert near(pixel(pdf, x + w / 8, y + h * 7 / 8), (0, 0, 255))  # the art still prints
+
+
+def test_an_emailed_certificate_carries_its_art_at_screen_resolution(
+    tiny: Path, tmp_path: Path
+) -> None:
+    """A print run keeps 300 dpi; the PDF attached to an email gets 150, a quarter of the
+    pixels, which a screen and a home printer show just as well."""
+    import email
+    from email import policy
+
+    from tests.test_cli import invoke
+
+    noise((1200, 1200)).save(tiny / "big.png")
+    use_art(tiny, "big.png")
+    printed = issue_pdf(tiny, tmp_path / "printed")
+    assert images_embedded(printed) == [(236, 236)]  # a 20 mm box at 300 dpi
+    listing = tmp_path / "friends.csv"
+    listing.write_text("to,email\nBob,bob@example.com\n")
+    code, _, err = invoke(
+        "send", str(listing), "-d", str(tiny), "--set", "business=B", "--outbox",
+        str(tmp_path / "out"), "-q",
+    )  # fmt: skip
+    assert code == 0, err
+    [eml] = (tmp_path / "out").glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    [attached] = [p for p in message.walk() if p.get_content_type() == "application/pdf"]
+    emailed = tmp_path / "emailed.pdf"
+    emailed.write_bytes(attached.get_payload(decode=True))
+    assert images_embedded(emailed) == [(118, 118)]
