@@ -52,7 +52,7 @@ def without_picture(design: design_mod.Design) -> design_mod.Design:
         html=True,
     )
     emails = {**design.emails, "recipient": dataclasses.replace(templates, html=html)}
-    return dataclasses.replace(design, emails=emails)
+    return dataclasses.replace(design, messages=emails)
 
 
 def measure(design: design_mod.Design, count: int) -> tuple[float, float]:

@@ -319,8 +319,21 @@ class Design:
     assets: dict[str, Path]  # manifest-relative name -> resolved file
     templates: dict[str, text_mod.TextTemplate]  # element id -> compiled text
     hash: str  # of what prints; the email is not part of it
-    emails: dict[str, EmailTemplates]  # to the "recipient" and to the "giver" (pass it on)
     letters: dict[str, text_mod.TextTemplate]  # a mailer's cover letter, by addressee
+    # The messages to the "recipient" and to the "giver"; None until ``emails`` asks.
+    messages: dict[str, EmailTemplates] | None = None
+
+    @property
+    def emails(self) -> dict[str, EmailTemplates]:
+        """The messages to the "recipient" and to the "giver" (pass it on), compiled when
+        first asked for unless ``load`` compiled them: a print run never asks, and
+        compiling them is a tenth of a second of its start-up."""
+        if self.messages is None:
+            known = set(self.fields) | set(text_mod.BUILTINS)
+            messages = _emails(self.path, self.manifest.email, known, str(self.path / MANIFEST))
+            object.__setattr__(self, "messages", messages)  # a cache: the design is the same
+            return messages
+        return self.messages
 
     @property
     def name(self) -> str:
@@ -465,16 +478,17 @@ def _names(folder: Path) -> Iterator[str]:
         yield from (p.name for p in folder.iterdir() if (p / MANIFEST).is_file())
 
 
-def load(folder: Path) -> Design:
+def load(folder: Path, *, emails: bool = True) -> Design:
     """Read, validate and compile a design folder; a problem is a located DesignError
-    (the first found; ``inspect`` lists them all)."""
-    design, problems = inspect(folder)
+    (the first found; ``inspect`` lists them all). Without ``emails`` the email templates
+    wait until they are used (``Design.emails``)."""
+    design, problems = inspect(folder, emails=emails)
     if design is None:
         raise problems[0]
     return design
 
 
-def inspect(folder: Path) -> tuple[Design | None, list[DesignError]]:
+def inspect(folder: Path, *, emails: bool = True) -> tuple[Design | None, list[DesignError]]:
     """The design, or every problem found in it: all schema problems if the manifest does
     not validate, else every file, font, element, colour and template problem."""
     folder = folder.resolve()
@@ -510,12 +524,12 @@ def inspect(folder: Path) -> tuple[Design | None, list[DesignError]]:
             compiled = attempt(_compile, element, known, where)
             if compiled:
                 templates[element.id] = compiled
-    emails = attempt(_emails, folder, manifest.email, known, where)
+    messages = attempt(_emails, folder, manifest.email, known, where) if emails else {}
     letters = {
         addressee: attempt(_letter, text, known, where, addressee)
         for addressee, text in manifest.letter.model_dump().items()
     }
-    if problems or size is None or emails is None:
+    if problems or size is None or messages is None:
         return None, problems
     used = {e.font for e in manifest.elements if isinstance(e, TextElement | CodeElement)}
     hash_inputs = (
@@ -525,8 +539,9 @@ def inspect(folder: Path) -> tuple[Design | None, list[DesignError]]:
     )
     digest = _digest(hash_inputs)
     cover_letters = {k: v for k, v in letters.items() if v is not None}
+    ready = messages if emails else None
     design = Design(
-        folder, manifest, *size, fonts, fallback, assets, templates, digest, emails, cover_letters
+        folder, manifest, *size, fonts, fallback, assets, templates, digest, cover_letters, ready
     )
     return design, []
 

@@ -272,3 +272,26 @@ def test_type_smaller_than_5_pt_is_refused(tiny: Path) -> None:
     edit(tiny, "min_size = 10", "min_size = 0.75")
     error = load_error(tiny)
     assert error.field == "min_size" and "greater than or equal to 5" in str(error)
+
+
+def test_a_print_run_does_not_compile_the_emails_but_send_and_check_do(
+    tiny: Path, env: Path
+) -> None:
+    """The email templates wait until something sends (a tenth of a second of a print
+    run's start-up); a broken one still stops a send and shows in designs check."""
+    from tests.test_cli import invoke
+
+    (tiny / "email.txt").write_text("Hello {{ recipient\n")
+    edit(tiny, "[[elements]]", '[email]\ntext = "email.txt"\n\n[[elements]]')
+    design = design_mod.load(tiny, emails=False)
+    assert design.messages is None
+    code, _, err = invoke("issue", "-d", str(tiny), "--to", "Bob", "--set", "business=B", "-q")
+    assert code == 0, err
+    with pytest.raises(DesignError, match="email.txt"):
+        design.emails  # noqa: B018  (compiled when first asked for)
+    Path("list.csv").write_text("to,email\nBob,bob@example.com\n")
+    code, _, err = invoke("send", "list.csv", "-d", str(tiny), "--set", "business=B",
+                          "--outbox", "out")  # fmt: skip
+    assert code == 4 and "email.txt" in err
+    code, out, err = invoke("designs", "check", str(tiny))
+    assert code == 4 and "email.txt" in out + err

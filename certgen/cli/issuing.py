@@ -174,7 +174,9 @@ def issue(
     all problems are listed and nothing is issued (with --skip-invalid, the other rows are,
     and the bad ones go to a rejects file; exit code 14).
     """
-    config, design = load_run_settings(config_file, ledger, base_url, designs_dir, design_name)
+    config, design = load_run_settings(
+        config_file, ledger, base_url, designs_dir, design_name, emails=False
+    )
     row_input.check(csv_file)
     if copies is not None and csv_file is not None:
         raise click.UsageError("--count is for certificates from the options; a list has its rows")
