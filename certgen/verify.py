@@ -199,4 +199,9 @@ def _read_page(path: Path, number: int) -> list[str]:
     found = zxingcpp.read_barcodes(
         image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
     )
-    return [barcode.text for barcode in found]
+    # zxing can report one symbol twice; two symbols are two places on the page.
+    places: dict[tuple[str, int, int], None] = {}
+    for barcode in found:
+        corner = barcode.position.top_left
+        places.setdefault((barcode.text, round(corner.x / 20), round(corner.y / 20)))
+    return [text for text, _, _ in places]

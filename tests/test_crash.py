@@ -159,7 +159,9 @@ def test_a_split_run_killed_midway_resumes_to_the_same_output(env: Path) -> None
     # Every page's QR code decodes to its own code, each code on exactly one page.
     seen = []
     for file in files:
-        for page, [url] in enumerate(qr_codes(file, dpi=100), start=1):
+        # zxing may report one symbol twice at a low resolution: the same text is one code.
+        for page, found in enumerate(qr_codes(file), start=1):
+            [url] = set(found)
             [record] = [r for r in records if Path(r.file) == file.resolve() and r.page == page]
             assert url == qr.redeem_url(BASE, record.code)
             seen.append(record.code)
