@@ -15,15 +15,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
 from pdfrw import PdfArray, PdfDict, PdfReader
 from pdfrw.buildxobj import pagexobj
 from pdfrw.toreportlab import makerl
 from PIL import Image
-from reportlab.graphics import renderPDF
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
-from svglib.svglib import svg2rlg
 
 from certgen.errors import DesignError
 
@@ -81,6 +78,8 @@ class Svg(Art):
         c.saveState()
         c.translate(x, y)
         c.scale(w / self.width, h / self.height)
+        from reportlab.graphics import renderPDF
+
         renderPDF.draw(self.drawing, c, 0, 0)
         c.restoreState()
 
@@ -176,6 +175,10 @@ def _check_pixels(image: Image.Image, name: str, path: Path) -> None:
 def _svg(path: Path) -> Svg:
     """SVG art must be self-contained: an image or file it refers to outside itself could
     read any file the process can (a hostile design folder), so references are refused."""
+    # lxml, svglib and reportlab's graphics: 70 ms of start-up only SVG art needs.
+    from lxml import etree
+    from svglib.svglib import svg2rlg
+
     try:
         parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
         root = etree.parse(str(path), parser).getroot()
@@ -219,6 +222,8 @@ def _svg(path: Path) -> Svg:
 def _check_drawable(root: Any, path: Path) -> None:
     """Refuse what svglib would draw wrongly: gradients, patterns, filters and masks, and
     more shapes (counting what each <use> copies) than it draws."""
+    from lxml import etree
+
     ids = {node.get("id"): node for node in root.iter() if node.get("id")}
     for node in root.iter():
         for ref in _URL_REF.findall(" ".join(str(v) for v in node.attrib.values())):
