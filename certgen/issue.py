@@ -20,7 +20,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import glob
-import multiprocessing
 import os
 import secrets
 import signal
@@ -28,7 +27,6 @@ import sys
 import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -595,6 +593,9 @@ def _in_order(
     _FORKED = drawing
     _set_parent(os.getpid())
     try:
+        import multiprocessing  # only a run in parallel pays for these imports
+        from concurrent.futures import ProcessPoolExecutor
+
         fork = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(jobs, mp_context=fork, initializer=_ignore_interrupts) as pool:
             futures = [pool.submit(_forked, method, *task) for task in tasks]

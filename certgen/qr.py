@@ -67,31 +67,30 @@ def modules(payload: str, ecc: str = "M") -> int:
     return 17 + 4 * _version(len(payload.encode("utf-8")), ecc)
 
 
-def _gf_mul(a: int, b: int) -> int:
-    if a == 0 or b == 0:
-        return 0
-    return int(qrcode.base.gexp(qrcode.base.glog(a) + qrcode.base.glog(b)))
+_EXP, _LOG = qrcode.base.EXP_TABLE, qrcode.base.LOG_TABLE
 
 
 @functools.cache
 def _generator(count: int) -> tuple[int, ...]:
-    """Coefficients of the Reed-Solomon generator polynomial of degree ``count``, highest
-    first, without its leading 1."""
+    """Logarithms of the coefficients of the Reed-Solomon generator polynomial of degree
+    ``count``, highest first, without its leading 1 (none of them is zero)."""
     poly = [1]
     for i in range(count):
-        root = qrcode.base.gexp(i)
-        poly = [a ^ _gf_mul(b, root) for a, b in zip([*poly, 0], [0, *poly], strict=True)]
-    return tuple(poly[1:])
+        shifted = [0 if b == 0 else _EXP[(_LOG[b] + i) % 255] for b in [0, *poly]]
+        poly = [a ^ b for a, b in zip([*poly, 0], shifted, strict=True)]
+    return tuple(_LOG[c] for c in poly[1:])
 
 
 def _remainder(message: list[int], count: int) -> list[int]:
-    """The ``count`` error-correction codewords of ``message`` (polynomial long division)."""
+    """The ``count`` error-correction codewords of ``message`` (polynomial long division,
+    multiplying through the log tables: this runs a few hundred times a run)."""
     generator, rest = _generator(count), [0] * count
     for byte in message:
         factor = byte ^ rest[0]
         rest = [*rest[1:], 0]
         if factor:
-            rest = [r ^ _gf_mul(g, factor) for r, g in zip(rest, generator, strict=True)]
+            shift = _LOG[factor]
+            rest = [r ^ _EXP[(g + shift) % 255] for r, g in zip(rest, generator, strict=True)]
     return rest
 
 

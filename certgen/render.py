@@ -8,18 +8,23 @@ XObject drawn on every page, so a long run stores the art once.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import functools
+import io
+import pickle
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from reportlab import Version as REPORTLAB_VERSION
 from reportlab import rl_config
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
+from reportlab.pdfbase.ttfonts import TTEncoding, TTFError, TTFont, TTFontFace
 from reportlab.pdfgen.canvas import Canvas
 
-from certgen import __version__, art, qr, typeset, units
+from certgen import __version__, art, cache, qr, typeset, units
 from certgen.design import (
     CodeElement,
     Design,
@@ -102,7 +107,11 @@ class GlyphFont(TTFont):  # type: ignore[misc]
     """
 
     def __init__(self, name: str, path: Path):
-        super().__init__(name, str(path))
+        # TTFont.__init__, with the face read through the cache
+        self.fontName, self.face, self.encoding = name, _face_of(path), TTEncoding()
+        self.state: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._asciiReadable = rl_config.ttfAsciiReadable
+        self.shapable = not any(fnmatch.fnmatch(name, glob) for glob in rl_config.unShapedFontGlob)
         self._private: dict[tuple[int, str], str] = {}
         self._meaning: dict[int, str] = {}  # private code point -> text
         self._next_private = 0xE000
@@ -139,6 +148,28 @@ class GlyphFont(TTFont):  # type: ignore[misc]
                     )
 
 
+def _face_of(path: Path) -> TTFontFace:
+    """reportlab's parse of a font file: its tables of characters, glyphs and widths, read
+    once into the cache (pure Python, tens of milliseconds a font) and unpickled after."""
+    data = path.read_bytes()
+
+    def parse() -> bytes:
+        source = io.BytesIO(data)
+        source.name = str(path)  # for reportlab's messages and the subsets' names
+        face = TTFontFace(source)
+        unkept = {"_ttf_data", "_pdfScale"}  # the file itself; a function of unitsPerEm
+        return pickle.dumps({k: v for k, v in vars(face).items() if k not in unkept}, 5)
+
+    face = TTFontFace.__new__(TTFontFace)
+    parts = ("reportlab-face", REPORTLAB_VERSION, cache.file_digest(data))
+    # written by certgen, digest-checked, in the app folder (docs/security.md)
+    vars(face).update(pickle.loads(cache.fetch("fonts", parts, parse)))  # noqa: S301
+    face._ttf_data = data
+    scale = 1000 / face.unitsPerEm
+    face._pdfScale = (lambda x: x) if scale == 1 else (lambda x: x * scale)
+    return face
+
+
 _GLYPH_FONTS: dict[Path, GlyphFont] = {}
 
 
@@ -152,6 +183,9 @@ def glyph_font(path: Path) -> GlyphFont:
         except Exception as exc:  # reportlab's reader trusts the bytes (struct errors)
             message = f"cannot read font {path.name}: {type(exc).__name__}: {exc}"
             raise DesignError(message, path=str(path)) from exc
+        namesakes = sum(f.face.name == font.face.name for f in _GLYPH_FONTS.values())
+        if namesakes:  # two files of one font (a design's own copy of a shared one):
+            font.face.subfontNameX = b"-%d" % (namesakes + 1)  # subsets need distinct names
         pdfmetrics.registerFont(font)
         _GLYPH_FONTS[path] = font
     return _GLYPH_FONTS[path]

@@ -32,6 +32,7 @@ LAYERS = {
     "mapping": 1,
     "inputs": 1,
     "config": 1,
+    "cache": 1,
     "sheets": 1,
     "mailing": 1,
     "qr": 2,
