@@ -27,6 +27,7 @@ from certgen.errors import DesignError
 # Pillow warns at ~89 Mpx and errors only at twice that; art for an A4 page at 300 dpi
 # needs under 9 Mpx, so refuse anything past 40 Mpx before it is decoded.
 MAX_IMAGE_PIXELS = 40_000_000
+SCREEN_JPEG_QUALITY = 80  # no visible loss on a screen, a fraction of the bytes
 _DATA_IMAGE = re.compile(r"data:image/(png|jpe?g);base64,(.*)", re.DOTALL)
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 # What an SVG may expand to (each <use> copies what it names): svglib stops at 10,000 uses
@@ -111,19 +112,25 @@ class PdfPage(Art):
 
 
 def open_art(
-    path: Path, *, page: int = 1, boxes: Iterable[tuple[float, float]] = (), dpi: int = 300
+    path: Path,
+    *,
+    page: int = 1,
+    boxes: Iterable[tuple[float, float]] = (),
+    dpi: int = 300,
+    screen: bool = False,
 ) -> Art:
     """The art at ``path``; ``boxes`` are the sizes in pt it is drawn at, so a raster image
-    keeps only the pixels ``dpi`` needs for the largest of them."""
+    keeps only the pixels ``dpi`` needs for the largest of them. For a ``screen``, raster
+    art without transparency is stored as the smaller of JPEG and lossless."""
     suffix = path.suffix.lower()
     if suffix == ".svg":
         return _svg(path)
     if suffix == ".pdf":
         return _pdf_page(path, page)
-    return _raster(path, list(boxes), dpi)
+    return _raster(path, list(boxes), dpi, screen)
 
 
-def _raster(path: Path, boxes: list[tuple[float, float]], dpi: int) -> PdfPage:
+def _raster(path: Path, boxes: list[tuple[float, float]], dpi: int, screen: bool) -> PdfPage:
     try:
         with Image.open(path, formats=["PNG", "JPEG"]) as image:
             _check_pixels(image, path.name, path)
@@ -134,6 +141,8 @@ def _raster(path: Path, boxes: list[tuple[float, float]], dpi: int) -> PdfPage:
             alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
             # Scale to the largest box's pixels at ``dpi``, keeping the shape.
             needed = max((max(w / size[0], h / size[1]) * dpi / 72 for w, h in boxes), default=1)
+            if screen and not alpha:
+                return _for_screen(image, min(needed, 1.0))
             if needed >= 1:
                 # From the path, reportlab embeds a JPEG's bytes as they are.
                 return _encoded(ImageReader(str(path)), size, alpha)
@@ -148,6 +157,20 @@ def _raster(path: Path, boxes: list[tuple[float, float]], dpi: int) -> PdfPage:
         raise
     except Exception as exc:  # Pillow's decoders raise what the bytes make them
         raise DesignError(f"cannot read image {path.name}: {exc}", path=str(path)) from exc
+
+
+def _for_screen(image: Image.Image, scale: float) -> PdfPage:
+    """The art at ``scale`` as the smaller of a JPEG (photographs, fine line work) and
+    lossless pixels (flat colour, which JPEG would blur at its edges for no gain)."""
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    pixels = image.convert("RGB")
+    if size != image.size:
+        pixels = pixels.resize(size, Image.Resampling.LANCZOS)
+    jpeg = io.BytesIO()
+    pixels.save(jpeg, "JPEG", quality=SCREEN_JPEG_QUALITY, optimize=True)
+    as_jpeg = _encoded(ImageReader(io.BytesIO(jpeg.getvalue())), size)
+    lossless = _encoded(ImageReader(pixels), size)
+    return min(as_jpeg, lossless, key=lambda art: len(art.data))
 
 
 def _encoded(reader: ImageReader, pixels: tuple[int, int], alpha: bool = False) -> PdfPage:

@@ -322,6 +322,7 @@ class Design:
     letters: dict[str, text_mod.TextTemplate]  # a mailer's cover letter, by addressee
     # The messages to the "recipient" and to the "giver"; None until ``emails`` asks.
     messages: dict[str, EmailTemplates] | None = None
+    screen: bool = False  # art for a screen (``for_screen``), not for print
 
     @property
     def emails(self) -> dict[str, EmailTemplates]:
@@ -375,17 +376,15 @@ class Design:
         digest = hashlib.sha256(f"{self.hash}\0".encode() + logo.read_bytes()).hexdigest()[:16]
         return dataclasses.replace(self, assets={**self.assets, LOGO: logo}, hash=digest)
 
-    def with_art_dpi(self, dpi: int) -> Design:
-        """The design with its raster art at most ``dpi`` (an emailed certificate is seen
-        on a screen or printed at home: print resolution would only make the message
-        heavy). What prints is the same, so the hash is too."""
+    def for_screen(self, dpi: int) -> Design:
+        """The design with its raster art at most ``dpi`` and encoded for size (an emailed
+        certificate is seen on a screen or printed at home: print resolution and lossless
+        art would only make the message heavy). What prints is the same, so the hash is."""
         page = self.manifest.design
-        if page.art_dpi <= dpi:
-            return self
         manifest = self.manifest.model_copy(
-            update={"design": page.model_copy(update={"art_dpi": dpi})}
+            update={"design": page.model_copy(update={"art_dpi": min(dpi, page.art_dpi)})}
         )
-        return dataclasses.replace(self, manifest=manifest)
+        return dataclasses.replace(self, manifest=manifest, screen=True)
 
     @property
     def has_back(self) -> bool:

@@ -24,7 +24,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTEncoding, TTFError, TTFont, TTFontFace
 from reportlab.pdfgen.canvas import Canvas
 
-from certgen import __version__, art, cache, qr, typeset, units
+from certgen import __version__, art, cache, qr, slimfont, typeset, units
 from certgen.design import (
     CodeElement,
     Design,
@@ -110,7 +110,7 @@ class GlyphFont(TTFont):  # type: ignore[misc]
         # TTFont.__init__, with the face read through the cache
         self.fontName, self.face, self.encoding = name, _face_of(path), TTEncoding()
         self.state: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-        self._asciiReadable = rl_config.ttfAsciiReadable
+        self._asciiReadable = False  # else every subset holds all of ASCII, used or not
         self.shapable = not any(fnmatch.fnmatch(name, glob) for glob in rl_config.unShapedFontGlob)
         self._private: dict[tuple[int, str], str] = {}
         self._meaning: dict[int, str] = {}  # private code point -> text
@@ -148,6 +148,22 @@ class GlyphFont(TTFont):  # type: ignore[misc]
                     )
 
 
+class _Face(TTFontFace):  # type: ignore[misc]
+    """A face whose subsets carry no hinting and a short name table (``slimfont``), each
+    made once a process: the emails of a run draw the same fixed text in every message."""
+
+    _SUBSETS_KEPT = 512
+
+    def makeSubset(self, subset: list[int]) -> bytes:
+        made: dict[tuple[int, ...], bytes] = self.__dict__.setdefault("_subsets", {})
+        key = tuple(subset)
+        if key not in made:
+            if len(made) >= self._SUBSETS_KEPT:
+                made.clear()
+            made[key] = slimfont.slim(super().makeSubset(subset))
+        return made[key]
+
+
 def _face_of(path: Path) -> TTFontFace:
     """reportlab's parse of a font file: its tables of characters, glyphs and widths, read
     once into the cache (pure Python, tens of milliseconds a font) and unpickled after."""
@@ -160,10 +176,10 @@ def _face_of(path: Path) -> TTFontFace:
         unkept = {"_ttf_data", "_pdfScale"}  # the file itself; a function of unitsPerEm
         return pickle.dumps({k: v for k, v in vars(face).items() if k not in unkept}, 5)
 
-    face = TTFontFace.__new__(TTFontFace)
+    face = _Face.__new__(_Face)
     parts = ("reportlab-face", REPORTLAB_VERSION, cache.file_digest(data))
     # written by certgen, digest-checked, in the app folder (docs/security.md)
-    vars(face).update(pickle.loads(cache.fetch("fonts", parts, parse)))  # noqa: S301
+    face.__dict__.update(pickle.loads(cache.fetch("fonts", parts, parse)))  # noqa: S301
     face._ttf_data = data
     scale = 1000 / face.unitsPerEm
     face._pdfScale = (lambda x: x) if scale == 1 else (lambda x: x * scale)
@@ -289,14 +305,14 @@ def load_art(design: Design) -> dict[tuple[str, int], art.Art]:
     """Every piece of art the design draws, by file and page, for one document: opened,
     checked and encoded once a process (every chunk and every emailed certificate draws
     it), raster art downsampled to the largest size it is drawn at."""
-    key = (design.path, design.hash, design.manifest.design.art_dpi)
+    key = (design.path, design.hash, design.manifest.design.art_dpi, design.screen)
     if key not in _ART:
         _ART.clear()  # one design a run
         _ART[key] = _open_art(design)
     return {name: opened.fresh() for name, opened in _ART[key].items()}
 
 
-_ART: dict[tuple[Path, str, int], dict[tuple[str, int], art.Art]] = {}
+_ART: dict[tuple[Path, str, int, bool], dict[tuple[str, int], art.Art]] = {}
 
 
 def _open_art(design: Design) -> dict[tuple[str, int], art.Art]:
@@ -311,7 +327,7 @@ def _open_art(design: Design) -> dict[tuple[str, int], art.Art]:
             boxes.setdefault((e.file, e.page), []).append(size)
     return {
         (name, number): art.open_art(
-            design.assets[name], page=number, boxes=sizes, dpi=page.art_dpi
+            design.assets[name], page=number, boxes=sizes, dpi=page.art_dpi, screen=design.screen
         )
         for (name, number), sizes in boxes.items()
     }

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 from reportlab.pdfgen.canvas import Canvas
 
-from certgen import checks
+from certgen import art, checks
 from certgen import design as design_mod
 from certgen.errors import DesignError
 from certgen.units import PT_PER_MM
@@ -341,8 +341,8 @@ def test_javascript_launch_and_links_in_pdf_art_never_reach_the_output(
 def test_an_emailed_certificate_carries_its_art_at_screen_resolution(
     tiny: Path, tmp_path: Path
 ) -> None:
-    """A print run keeps 300 dpi; the PDF attached to an email gets 150, a quarter of the
-    pixels, which a screen and a home printer show just as well."""
+    """A print run keeps 300 dpi; the PDF attached to an email gets 96 (a screen's), a
+    tenth of the pixels, as the smaller of JPEG and lossless."""
     import email
     from email import policy
 
@@ -364,4 +364,23 @@ def test_an_emailed_certificate_carries_its_art_at_screen_resolution(
     [attached] = [p for p in message.walk() if p.get_content_type() == "application/pdf"]
     emailed = tmp_path / "emailed.pdf"
     emailed.write_bytes(attached.get_payload(decode=True))
-    assert images_embedded(emailed) == [(118, 118)]
+    assert images_embedded(emailed) == [(76, 76)]  # 20 mm at 96 dpi
+
+
+def test_screen_art_is_the_smaller_of_jpeg_and_lossless(tmp_path: Path) -> None:
+    """A photograph becomes a JPEG; flat colour stays lossless, with no JPEG blur at its
+    edges. Print art is never re-encoded this way."""
+    from PIL import ImageDraw
+
+    photo, flat = tmp_path / "photo.png", tmp_path / "flat.png"
+    noise((600, 400)).save(photo)
+    poster = Image.new("RGB", (600, 400), "#1F4E79")
+    ImageDraw.Draw(poster).rectangle((100, 100, 500, 300), fill="#F2C14E")
+    poster.save(flat)
+    box = [(600 * 0.75, 400 * 0.75)]  # drawn at 96 dpi: the pixels as they are
+    as_photo = art.open_art(photo, boxes=box, dpi=96, screen=True)
+    as_flat = art.open_art(flat, boxes=box, dpi=96, screen=True)
+    assert isinstance(as_photo, art.PdfPage) and isinstance(as_flat, art.PdfPage)
+    assert b"/DCTDecode" in as_photo.data and b"/DCTDecode" not in as_flat.data
+    printed = art.open_art(photo, boxes=box, dpi=96)
+    assert isinstance(printed, art.PdfPage) and b"/DCTDecode" not in printed.data

@@ -21,6 +21,7 @@ LAYERS = {
     "codes": 0,
     "tomlfile": 0,
     "fontcheck": 0,
+    "slimfont": 0,
     "pdfjoin": 0,
     "stopping": 0,
     "locks": 0,
