@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
+import marshal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
 
-from certgen import sandbox
+from certgen import cache, sandbox
 from certgen.errors import DesignError
 
 # Names every template may use besides the design's declared fields (``giver_first`` and
@@ -127,6 +130,15 @@ def _template_line(exc: BaseException) -> int | None:
     return line
 
 
+@functools.cache
+def _code_digest() -> str:
+    """What the compiled code depends on besides jinja2: this module and the sandbox, which
+    rewrites every template's tree (so a changed certgen never meets old code)."""
+    return cache.file_digest(
+        Path(__file__).read_bytes() + Path(sandbox.__file__).read_bytes()
+    ).hex()
+
+
 def compile_text(
     source: str,
     *,
@@ -138,9 +150,29 @@ def compile_text(
 ) -> TextTemplate:
     """Compile at load time so every design mistake surfaces before anything prints."""
     env = HTML_ENVIRONMENT if html else ENVIRONMENT
+
+    def build() -> bytes:
+        ast = env.parse(source)  # the sandbox's rewritten tree, compiled from below
+        for node in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
+            raise DesignError(
+                "a design's text cannot include, import or extend another template",
+                path=path,
+                element=element,
+                field=field,
+                line=node.lineno,
+                hint="write the text in place; a macro can repeat a part",
+            )
+        variables = set(meta.find_undeclared_variables(ast))
+        # jinja binds ``self`` to the template itself; meta does not report it.
+        if any(node.name == "self" for node in ast.find_all(nodes.Name)):
+            variables |= {"self"}
+        return marshal.dumps((env.compile(ast), sorted(variables)))
+
+    parts = ("jinja2", jinja2.__version__, "html" if html else "text", _code_digest(), source)
     try:
-        ast = env.parse(source)
-        template = env.from_string(source)
+        # A template's code, as a .pyc holds a module's: written by certgen, digest-checked,
+        # in the app folder (docs/security.md).
+        code, names = marshal.loads(cache.fetch("templates", parts, build))  # noqa: S302
     except jinja2.TemplateSyntaxError as exc:
         raise DesignError(
             exc.message or "template syntax error",
@@ -149,23 +181,12 @@ def compile_text(
             field=field,
             line=exc.lineno,
         ) from exc
-    for node in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
-        raise DesignError(
-            "a design's text cannot include, import or extend another template",
-            path=path,
-            element=element,
-            field=field,
-            line=node.lineno,
-            hint="write the text in place; a macro can repeat a part",
-        )
-    variables = frozenset(meta.find_undeclared_variables(ast))
-    # jinja binds ``self`` to the template itself; meta does not report it.
-    if any(node.name == "self" for node in ast.find_all(nodes.Name)):
-        variables |= {"self"}
+    variables = frozenset(names)
     for name in sorted(variables - known):
         close = difflib.get_close_matches(name, sorted(known), n=1)
         hint = f"did you mean '{close[0]}'?" if close else "declare it under [fields]"
         raise DesignError(
             f"uses undeclared variable '{name}'", path=path, element=element, field=field, hint=hint
         )
+    template = env.template_class.from_code(env, code, env.make_globals(None), None)
     return TextTemplate(source, template, variables, path, element, field)

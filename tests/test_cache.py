@@ -132,11 +132,15 @@ def test_a_changed_font_file_is_picked_up_on_the_next_run(env: Path, tmp_path: P
 def test_a_changed_design_file_is_picked_up_on_the_next_run(env: Path, tmp_path: Path) -> None:
     design = _design_with_own_font(tmp_path, "NotoSans-Regular.ttf")
     assert _issue(design, tmp_path / "one.pdf").returncode == 0
+    assert entries("templates") and entries("fonts")
     manifest = design / "design.toml"
-    manifest.write_text(manifest.read_text().replace('font = "House"', 'font = "Noto Serif"'))
+    text = manifest.read_text().replace('font = "House"', 'font = "Noto Serif"')
+    manifest.write_text(text.replace('"GIFT CERTIFICATE"', '"A PRESENT {{ recipient }}"'))
     assert _issue(design, tmp_path / "two.pdf").returncode == 0
     assert "NotoSerif-Regular" in _fonts_in(tmp_path / "two.pdf")
     assert "NotoSans-Regular" not in _fonts_in(tmp_path / "two.pdf")
+    printed = subprocess.run(["pdftotext", str(tmp_path / "two.pdf"), "-"], capture_output=True)
+    assert "A PRESENT Bob Ng" in printed.stdout.decode() and "GIFT" not in printed.stdout.decode()
 
 
 def test_two_processes_filling_the_cache_at_once_both_succeed_and_agree(
@@ -169,3 +173,19 @@ def test_a_designs_own_copy_of_a_shared_font_prints_beside_it(env: Path, tmp_pat
     done = _issue(design, tmp_path / "one.pdf")
     assert done.returncode == 0, done.stderr
     assert {"NotoSerif-Regular", "NotoSerif-Regular-2"} <= _fonts_in(tmp_path / "one.pdf")
+
+
+def test_a_cached_template_is_still_checked_against_each_designs_fields(env: Path) -> None:
+    from certgen import text
+    from certgen.errors import DesignError
+
+    made = text.compile_text("Hi {{ a }}", known={"a"}, path="one", element="e")
+    assert entries("templates") and made.render({"a": "Bo"}) == "Hi Bo"
+    again = text.compile_text("Hi {{ a }}", known={"a"}, path="one", element="e")
+    assert again.variables == {"a"} and again.render({"a": "Al"}) == "Hi Al"
+    with pytest.raises(DesignError, match="undeclared variable 'a'"):
+        text.compile_text("Hi {{ a }}", known={"b"}, path="two", element="e")
+    for _ in range(2):  # a refused template is never kept
+        with pytest.raises(DesignError, match="cannot include"):
+            text.compile_text("{% include 'x' %}", known=set(), path="p", element="e")
+    assert len(entries("templates")) == 1

@@ -32,8 +32,11 @@ def main(rows_path: str, out: str) -> None:
         pdfmetrics.registerFont(TTFont(name, str(FONTS / file)))
     height = HEIGHT_MM * mm
     c = Canvas(out, pagesize=(WIDTH_MM * mm, height))
+
+    def top(y: float) -> float:  # millimetres from the top
+        return float(height - y * mm)
+
     for row in json.loads(Path(rows_path).read_text()):
-        top = lambda y: height - y * mm  # noqa: E731 - millimetres from the top
         c.setFont("Sans-Bold", 8.5)
         c.drawString(10 * mm, top(10), FIXED["title"])
         c.setFont("Serif-Italic", 19)
