@@ -9,7 +9,10 @@ without a server (the server and `--rate` set the pace of a real run):
   script would that renders each certificate and attaches it;
 - certgen: the emailed PDF (art at screen resolution, lighter fonts), as `send` writes it;
 - certgen, no picture: the same without the PNG in the HTML body (a design's template may
-  leave ``certificate_image`` out).
+  leave ``certificate_image`` out);
+- send -j1, send -j2: the real `certgen send` of --count x 5 rows into an outbox, end to end
+  (checks, codes recorded, each email claimed, written and marked sent), composed by one
+  process and by two; the rate is the one certgen prints.
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from certgen import codes, inputs, issue, send
 from certgen import design as design_mod
@@ -102,6 +111,29 @@ def main() -> None:
             measure(used, 2)  # fonts, art and shaping caches warm, as in a run
             rate, size = measure(used, args.count)
             print(f"{name:<9} {variant:<20} {rate:>10.1f} {size:>14,.0f}")
+        for jobs in (1, 2):
+            rate, size = end_to_end(name, args.count * 5, jobs)
+            print(f"{name:<9} {f'send -j{jobs}':<20} {rate:>10.1f} {size:>14,.0f}")
+
+
+def end_to_end(design: str, count: int, jobs: int) -> tuple[float, float]:
+    """(emails per second as certgen reports them, bytes per .eml) of a real send."""
+    with tempfile.TemporaryDirectory() as root:
+        folder = Path(root)
+        listing = folder / "friends.csv"
+        people = "".join(f"Friend {i},Customer {i},f{i}@x.example\n" for i in range(count))
+        listing.write_text("to,from,email\n" + people)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CERTGEN_")}
+        env["CERTGEN_HOME"] = str(folder / "home")
+        command = [sys.executable, "-m", "certgen", "send", str(listing), "-d", design]
+        command += ["--set", f"business={DEFAULTS['business']}", "--base-url", BASE_URL]
+        command += ["--outbox", str(folder / "out"), "-j", str(jobs)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        rate = re.search(r"([0-9.]+) emails/s", done.stdout)
+        assert rate, done.stdout
+        files = list((folder / "out").glob("*.eml"))
+        assert len(files) == count
+        return float(rate.group(1)), sum(f.stat().st_size for f in files) / count
 
 
 if __name__ == "__main__":

@@ -22,8 +22,6 @@ import datetime as dt
 import glob
 import os
 import secrets
-import signal
-import sys
 import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from certgen import codes, pdfjoin, qr, render, runs, stopping
+from certgen import codes, pdfjoin, qr, render, runs, stopping, workers
 from certgen.design import EMAIL_NAMES, Design, QrElement, TextElement
 from certgen.errors import InputError, OutputError, Problem, RunMismatchError
 from certgen.inputs import Row, csv_written
@@ -44,7 +42,6 @@ from certgen.tables import safe_cell
 from certgen.text import RenderError
 
 CHUNK = 1000  # certificates drawn into one PDF at a time, then joined into the file
-PR_SET_PDEATHSIG = 1  # Linux prctl: the signal a process gets when its parent dies
 
 
 @dataclass(frozen=True)
@@ -568,72 +565,10 @@ class _Drawing:
         return _write(self.design, drawn, temp, self.sheet, self.envelope, self.duplex), []
 
 
-# Worker processes are forked with the run's drawing in memory instead of pickling it (a
-# design holds compiled templates); set while a pool runs.
-_FORKED: _Drawing | None = None
-
-
-def _forked(method: str, *args: Any) -> Any:
-    if _FORKED is None:
-        raise RuntimeError("worker started without a drawing")
-    return getattr(_FORKED, method)(*args)
-
-
-@contextlib.contextmanager
-def _in_order(
-    drawing: _Drawing, method: str, tasks: Sequence[tuple[Any, ...]], jobs: int, **inline: Any
-) -> Iterator[Iterator[Any]]:
-    """``drawing.method(*task)`` for each task, in order: with ``jobs`` > 1 in that many
-    forked processes, all submitted at once; else one by one in this process as the results
-    are asked for (with the ``inline`` keyword arguments)."""
-    global _FORKED
-    if jobs <= 1 or len(tasks) <= 1:
-        yield (getattr(drawing, method)(*task, **inline) for task in tasks)
-        return
-    _FORKED = drawing
-    _set_parent(os.getpid())
-    try:
-        import multiprocessing  # only a run in parallel pays for these imports
-        from concurrent.futures import ProcessPoolExecutor
-
-        fork = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(jobs, mp_context=fork, initializer=_ignore_interrupts) as pool:
-            futures = [pool.submit(_forked, method, *task) for task in tasks]
-            try:
-                yield (future.result() for future in futures)
-            finally:
-                for future in futures:
-                    future.cancel()
-    finally:
-        _FORKED = None
-
-
-_PARENT = 0  # the run's process, which forked the drawing processes
-
-
-def _set_parent(pid: int) -> None:
-    global _PARENT
-    _PARENT = pid
-
-
-def _ignore_interrupts() -> None:
-    """Ctrl-C reaches every process of the terminal's group: a drawing process leaves it to
-    the run, which stops at a safe point and says how to go on. A drawing process dies with
-    the run: a run that is killed leaves no worker behind, blocked on a pipe for good."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != _PARENT:  # the run died before the line above: follow it now
-            os._exit(1)
-
-
 def _check(drawing: _Drawing, chunks: Sequence[range], jobs: int) -> list[Problem]:
     """Why rows of these chunks cannot print, in row order."""
     problems: list[Problem] = []
-    with _in_order(drawing, "check", [(c,) for c in chunks], jobs) as results:
+    with workers.in_order(drawing, "check", [(c,) for c in chunks], jobs) as results:
         for found in results:
             stopping.check()
             problems += found
@@ -669,7 +604,7 @@ def _publish(
     }
     tasks = [task for parts in chunks.values() for task in parts]
     try:
-        with _in_order(drawing, "draw", tasks, jobs, progress=progress) as results:
+        with workers.in_order(drawing, "draw", tasks, jobs, progress=progress) as results:
             for output, part in outputs.items():
                 if output not in todo:
                     if progress:

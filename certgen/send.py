@@ -21,7 +21,7 @@ import secrets
 import smtplib
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -29,7 +29,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any, Protocol
 
-from certgen import codes, locks, mail, preview, render, runs, stopping
+from certgen import codes, locks, mail, preview, render, runs, stopping, workers
 from certgen import issue as issue_mod
 from certgen.design import EMAIL_NAMES, Design, FieldSpec, QrElement
 from certgen.errors import InputError, LedgerError, Problem
@@ -69,6 +69,7 @@ IMAGE_PIXELS = 720
 EMAIL_ART_DPI = 96  # CSS's reference pixel
 QR_PIXELS = 120
 IMAGE_COLOURS = 32
+COMPOSED_AT_ONCE = 8  # emails a worker composes in one go: fewer round trips, little held
 # Seconds to wait before each new connection when the server is lost mid-run; then the run
 # stops, and sending it again picks up where it stopped.
 RECONNECT_DELAYS = (0.5, 2.0, 5.0)
@@ -343,6 +344,7 @@ def send(
     dry_run: bool = False,
     limit: int | None = None,
     resend_unknown: bool = False,
+    jobs: int = 1,
 ) -> SendResult:
     """Email one certificate per row to the addressee's email, recording every code first.
 
@@ -352,7 +354,8 @@ def send(
     checks. With ``limit``, only the first that many rows are sent now; every code is
     recorded, and the rest wait, pending, for the run to be resumed. An email the server
     may have taken without saying so (its answer lost) is sent again only with
-    ``resend_unknown``."""
+    ``resend_unknown``. With ``jobs`` > 1, that many processes compose the emails ahead
+    of this one, which claims, sends and records each in turn as before."""
     settings = {
         "base_url": outgoing.base_url,
         "address_to": outgoing.to,
@@ -392,7 +395,7 @@ def send(
     now_rows = run.part(limit)
     result.held = len(rows) - len(now_rows)
     _Delivering(run, postbox, outgoing, sleep, resend_unknown).deliver(
-        now_rows, result, Throttle(rate, sleep=sleep), progress
+        now_rows, result, Throttle(rate, sleep=sleep), progress, jobs
     )
     return result
 
@@ -431,6 +434,39 @@ def send_test(
     return len(rows)
 
 
+@dataclass(frozen=True)
+class _Composer:
+    """A run's emails, composed a few at a time, in this process or in forked ones."""
+
+    run: runs.Run
+    outgoing: Outgoing
+
+    def compose(self, indices: tuple[int, ...]) -> list[tuple[int, EmailMessage]]:
+        """Each row's email, laid out again as it is sent (checked before the run): a long
+        run holds only the emails composed ahead, never all its certificates."""
+        run = self.run
+        made = []
+        for i in indices:
+            [cert] = issue_mod.prepare(
+                run.design,
+                [run.rows[i]],
+                row_codes=[run.codes[i]],
+                base_url=self.outgoing.base_url,
+                issued_on=run.issued_on,
+                file=run.file,
+            )
+            message = compose(
+                run.design,
+                run.rows[i],
+                cert,
+                self.outgoing,
+                batch_id=run.id,
+                issued_on=run.issued_on,
+            )
+            made.append((i, message))
+        return made
+
+
 @dataclass
 class _Delivering:
     """A recorded run's emails, each claimed, sent and marked in turn."""
@@ -448,10 +484,36 @@ class _Delivering:
         result: SendResult,
         throttle: Throttle,
         progress: Callable[[int], None] | None,
+        jobs: int = 1,
     ) -> None:
         run, ledger = self.run, self.run.ledger
         deliveries = ledger.deliveries(run.id)
         retake = _dead_claims(deliveries.values(), self.owner)
+        wanted = [i for i in part if self._to_try(deliveries[run.codes[i]].status)]
+        tasks = [
+            (tuple(wanted[k : k + COMPOSED_AT_ONCE]),)
+            for k in range(0, len(wanted), COMPOSED_AT_ONCE)
+        ]
+        composer = _Composer(run, self.outgoing)
+        with workers.in_order(composer, "compose", tasks, jobs, ahead=2 * jobs) as composed:
+            messages = (pair for batch in composed for pair in batch)
+            self._deliver(part, result, throttle, progress, deliveries, retake, messages)
+
+    def _to_try(self, status: str) -> bool:
+        """Whether a delivery in this state is claimed and sent (so its email composed)."""
+        return status not in ("sent", "rejected") and (status != "unknown" or self.resend_unknown)
+
+    def _deliver(
+        self,
+        part: range,
+        result: SendResult,
+        throttle: Throttle,
+        progress: Callable[[int], None] | None,
+        deliveries: dict[str, Delivery],
+        retake: set[str],
+        messages: Iterator[tuple[int, EmailMessage]],
+    ) -> None:
+        run, ledger = self.run, self.run.ledger
         for done, i in enumerate(part, start=1):
             stopping.check()  # between emails: each one sent is recorded as sent
             run.beat()
@@ -469,19 +531,7 @@ class _Delivering:
             elif not ledger.claim_delivery(code, self.owner, retake, self.resend_unknown):
                 result.deferred.append(self._problem(row, "another certgen is sending it"))
             else:
-                # Laid out again as it is sent (checked before the run): a long run holds
-                # no certificates.
-                [cert] = issue_mod.prepare(
-                    run.design,
-                    [row],
-                    row_codes=[code],
-                    base_url=self.outgoing.base_url,
-                    issued_on=run.issued_on,
-                    file=run.file,
-                )
-                message = compose(
-                    run.design, row, cert, self.outgoing, batch_id=run.id, issued_on=run.issued_on
-                )
+                message = next(m for index, m in messages if index == i)  # skips the unsent
                 throttle.wait()
                 status, error = self._attempt(message, code)
                 detail = {"batch": run.id, "to": delivery.address}

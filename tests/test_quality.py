@@ -25,6 +25,7 @@ LAYERS = {
     "pdfjoin": 0,
     "stopping": 0,
     "locks": 0,
+    "workers": 0,
     "sandbox": 0,
     "text": 1,
     "design": 1,

@@ -600,3 +600,77 @@ def test_a_lost_answer_is_not_sent_again_unless_asked(
     assert handler.data_commands == 4 and "Sent 2 emails" in out
     kinds = ledger_rows(sqlite_url(env), "SELECT kind FROM events WHERE kind LIKE 'email%'")
     assert sorted(k for (k,) in kinds) == ["email_unknown"] * 2 + ["emailed"] * 2
+
+
+def _outbox(folder: str) -> dict[str, EmailMessage]:
+    """Each .eml in ``folder`` by the address it goes to."""
+    found = {}
+    for path in Path(folder).glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        found[message["To"].addresses[0].addr_spec] = message
+    return found
+
+
+def test_emails_composed_by_several_processes_are_the_ones_one_process_writes(env: Path) -> None:
+    """With --jobs 2 the emails are composed ahead in two processes and still each is its
+    own row's, with its own code, recorded and written once, in the rows' order."""
+    rows = people(21)  # three batches of composing, the last one short
+    csv = str(write_csv(rows))
+    written = {}
+    for jobs in ("1", "2"):
+        args = ["send", csv, "-d", "compact", "--set", "business=B", "--outbox", f"out{jobs}"]
+        code, out, err = invoke(*args, "--run-id", f"j{jobs}", "-j", jobs)
+        assert code == 0, err
+        written[jobs] = _outbox(f"out{jobs}")
+        assert set(written[jobs]) == {e for _, _, e in rows}
+        query = "SELECT address, code FROM deliveries WHERE batch_id = 'j%s' AND status = 'sent'"
+        sent = ledger_rows(sqlite_url(env), query % int(jobs))
+        assert len(sent) == len(rows)
+        for address, recorded in sent:
+            message = written[jobs][address]
+            [url] = attachment_qr(message)
+            assert codes.normalize(url.rsplit("/", 1)[-1]) == recorded
+            assert Path(f"out{jobs}", f"{recorded}.eml").exists()
+        names = [str(m["Subject"]) for m in written[jobs].values()]
+        assert len(set(names)) == len(rows)  # each names its own recipient
+    for address, one in written["1"].items():  # the same words, but for the code
+        texts = []
+        for message in (one, written["2"][address]):
+            body = message.get_body(("plain",))
+            assert body is not None
+            code = str(message["Message-ID"]).strip("<").split(".")[0]
+            text = body.get_content().replace(codes.display(code), "CODE")
+            texts.append(text.replace(code, "CODE"))  # in the redeem link too
+            assert str(message["Subject"]) == str(one["Subject"])
+        assert texts[0] == texts[1] and "CODE" in texts[0]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_stops_a_send_between_emails_and_the_resume_sends_each_once(
+    env: Path, jobs: str
+) -> None:
+    import shlex
+
+    from tests.test_safety import _in_a_terminal
+
+    rows = people(60)
+    csv = str(write_csv(rows))
+    args = ["send", csv, "-d", "compact", "--set", "business=B", "--outbox", "out"]
+    args += ["--run-id", "cc", "--rate", "25", "-j", jobs]
+    code, shown = _in_a_terminal(args, env, interrupt_when=len(rows), drawn="10/60")
+    assert code == 130, shown
+    assert "Traceback" not in shown
+    sent_before = len(list(Path("out").glob("*.eml")))
+    assert 0 < sent_before < len(rows), shown
+    line = next(x for x in shown.splitlines() if x.strip().startswith("certgen send"))
+    finish = shlex.split(line.strip())
+    assert "--resume" in finish
+    done = subprocess.run(finish, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (finish, shown, done.stderr)
+    assert set(_outbox("out")) == {e for _, _, e in rows}
+    assert len(list(Path("out").glob("*.eml"))) == len(rows)  # one file a code: none twice
+    statuses = ledger_rows(
+        sqlite_url(env), "SELECT status, count(*) FROM deliveries GROUP BY status"
+    )
+    assert statuses == [("sent", len(rows))]

@@ -25,6 +25,7 @@ from certgen.cli.base import (
     cli,
     design_option,
     designs_dir_option,
+    jobs_option,
     known_run,
     left_out,
     load_run_settings,
@@ -88,6 +89,9 @@ from certgen.ledger import safe_url
     help="Send the first emails (--limit, default 3) to ADDRESS only, with a sample code; "
     "record nothing.",
 )
+@jobs_option(
+    "Processes composing emails at once; each is still claimed, sent and recorded in turn."
+)
 @quiet_option
 @designs_dir_option
 @by_option
@@ -108,6 +112,7 @@ def send(
     limit: int | None,
     test_to: str | None,
     resend_unknown: bool,
+    jobs: int,
     quiet: bool,
     designs_dir: Path | None,
     by: str | None,
@@ -212,6 +217,7 @@ def send(
                     dry_run=dry_run,
                     limit=limit,
                     resend_unknown=resend_unknown,
+                    jobs=jobs,
                 )
         finally:
             postbox.close()
