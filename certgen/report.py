@@ -12,9 +12,12 @@ import io
 import json
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from certgen.ledger import Ledger
 from certgen.tables import safe_cell
+
+if TYPE_CHECKING:  # the report command's --help imports no ledger
+    from certgen.ledger import Ledger
 
 GROUPS = ("referrer", "design", "batch", "month")
 FORMATS = ("table", "csv", "json")

@@ -189,3 +189,28 @@ def test_a_cached_template_is_still_checked_against_each_designs_fields(env: Pat
         with pytest.raises(DesignError, match="cannot include"):
             text.compile_text("{% include 'x' %}", known=set(), path="p", element="e")
     assert len(entries("templates")) == 1
+
+
+def test_changed_art_is_picked_up_on_the_next_run(env: Path, tmp_path: Path) -> None:
+    """The fitted art is cached by the file's bytes: new art with the old name and date is
+    drawn, never the old one."""
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    design = _design_with_own_font(tmp_path, "NotoSans-Regular.ttf")
+    art = design / "background.png"
+
+    def corner(pdf: Path) -> tuple[int, ...]:
+        image = pdfium.PdfDocument(str(pdf))[0].render(scale=0.5).to_pil().convert("RGB")
+        return tuple(image.getpixel((3, image.height // 2)))
+
+    assert _issue(design, tmp_path / "one.pdf").returncode == 0
+    assert entries("art")
+    before = corner(tmp_path / "one.pdf")
+    stamp = art.stat()
+    with Image.open(art) as old:
+        Image.new("RGB", old.size, "#C00000").save(art)
+    subprocess.run(["touch", "-d", f"@{stamp.st_mtime}", str(art)], check=True)
+    assert _issue(design, tmp_path / "two.pdf").returncode == 0
+    after = corner(tmp_path / "two.pdf")
+    assert after != before and after[0] > 150 and after[1] < 60, (before, after)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import re
 import shutil
 import subprocess
@@ -432,6 +433,43 @@ def test_help_and_version_import_no_command(args: list[str]) -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+DAILY = ["issue", "send", "show", "redeem", "void", "convert", "report", "runs", "verify"]
+
+
+@pytest.mark.parametrize("command", DAILY)
+def test_the_daily_commands_help_and_completion_import_no_command(command: str) -> None:
+    """A rep's and the counter's commands: their --help and the completion of their options
+    load click and the command's module, not the work behind it."""
+    for probe_args, environment in (
+        ([command, "--help"], {}),
+        (
+            [],
+            {
+                "_CERTGEN_COMPLETE": "bash_complete",
+                "COMP_WORDS": f"certgen {command} --",
+                "COMP_CWORD": "2",
+            },
+        ),
+    ):
+        probe = (
+            "import sys, runpy\n"
+            f"sys.argv = ['certgen', *{probe_args!r}]\n"
+            "try:\n    runpy.run_module('certgen', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **environment},
+        )
+        assert done.returncode == 0, done.stderr
+        shown = done.stdout.strip().splitlines()
+        assert shown[-1] == "[]", (probe_args, environment, shown[-1])
+        assert len(shown) > 1  # the help, or the options completed
 
 
 def test_the_listing_names_every_command_and_its_module() -> None:

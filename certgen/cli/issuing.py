@@ -8,11 +8,8 @@ from pathlib import Path
 
 import click
 
-from certgen import codes, inputs, mailing, sheets
+from certgen import codes
 from certgen import config as config_mod
-from certgen import design as design_mod
-from certgen import issue as issue_mod
-from certgen import runs as runs_mod
 from certgen.cli.base import (
     ROWS_LEFT_OUT,
     RowInput,
@@ -43,7 +40,10 @@ from certgen.cli.base import (
     this_command,
 )
 from certgen.errors import DesignError, Problem
-from certgen.ledger import safe_url
+
+# mailing.ENVELOPES's names (a test keeps them equal): --help and completion of these
+# options import no design, pydantic or ledger.
+ENVELOPE_NAMES = ("dl", "us10")
 
 
 @cli.command()
@@ -96,7 +96,7 @@ from certgen.ledger import safe_url
 )
 @click.option(
     "--envelope",
-    type=click.Choice(sorted(mailing.ENVELOPES)),
+    type=click.Choice(ENVELOPE_NAMES),
     help="The window envelope for --mailing: us10 (US Letter) or dl (A4, DIN 5008); "
     "default: the design's, else us10.",
 )
@@ -174,6 +174,12 @@ def issue(
     all problems are listed and nothing is issued (with --skip-invalid, the other rows are,
     and the bad ones go to a rejects file; exit code 14).
     """
+    from certgen import design as design_mod
+    from certgen import inputs, mailing, sheets
+    from certgen import issue as issue_mod
+    from certgen import runs as runs_mod
+    from certgen.ledger import safe_url
+
     config, design = load_run_settings(
         config_file, ledger, base_url, designs_dir, design_name, emails=False
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from certgen import codes, stopping
-from certgen import redeem as redeem_mod
 from certgen import report as report_mod
 from certgen.cli.base import (
     INTERRUPTED,
@@ -25,10 +25,14 @@ from certgen.cli.base import (
     this_command,
 )
 from certgen.errors import NotFoundError
-from certgen.ledger import CertificateRecord, safe_url
+
+if TYPE_CHECKING:  # --help and completion import no ledger
+    from certgen.ledger import CertificateRecord
 
 
 def _canonical(text: str) -> str:
+    from certgen import redeem as redeem_mod
+
     code = codes.normalize(text)
     if not codes.is_valid(code):
         click.secho(
@@ -46,6 +50,8 @@ def _canonical(text: str) -> str:
 @settings_options
 def show(code: str, config_file: Path | None, ledger: str | None) -> None:
     """Show the ledger record of CODE (any case; dashes and spaces are ignored)."""
+    from certgen.ledger import safe_url
+
     canonical = _canonical(code)
     with opened_ledger(config_file, ledger) as (config, opened):
         record = opened.get(canonical)
@@ -106,6 +112,8 @@ def redeem(
     Exit codes: 0 redeemed, 6 unknown, 7 mistyped (no lookup made),
     8 already redeemed, 9 expired, 10 voided.
     """
+    from certgen import redeem as redeem_mod
+
     with opened_ledger(config_file, ledger) as (config, opened):
         result = redeem_mod.redeem(
             opened, code, actor=actor_name(by), note=note, today=config.today()
@@ -157,6 +165,8 @@ def void(
     Exit codes: 0 voided, 6 unknown, 7 mistyped, 8 already redeemed, 10 already voided;
     130 interrupted (--run: what was voided stays voided; run it again for the rest).
     """
+    from certgen import redeem as redeem_mod
+
     if (code is None) == (run_id is None):
         raise click.UsageError("give a CODE, or --run ID for a whole run")
     if code is not None and (dry_run or limit is not None):
@@ -220,6 +230,8 @@ def convert(
     \b
     Exit codes: 0 converted, 6 unknown, 7 mistyped, 11 not redeemed, 12 already converted.
     """
+    from certgen import redeem as redeem_mod
+
     with opened_ledger(config_file, ledger) as (config, opened):
         finish(redeem_mod.convert(opened, code, actor=actor_name(by), value=value, note=note))
 

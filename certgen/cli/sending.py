@@ -5,15 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Sequence
-from email.errors import HeaderParseError
-from email.headerregistry import Address
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from certgen import codes, inputs, mail, mailing
-from certgen import runs as runs_mod
-from certgen import send as send_mod
+from certgen import codes
 from certgen.cli.base import (
     ROWS_LEFT_OUT,
     RowInput,
@@ -44,9 +41,12 @@ from certgen.cli.base import (
     stopped_safely,
     this_command,
 )
-from certgen.design import Design
 from certgen.errors import ConfigError, DeliveryError, InputError, Problem
-from certgen.ledger import safe_url
+
+if TYPE_CHECKING:  # --help and completion import no mail stack, design or ledger
+    from certgen import inputs, mail
+    from certgen import send as send_mod
+    from certgen.design import Design
 
 
 @cli.command()
@@ -134,6 +134,11 @@ def send(
     with --resume ID; an address the server refuses is listed with its row. Exit code 13:
     some emails were not delivered.
     """
+    from certgen import mail, mailing
+    from certgen import runs as runs_mod
+    from certgen import send as send_mod
+    from certgen.ledger import safe_url
+
     config, design = load_run_settings(config_file, ledger, base_url, designs_dir, design_name)
     row_input.check(csv_file)
     to = addressee(address_to, row_input, config, design, csv_file)
@@ -271,6 +276,11 @@ def _test_send(
     count: int,
 ) -> None:
     """--test-to: the first emails of the run to one address; nothing recorded."""
+    from email.errors import HeaderParseError
+    from email.headerregistry import Address
+
+    from certgen import send as send_mod
+
     try:
         Address(addr_spec=to)
     except (ValueError, HeaderParseError, IndexError) as exc:
