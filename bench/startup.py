@@ -3,8 +3,9 @@
     python bench/startup.py [--runs 20]
 
 The median wall time of ``--runs`` runs each of ``python -c pass``, ``python -c "import
-click"``, ``certgen --version``, ``certgen --help``, ``certgen show CODE``, ``certgen redeem
-CODE`` (a fresh code each run) and one certificate from the options, on a fresh SQLite
+click"``, ``certgen --version``, ``certgen --help``, ``certgen issue --help``, the tab
+completion of ``certgen issue --``, ``certgen show CODE``, ``certgen redeem CODE`` (a fresh
+code each run) and one certificate from the options, on a fresh SQLite
 ledger in a temporary app folder, with each one's ratio to ``python -c pass``. certgen's
 bytecode is compiled first, as ``pip install`` does: with PYTHONDONTWRITEBYTECODE set (some
 containers set it) an editable install would otherwise compile every module on every run.
@@ -23,6 +24,12 @@ import time
 from pathlib import Path
 
 CERTGEN = [sys.executable, "-m", "certgen"]
+# What a shell's tab completion runs for "certgen issue --<TAB>" (click's bash protocol).
+COMPLETING = {
+    "_CERTGEN_COMPLETE": "bash_complete",
+    "COMP_WORDS": "certgen issue --",
+    "COMP_CWORD": "2",
+}
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -54,13 +61,18 @@ def main() -> None:
             'python -c "import click"': [[sys.executable, "-c", "import click"]],
             "certgen --version": [[*CERTGEN, "--version"]],
             "certgen --help": [[*CERTGEN, "--help"]],
+            "certgen issue --help": [[*CERTGEN, "issue", "--help"]],
+            "completion: certgen issue --": [[*CERTGEN]],
             "certgen show CODE": [[*CERTGEN, "show", code.group(1)]],
             "certgen redeem CODE": [[*CERTGEN, "redeem", c] for c in fresh[: args.runs]],
             "certgen issue (one certificate)": [one],
         }
         medians = {}
         for name, commands in cases.items():
-            runs = [timed(commands[i % len(commands)], env) for i in range(args.runs)]
+            completing = COMPLETING if name.startswith("completion") else {}
+            runs = [
+                timed(commands[i % len(commands)], {**env, **completing}) for i in range(args.runs)
+            ]
             medians[name] = statistics.median(runs)
     base = medians["python -c pass"]
     print(f"median of {args.runs} runs, wall clock, process start included")
