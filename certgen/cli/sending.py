@@ -279,6 +279,7 @@ def _test_send(
     from email.errors import HeaderParseError
     from email.headerregistry import Address
 
+    from certgen import inputs
     from certgen import send as send_mod
 
     try:
