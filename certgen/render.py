@@ -180,7 +180,7 @@ def _face_of(path: Path) -> TTFontFace:
     parts = ("reportlab-face", REPORTLAB_VERSION, cache.file_digest(data))
     # written by certgen, digest-checked, in the app folder (docs/security.md)
     face.__dict__.update(pickle.loads(cache.fetch("fonts", parts, parse)))  # noqa: S301
-    face._ttf_data = data
+    face._ttf_data, face.filename = data, str(path)  # the entry may be another copy's
     scale = 1000 / face.unitsPerEm
     face._pdfScale = (lambda x: x) if scale == 1 else (lambda x: x * scale)
     return face

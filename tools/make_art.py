@@ -84,12 +84,17 @@ def classic() -> None:
     sides = {"long": w - 2 * inset, "short": h - 2 * inset}
     for name, length in sides.items():  # one phase of the wave along a side, a period over
         c.beginForm(f"wave-{name}", -period, 0, length + period, band + 2)
+        # y = middle - A sin(2 pi t / period), each half period one cubic curve: for sin on
+        # [0, pi] the controls (4/3, 4/3) and (pi - 4/3, 4/3) give its slopes and its crest.
         path = c.beginPath()
-        steps = int((length + 2 * period) / 0.25)
-        for step in range(steps + 1):
-            t = -period + step * 0.25
-            y = band / 2 + 1 - band / 2 * math.sin(2 * math.pi * t / period)  # outside the inset
-            (path.moveTo if step == 0 else path.lineTo)(t, y)
+        half, amplitude, middle = period / 2, band / 2, band / 2 + 1
+        reach, crest = 4 / 3 * half / math.pi, 4 / 3 * amplitude
+        t, sign = -period, 1.0
+        path.moveTo(t, middle)
+        while t < length + period:
+            y = middle - sign * crest
+            path.curveTo(t + reach, y, t + half - reach, y, t + half, middle)
+            t, sign = t + half, -sign
         c.drawPath(path, stroke=1, fill=0)
         c.endForm()
     c.setStrokeColor(HexColor("#9DB8A8"))
