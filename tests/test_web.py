@@ -246,7 +246,7 @@ def test_the_right_password_from_a_busy_address_still_signs_in(ledger: Ledger) -
 def test_an_unknown_name_takes_as_long_as_a_known_one(app: Flask, ledger: Ledger) -> None:
     import statistics
 
-    for i in range(7):
+    for i in range(10):
         ledger.add_staff(f"Known{i}", web.hash_password("a-long-password"))
 
     def timed(name: str) -> float:  # each name's first try: its password is checked
@@ -257,12 +257,13 @@ def test_an_unknown_name_takes_as_long_as_a_known_one(app: Flask, ledger: Ledger
         assert response.status_code == 401
         return time.perf_counter() - started
 
-    timed("Known6"), timed("Nobody6")  # warm
-    # Alternated, so a machine that gets busier part way slows both alike.
-    pairs = [(timed(f"Known{i}"), timed(f"Nobody{i}")) for i in range(5)]
+    timed("Known9"), timed("Nobody9")  # warm
+    # Alternated, so a machine that gets busier part way slows both alike. A name that
+    # skipped the password hash would answer in a few milliseconds, not within a third.
+    pairs = [(timed(f"Known{i}"), timed(f"Nobody{i}")) for i in range(9)]
     known = statistics.median(k for k, _ in pairs)
     unknown = statistics.median(u for _, u in pairs)
-    assert abs(unknown - known) <= 0.2 * known, (known, unknown)
+    assert abs(unknown - known) <= 0.35 * known, (known, unknown)
 
 
 def test_a_post_from_another_site_is_refused(app: Flask, ledger: Ledger, code: str) -> None:
