@@ -32,6 +32,7 @@ _KEYS = {
     "profile",
     "design",
     "timezone",
+    "locale",
     "logo",
 }
 _SMTP_KEYS = {"host", "port", "security", "username", "password", "sender", "timeout"}
@@ -43,6 +44,21 @@ _WEB_KEYS = {
     "secure_cookies",
     "sign_ins_per_account",
     "sign_ins_per_address",
+    "undo_minutes",
+    "book_url",
+    "book_label",
+}
+# What each [web] key is written as.
+WEB_TYPES: dict[str, type] = {
+    "session_minutes": int,
+    "lookups_per_minute": int,
+    "proxies": int,
+    "secure_cookies": bool,
+    "sign_ins_per_account": int,
+    "sign_ins_per_address": int,
+    "undo_minutes": int,
+    "book_url": str,
+    "book_label": str,
 }
 _NOTIFY_KEYS = {"include_friend_name"}
 
@@ -79,10 +95,15 @@ class Web:
     lookups_per_minute: int = 30  # failed code lookups per client address, for the public
     proxies: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
     timezone: str | None = None  # the shop's, for "expired" (None: this machine's)
+    locale: str = "en"  # the shop's, for dates and times on the pages
+    logo: Path | None = None  # the business's, in the friend's page's header
     base_url: str = ""  # the site: https means Secure cookies and HSTS; its origin may POST
     secure_cookies: bool | None = None  # None: when base_url is https
     sign_ins_per_account: int = 10  # password checks per account in 15 minutes
     sign_ins_per_address: int = 30  # tries per client address in 15 minutes
+    undo_minutes: int = 15  # how long after a redemption staff may undo it
+    book_url: str = ""  # the friend's page's main action: the business's booking page
+    book_label: str = "Book your visit"  # its words ("Book your free check-up")
 
 
 def zone(name: str | None) -> dt.tzinfo | None:
@@ -122,6 +143,7 @@ class Config:
     profile: str | None = None  # the mapping profile customer lists are read with
     design: str | None = None  # the design a run uses when -d is not given
     timezone: str | None = None  # the shop's IANA time zone; None: this machine's
+    locale: str = "en"  # the shop's language and region (CLDR), for its web pages' dates
     logo: Path | None = None  # the business's logo, which a design's "@logo" image shows
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where it came from
 
@@ -131,11 +153,21 @@ class Config:
         if not secret:
             secret = _stored_secret(home() / "secret_key")
         values: dict[str, Any] = {k: v for k, v in self.web_settings.items() if k != "secret_key"}
-        values |= {"timezone": self.timezone, "base_url": self.base_url}
-        try:
-            return Web(secret_key=str(secret), **values)
-        except TypeError as exc:
-            raise ConfigError(f"[web]: {exc}") from exc
+        for key, value in values.items():
+            kind = WEB_TYPES.get(key)
+            if kind and (not isinstance(value, kind) or isinstance(value, bool) != (kind is bool)):
+                written = {int: "a number", bool: "true or false", str: "text"}[kind]
+                raise ConfigError(f"{self.source}: [web] {key} must be {written}, not {value!r}")
+        if values.get("undo_minutes", 0) < 0:
+            raise ConfigError(f"{self.source}: [web] undo_minutes is 0 (no undo) or more")
+        book = str(values.get("book_url", ""))
+        if book and not book.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"{self.source}: [web] book_url must start with https:// (the booking page)"
+            )
+        values |= {"timezone": self.timezone, "base_url": self.base_url, "logo": self.logo}
+        values["locale"] = _locale(self.locale, self.sources.get("locale", "default"))
+        return Web(secret_key=str(secret), **values)
 
     def today(self) -> dt.date:
         """Today where the shop is (``timezone``), for expiry and issue dates."""
@@ -280,6 +312,7 @@ def load(
         profile=setting("profile", None, "CERTGEN_PROFILE"),
         design=setting("design", design, "CERTGEN_DESIGN"),
         timezone=_timezone(setting("timezone", None, "CERTGEN_TIMEZONE")),
+        locale=setting("locale", None, "CERTGEN_LOCALE") or "en",
         logo=_logo(setting("logo", None, "CERTGEN_LOGO"), relative_to, setting.sources),
         sources=setting.sources,
     )
@@ -308,6 +341,20 @@ def _logo(name: str | None, folder: Path, sources: Mapping[str, str]) -> Path | 
 def _timezone(name: str | None) -> str | None:
     zone(name)  # a name that is not a zone is refused where it is set
     return name
+
+
+def _locale(name: str, source: str) -> str:
+    """A CLDR locale name ("en", "es_MX", "de-AT"), checked; Babel is read only here, by
+    the web pages, never by a command that does not show one."""
+    import babel
+
+    try:
+        return str(babel.Locale.parse(name.replace("-", "_")))
+    except (ValueError, babel.UnknownLocaleError):
+        raise ConfigError(
+            f"{source}: locale '{name}' is not a language and region certgen knows "
+            "(names look like en, en_GB, es_MX, fr or de)"
+        ) from None
 
 
 def _beside(url: str, folder: Path) -> str:
@@ -343,6 +390,7 @@ def explain(config: Config) -> list[tuple[str, str, str]]:
             config.timezone or "(this machine's)",
             config.sources.get("timezone", "default"),
         ),
+        ("locale", config.locale, config.sources.get("locale", "default")),
         ("logo", str(config.logo or "(none)"), config.sources.get("logo", "default")),
     ]
     file = str(config.source) if config.source else "default"

@@ -1,5 +1,6 @@
-"""Redeeming, voiding and converting certificates: each a conditional change in the ledger,
-then an Outcome that says what happened, or why not, for people and for scripts."""
+"""Redeeming (and undoing it), voiding and converting certificates: each a conditional
+change in the ledger, then an Outcome that says what happened, or why not, for people and
+for scripts."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class Outcome(Enum):
     REDEEMED = "redeemed", 0
     VOIDED = "voided", 0
     CONVERTED = "converted", 0
+    UNREDEEMED = "unredeemed", 0
     UNKNOWN = "unknown", 6
     MISTYPED = "mistyped", 7
     ALREADY_REDEEMED = "already_redeemed", 8
@@ -27,6 +29,7 @@ class Outcome(Enum):
     ALREADY_VOIDED = "already_voided", 10
     NOT_REDEEMED = "not_redeemed", 11
     ALREADY_CONVERTED = "already_converted", 12
+    UNDO_CLOSED = "undo_closed", 18
 
     def __init__(self, reason: str, exit_code: int):
         self.reason = reason
@@ -139,6 +142,56 @@ def void(ledger: Ledger, text: str, *, reason: str, actor: str, channel: str = "
     if outcome is Outcome.ALREADY_REDEEMED:
         why += "; a redeemed certificate cannot be voided"
     return Result(outcome, code, record, f"{codes.display(code)} {why}")
+
+
+def unredeem(
+    ledger: Ledger,
+    text: str,
+    *,
+    reason: str,
+    actor: str,
+    window: dt.timedelta,
+    channel: str = "cli",
+    now: dt.datetime | None = None,
+) -> Result:
+    """Undo a redemption made within the last ``window`` (a mistake at the counter): the
+    certificate is valid again and both events stay in its history. A converted one is
+    refused: the conversion came from that visit."""
+    code = _parse(text)
+    if code is None:
+        return _mistyped(text)
+    if not reason.strip():
+        raise InputError([Problem("a reason is required", column="--reason", hint="say why")])
+    moment = now or dt.datetime.now(dt.UTC)
+    at = moment.isoformat(timespec="seconds")
+    since = (moment - window).isoformat(timespec="seconds")
+    done = ledger.unredeem(
+        code, at=at, since=since, actor=actor, channel=channel, reason=reason.strip()
+    )
+    record = ledger.get(code)
+    shown = codes.display(code)
+    if done:
+        return Result(Outcome.UNREDEEMED, code, record, f"{shown}: redemption undone")
+    if record is None:
+        return Result(Outcome.UNKNOWN, code, None, f"{shown} is not in the ledger")
+    if record.redeemed_at is None:
+        return Result(Outcome.NOT_REDEEMED, code, record, f"{shown} is not redeemed")
+    if record.converted_at:
+        return Result(
+            Outcome.ALREADY_CONVERTED,
+            code,
+            record,
+            f"{shown} was converted on {_when(record.converted_at)}; "
+            "a redemption that brought a customer stays",
+        )
+    minutes = int(window.total_seconds() // 60)
+    return Result(
+        Outcome.UNDO_CLOSED,
+        code,
+        record,
+        f"{shown} was redeemed on {_when(record.redeemed_at)}: a redemption can be undone "
+        f"within {minutes} minutes ([web] undo_minutes)",
+    )
 
 
 def parse_value(text: str | None) -> str | None:

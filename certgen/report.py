@@ -27,6 +27,7 @@ FORMATS = ("table", "csv", "json")
 class Line:
     group: str
     issued: int
+    viewed: int  # certificates whose page a person opened at least once
     redeemed: int
     expired: int
     voided: int
@@ -49,6 +50,7 @@ def build(ledger: Ledger, by: str, today: dt.date | None = None) -> list[Line]:
             Line(
                 group=_referrer(row["key"], row["name"]) if by == "referrer" else row["key"] or "",
                 issued=issued,
+                viewed=int(row["viewed"]),
                 redeemed=redeemed,
                 expired=int(row["expired"]),
                 voided=int(row["voided"]),
@@ -98,6 +100,7 @@ def to_table(lines: list[Line], by: str) -> str:
         [
             line.group or "(none)",
             str(line.issued),
+            str(line.viewed),
             str(line.redeemed),
             str(line.expired),
             str(line.voided),
@@ -111,6 +114,7 @@ def to_table(lines: list[Line], by: str) -> str:
     headers = [
         by,
         "issued",
+        "viewed",
         "redeemed",
         "expired",
         "voided",

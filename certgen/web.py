@@ -27,17 +27,20 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from certgen import codes
+from certgen import codes, views
 from certgen import redeem as redeem_mod
+from certgen import text as text_mod
+from certgen.clock import Clock
 from certgen.config import Web, today_in
-from certgen.errors import LedgerError
-from certgen.ledger import CertificateRecord, Ledger
+from certgen.errors import InputError, LedgerError
+from certgen.ledger import CertificateRecord, Ledger, utc_now
 from certgen.mail import Mailer, notify_redeemed, unsubscribing
 
 # What the public may see of a certificate: the offer and the business, nothing personal.
@@ -67,6 +70,16 @@ TOUCH = 60.0  # a session's last use is written at most once a minute
 REPLAY_FOR = 86400.0  # seconds an Idempotency-Key's answer is kept
 LEDGER_WAIT = 4.0  # seconds a request waits for a busy ledger before it answers 503
 MAX_BODY = 64 * 1024  # bytes: a sign-in form or an API call is a few hundred
+VIEW_REPEAT = 60.0  # seconds in which another opening of a page is the same look
+RECENT = timedelta(minutes=10)  # a redemption this fresh is shown as this visit's: green
+SEARCH_PAGE = 20  # results a page
+LOGO_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".svg": "image/svg+xml",
+}
+NEXT_PAGES = ("/r/", "/search", "/scan")  # where signing in may lead back to
 
 
 def hash_password(password: str) -> str:
@@ -187,6 +200,9 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
             abort(400, "The form has expired or did not come from this site. Reload and try again.")
 
     app.jinja_env.globals.update(csrf_token=csrf_token, staff=staff)
+    app.jinja_env.filters.update(tel=text_mod.tel, link=text_mod.link)
+    clock = Clock(web.timezone, web.locale)
+    has_logo = web.logo is not None and web.logo.suffix.lower() in LOGO_TYPES
 
     @app.errorhandler(400)
     @app.errorhandler(403)
@@ -221,58 +237,146 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
     @app.get("/r/<path:text>")
     def certificate(text: str) -> Any:
         client = request.remote_addr or "unknown"
-        if not staff():
+        person = staff()
+        if not person:
             wait = lookups.retry_after(client)
             if wait:
                 return _too_many(wait)
         code, record = redeem_mod.find(ledger, text)
         state = redeem_mod.status(record, today_in(web.timezone))
-        if state == "voided" and not staff():
+        if state == "voided" and not person:
             # To the public a voided code is no code: which codes were once real (a lost
             # batch voided) is the business's to know, not a guesser's.
             record, state = None, "unknown"
-        if state == "unknown" and not staff():
+        if state == "unknown" and not person:
             lookups.hit(client)
-        outcome = session.pop("outcome", None) if staff() else None
+        if record is not None and not person and views.counts(request.method, request.headers):
+            ledger.record_view(record.code, at=utc_now(), within=VIEW_REPEAT)
+        shown = {
+            "code": code,
+            "display": codes.display(code) if code and record else None,
+            "record": record,
+            "state": state,
+            "word": WORDS[state],
+            "public": {k: record.data.get(k) for k in PUBLIC_FIELDS} if record else {},
+            "expires": text_mod.date(record.expires_on) if record and record.expires_on else None,
+        }
+        if not person:
+            return render_template(
+                "certificate.html",
+                **shown,
+                book_url=web.book_url,
+                book_label=web.book_label,
+                has_logo=has_logo,
+            )
+        outcome = session.pop("outcome", None)
         if outcome and outcome.get("code") != code:
             outcome = None
+        now = dt.datetime.now(dt.UTC)
         return render_template(
-            "certificate.html",
-            code=code,
-            display=codes.display(code) if code and record else None,
-            record=record,
-            state=state,
-            word=WORDS[state],
-            public={k: record.data.get(k) for k in PUBLIC_FIELDS} if record else {},
-            history=ledger.events(code) if staff() and record and code else [],
+            "staff_certificate.html",
+            **shown,
+            history=ledger.events(code) if record and code else [],
             outcome=outcome,
+            recent=record is not None and _recent(record.redeemed_at, now, RECENT),
+            undoable=record is not None
+            and not record.converted_at
+            and _recent(record.redeemed_at, now, timedelta(minutes=web.undo_minutes)),
+            when=lambda at: clock.ago(at, now),
+            undo_minutes=web.undo_minutes,
         )
 
     @app.post("/r/<path:text>/redeem")
     def redeem(text: str) -> Any:
-        check_csrf()
-        name = staff()
-        if not name:
-            abort(403, "Sign in as staff to redeem.")
+        name = signed_in("redeem")
         result = redeem_mod.redeem(
             ledger, text, actor=name, channel="web", today=today_in(web.timezone)
         )
         if result.outcome is redeem_mod.Outcome.REDEEMED:
             notify(result.record)
+        else:
+            word = WORDS.get(_state(result, today_in(web.timezone)), "Refused")
+            flash(result, word)
+        return redirect(url_for("certificate", text=result.code), code=303)
+
+    @app.post("/r/<path:text>/unredeem")
+    def unredeem(text: str) -> Any:
+        name = signed_in("undo a redemption")
+        reason = request.form.get("reason", "").strip()
+        if not reason:
+            abort(400, "Say why the redemption is undone, then try again.")
+        window = timedelta(minutes=web.undo_minutes)
+        result = redeem_mod.unredeem(
+            ledger, text, reason=reason[:500], actor=name, channel="web", window=window
+        )
+        flash(result, "Redemption undone" if result.outcome.ok else "Not undone")
+        return redirect(url_for("certificate", text=result.code), code=303)
+
+    @app.post("/r/<path:text>/convert")
+    def convert(text: str) -> Any:
+        name = signed_in("record a customer")
+        try:
+            result = redeem_mod.convert(
+                ledger,
+                text,
+                actor=name,
+                value=request.form.get("value", "").strip() or None,
+                note=request.form.get("note", "").strip()[:500] or None,
+                channel="web",
+            )
+        except InputError as exc:
+            abort(400, exc.problems[0].message + ": write the amount like 120.50")
+        flash(result, "Became a customer" if result.outcome.ok else "Not recorded")
+        return redirect(url_for("certificate", text=result.code), code=303)
+
+    def signed_in(action: str) -> str:
+        """The staff member posting a form from this site, or 403."""
+        check_csrf()
+        name = staff()
+        if not name:
+            abort(403, f"Sign in as staff to {action}.")
+        return name
+
+    def flash(result: redeem_mod.Result, word: str) -> None:
+        """What a POST did, shown once by the page it redirects to."""
         session["outcome"] = {
             "code": result.code,
             "ok": result.outcome.ok,
-            "word": "Redeemed"
-            if result.outcome.ok
-            else WORDS.get(_state(result, today_in(web.timezone)), "Refused"),
+            "word": word,
             "message": result.message,
         }
-        return redirect(url_for("certificate", text=result.code), code=303)
+
+    @app.get("/logo")
+    def logo() -> Any:
+        if web.logo is None or web.logo.suffix.lower() not in LOGO_TYPES:
+            abort(404, "This business has no logo to show.")
+        return send_file(web.logo, mimetype=LOGO_TYPES[web.logo.suffix.lower()])
+
+    @app.get("/search")
+    def search() -> Any:
+        if not staff():
+            return redirect(url_for("signin", next=request.full_path), code=303)
+        query = request.args.get("q", "").strip()[:200]
+        page = max(request.args.get("page", 1, type=int) or 1, 1)
+        code = redeem_mod.find(ledger, query)[0] if query else None
+        if code is not None and ledger.get(code) is not None:
+            return redirect(url_for("certificate", text=code), code=303)
+        found = ledger.search(query, offset=(page - 1) * SEARCH_PAGE, limit=SEARCH_PAGE + 1)
+        return render_template(
+            "search.html",
+            query=query,
+            results=found[:SEARCH_PAGE],
+            page=page,
+            more=len(found) > SEARCH_PAGE,
+            today=today_in(web.timezone),
+            status=redeem_mod.status,
+            display=codes.display,
+        )
 
     @app.route("/signin", methods=["GET", "POST"])
     def signin() -> Any:
         target = request.values.get("next", "")
-        target = target if target.startswith("/r/") else url_for("home")
+        target = target if target.startswith(NEXT_PAGES) else url_for("home")
         if request.method == "GET":
             return render_template("signin.html", next=target, failed=False)
         check_csrf()
@@ -356,6 +460,11 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def _recent(at: str | None, now: dt.datetime, within: timedelta) -> bool:
+    """Whether the recorded UTC time ``at`` is at most ``within`` before ``now``."""
+    return at is not None and now - dt.datetime.fromisoformat(at) <= within
+
+
 def _state(result: redeem_mod.Result, today: date) -> str:
     return redeem_mod.status(result.record, today) if result.record else "unknown"
 
@@ -389,6 +498,8 @@ def _api(
             "expires_on": record.expires_on,
             "redeemed_at": record.redeemed_at,
             "redeemed_by": record.redeemed_by,
+            "converted_at": record.converted_at,
+            "conversion_value": record.conversion_value,
             **{k: record.data.get(k) for k in PUBLIC_FIELDS},
         }
 
@@ -406,6 +517,61 @@ def _api(
     def api_redeem(text: str) -> Any:
         name = token_staff()
         return idempotent(name, lambda: redeem_reply(name, text))
+
+    @app.post("/api/certificates/<text>/convert")
+    def api_convert(text: str) -> Any:
+        """The friend became a customer: JSON {"value": "120.50", "note": "..."}, both
+        optional."""
+        name = token_staff()
+        body = request.get_json(silent=True)
+        body = body if isinstance(body, dict) else {}
+        value, note = body.get("value"), body.get("note")
+        if value is not None and not isinstance(value, str | int | float):
+            return _json_error(400, "refused", 'value is an amount such as "120.50"')
+        if note is not None and not isinstance(note, str):
+            return _json_error(400, "refused", "note is text")
+
+        def reply() -> tuple[Response, int]:
+            try:
+                result = redeem_mod.convert(
+                    ledger,
+                    text,
+                    actor=name,
+                    value=None if value is None else str(value),
+                    note=note[:500] if note else None,
+                    channel="api",
+                )
+            except InputError as exc:
+                return _json_error(400, "refused", exc.problems[0].message), 400
+            return outcome_reply(result, {"converted": 200})
+
+        return idempotent(name, reply)
+
+    @app.post("/api/certificates/<text>/unredeem")
+    def api_unredeem(text: str) -> Any:
+        """Undo a redemption made within [web] undo_minutes: JSON {"reason": "..."}."""
+        name = token_staff()
+        body = request.get_json(silent=True)
+        reason = body.get("reason") if isinstance(body, dict) else None
+        if not isinstance(reason, str) or not reason.strip():
+            return _json_error(400, "refused", 'send {"reason": "why it is undone"}')
+        window = timedelta(minutes=web.undo_minutes)
+
+        def reply() -> tuple[Response, int]:
+            result = redeem_mod.unredeem(
+                ledger, text, reason=reason[:500], actor=name, channel="api", window=window
+            )
+            return outcome_reply(result, {"unredeemed": 200})
+
+        return idempotent(name, reply)
+
+    def outcome_reply(result: redeem_mod.Result, ok: dict[str, int]) -> tuple[Response, int]:
+        """An outcome as JSON: its status, 400 mistyped, 404 unknown, else 409 (refused)."""
+        statuses = {**ok, "mistyped": 400, "unknown": 404}
+        body: dict[str, Any] = {"outcome": result.outcome.reason, "message": result.message}
+        if result.record is not None:
+            body["certificate"] = describe(result.code, result.record)
+        return jsonify(body), statuses.get(result.outcome.reason, 409)
 
     def idempotent(name: str, answer: Callable[[], tuple[Response, int]]) -> Any:
         """With an Idempotency-Key, the first answer is kept for a day and replayed to the
@@ -447,11 +613,7 @@ def _api(
         )
         if result.outcome is redeem_mod.Outcome.REDEEMED:
             notify(result.record)
-        status = {"redeemed": 200, "mistyped": 400, "unknown": 404}.get(result.outcome.reason, 409)
-        body: dict[str, Any] = {"outcome": result.outcome.reason, "message": result.message}
-        if result.record is not None:
-            body["certificate"] = describe(result.code, result.record)
-        return jsonify(body), status
+        return outcome_reply(result, {"redeemed": 200})
 
     @app.get("/api/openapi.json")
     def openapi() -> Any:
@@ -474,6 +636,8 @@ _CERT = {
         "expires_on": {"type": ["string", "null"], "format": "date"},
         "redeemed_at": {"type": ["string", "null"], "format": "date-time"},
         "redeemed_by": {"type": ["string", "null"]},
+        "converted_at": {"type": ["string", "null"], "format": "date-time"},
+        "conversion_value": {"type": ["string", "null"], "example": "120.50"},
         **{k: {"type": ["string", "null"]} for k in PUBLIC_FIELDS},
     },
 }
@@ -488,7 +652,26 @@ _OUTCOME = {
 }
 
 
-def _operation(method: str, summary: str, results: dict[str, tuple[str, str]]) -> dict[str, Any]:
+_CONVERT = {
+    "type": "object",
+    "properties": {
+        "value": {"type": ["string", "number"], "description": "what the customer spent"},
+        "note": {"type": "string", "maxLength": 500},
+    },
+}
+_UNREDEEM = {
+    "type": "object",
+    "required": ["reason"],
+    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
+}
+
+
+def _operation(
+    method: str,
+    summary: str,
+    results: dict[str, tuple[str, str]],
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One path item taking a ``code``, from {status: (description, schema name)}."""
     common = {
         "400": ("Mistyped: the check symbol does not match", "Outcome"),
@@ -521,6 +704,11 @@ def _operation(method: str, summary: str, results: dict[str, tuple[str, str]]) -
                 "schema": {"type": "string", "maxLength": 200},
             }
         ]
+    if body is not None:
+        operation["requestBody"] = {
+            "required": "required" in body,
+            "content": {"application/json": {"schema": body}},
+        }
     return {"parameters": [code], method: operation}
 
 
@@ -545,6 +733,24 @@ OPENAPI: dict[str, Any] = {
                 "200": ("Redeemed", "Outcome"),
                 "409": ("Already redeemed, expired or voided (see outcome)", "Outcome"),
             },
+        ),
+        "/api/certificates/{code}/convert": _operation(
+            "post",
+            "Record that the friend became a customer (after redemption, once)",
+            {
+                "200": ("Converted", "Outcome"),
+                "409": ("Not redeemed, or converted already (see outcome)", "Outcome"),
+            },
+            body=_CONVERT,
+        ),
+        "/api/certificates/{code}/unredeem": _operation(
+            "post",
+            "Undo a redemption made within [web] undo_minutes",
+            {
+                "200": ("Undone: the certificate is valid again", "Outcome"),
+                "409": ("Not redeemed, converted, or redeemed too long ago", "Outcome"),
+            },
+            body=_UNREDEEM,
         ),
     },
 }

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from certgen.ledger import Ledger
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -24,6 +26,27 @@ def regen_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--regen-golden"))
 
 
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    """A SQLite ledger in the test's folder, with staff Sam (password "pin12345")."""
+    from certgen import web
+    from certgen.ledger import open_ledger
+
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as opened:
+        opened.add_staff("Sam", web.hash_password("pin12345"))
+        yield opened
+
+
+@pytest.fixture
+def output(request: pytest.FixtureRequest) -> Path:
+    """The test output folder for what a person would look at (screenshots): test-output/
+    in the checkout, or $CERTGEN_TEST_OUTPUT, one folder a test, kept after the run."""
+    root = Path(os.environ.get("CERTGEN_TEST_OUTPUT") or REPO / "test-output")
+    folder = root / "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(autouse=True)
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own app folder and working folder, and no outside settings."""
@@ -38,6 +61,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "CERTGEN_DESIGN",
         "CERTGEN_PROFILE",
         "CERTGEN_DATE_FORMAT",
+        "CERTGEN_LOCALE",
     ):
         monkeypatch.delenv(name, raising=False)
     work = tmp_path / "work"

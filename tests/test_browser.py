@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import os
 import re
 import shutil
@@ -54,7 +55,15 @@ def server(env: Path) -> Iterator[str]:
     )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    Path("two.csv").write_text("to,from\nBob Ng,Jane Doe\nAnn Lee,Jane Doe\n")
+    Path("two.csv").write_text(
+        "to,from,giver_email\nBob Ng,Jane Doe,jane@example.com\nAnn Lee,Jane Doe,jane@example.com\n"
+        "Иван Петров,Ольга Смирнова,olga@example.ru\nفاطمة الزهراء,أحمد علي,ahmed@example.com\n"
+        "王芳,李伟,li.wei@example.cn\n"
+    )
+    Path("certgen.toml").write_text(
+        '[web]\nbook_url = "https://book.northside.example/free-check"\n'
+        'book_label = "Book your free check-up"\n'
+    )
     certgen(
         "issue",
         "two.csv",
@@ -62,6 +71,10 @@ def server(env: Path) -> Iterator[str]:
         "compact",
         "--set",
         "business=Northside Physio",
+        "--set",
+        "phone=(555) 010-2030",
+        "--set",
+        "website=northside.example",
         "--base-url",
         base,
         "-o",
@@ -116,7 +129,7 @@ def test_scan_sign_in_redeem_reload(server: str, browser: Browser, tmp_path: Pat
     page = browser.new_page()
     page.goto(url)
     expect(page.get_by_role("status")).to_have_text("Valid")
-    expect(page.get_by_text("Northside Physio")).to_be_visible()
+    expect(page.get_by_role("banner")).to_contain_text("Northside Physio")
     expect(page.get_by_text("Bob Ng")).to_have_count(0)  # nothing personal before sign-in
     sign_in(page)
     assert page.url == url  # back on the certificate
@@ -124,14 +137,104 @@ def test_scan_sign_in_redeem_reload(server: str, browser: Browser, tmp_path: Pat
     page.get_by_role("button", name="Redeem").click()
     expect(page.get_by_role("status")).to_have_text("Redeemed")
     page.screenshot(path=str(tmp_path / "redeemed.png"))
-    page.reload()
-    expect(page.get_by_role("status")).to_have_text("Already redeemed")
-    expect(page.get_by_text(re.compile(r"by Sam \(web\)"))).to_be_visible()
+    page.reload()  # still this visit's redemption: green, not an error
+    expect(page.get_by_role("status")).to_have_text("Redeemed")
+    expect(page.get_by_text("Just now by Sam")).to_be_visible()
     expect(page.get_by_role("button", name="Redeem")).to_have_count(0)
     page.get_by_role("button", name="Sign out").click()
     page.goto(url)
     expect(page.get_by_role("status")).to_have_text("Already redeemed")
     expect(page.get_by_text("by Sam")).to_have_count(0)
+
+
+SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_friend_opens_the_gift_and_the_counter_redeems_converts_and_undoes(
+    server: str, browser: Browser, output: Path, size: str
+) -> None:
+    urls = scanned_urls()
+    context = browser.new_context(viewport=SIZES[size])  # type: ignore[arg-type]
+    page = context.new_page()
+    # The friend: the business, the offer, the expiry in words, what to do, links; no names.
+    page.goto(urls[2])
+    expect(page.get_by_role("status")).to_have_text("Valid")
+    expect(page.get_by_role("banner")).to_contain_text("Northside Physio")
+    expect(page.get_by_text(re.compile(r"^Valid until \d{1,2} \w+ \d{4}$"))).to_be_visible()
+    expect(page.get_by_role("heading", name="What to do next")).to_be_visible()
+    book = page.get_by_role("link", name="Book your free check-up")
+    expect(book).to_have_attribute("href", "https://book.northside.example/free-check")
+    expect(page.get_by_role("link", name="Call (555) 010-2030")).to_have_attribute(
+        "href", "tel:5550102030"
+    )
+    expect(page.get_by_role("link", name="northside.example")).to_have_attribute(
+        "href", "https://northside.example"
+    )
+    for personal in ("Иван", "Ольга", "olga@"):
+        expect(page.get_by_text(personal)).to_have_count(0)
+    expect(
+        page.get_by_role("contentinfo").get_by_role("link", name="Staff sign-in")
+    ).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
+    page.screenshot(path=str(output / f"{size}-1-friend.png"), full_page=True)
+    # The counter: who it is for, first; redeem; a reload stays green.
+    sign_in(page)
+    gift = page.get_by_role("region", name="The gift")
+    expect(gift).to_contain_text("For Иван Петров, from Ольга Смирнова")
+    assert (
+        page.get_by_text("For Иван Петров").bounding_box()["y"]
+        < (  # type: ignore[index]
+            page.get_by_role("button", name="Redeem").bounding_box()["y"]  # type: ignore[index]
+        )
+    )
+    page.screenshot(path=str(output / f"{size}-2-staff.png"), full_page=True)
+    page.get_by_role("button", name="Redeem").click()
+    page.reload()
+    expect(page.get_by_role("status")).to_have_text("Redeemed")
+    expect(page.get_by_text("Just now by Sam")).to_be_visible()
+    page.screenshot(path=str(output / f"{size}-3-redeemed.png"), full_page=True)
+    # Became a customer, with what they spent: in certgen report.
+    page.get_by_label("What they spent (optional)").fill("240.50")
+    page.get_by_label("Note (optional)").fill("booked 6 sessions")
+    page.get_by_role("button", name="Became a customer").click()
+    expect(page.get_by_role("status")).to_have_text("Became a customer")
+    page.screenshot(path=str(output / f"{size}-4-converted.png"), full_page=True)
+    report = certgen("report", "--format", "json")
+    [olga] = [row for row in json.loads(report) if row["referrer"].startswith("Ольга")]
+    assert (olga["viewed"], olga["redeemed"], olga["converted"], olga["value"]) == (
+        1,
+        1,
+        1,
+        "240.50",
+    )
+    # A redemption by mistake, undone with a reason: valid again, both in the history.
+    page.goto(urls[3])
+    page.get_by_role("button", name="Redeem").click()
+    page.get_by_label("Why undo it").fill("scanned the wrong gift")
+    page.get_by_role("button", name="Undo redemption").click()
+    expect(page.get_by_role("status")).to_have_text("Redemption undone")
+    expect(page.get_by_role("button", name="Redeem")).to_be_visible()
+    history = page.get_by_role("region", name="History")
+    expect(history).to_contain_text("unredeemed by Sam via web: scanned the wrong gift")
+    page.screenshot(path=str(output / f"{size}-5-undone.png"), full_page=True)
+    # Find, in four scripts, partial and in any case.
+    for typed, found in (
+        ("ann", "Ann Lee"),
+        ("петров", "Иван Петров"),
+        ("الزهراء", "فاطمة الزهراء"),
+        ("李", "王芳"),
+    ):
+        page.get_by_role("link", name="Find").click()
+        page.get_by_label("Code, name or email").fill(typed)
+        page.get_by_role("button", name="Find").click()
+        results = page.get_by_role("list", name="Results")
+        expect(results.get_by_role("link")).to_have_count(1)
+        expect(results.get_by_role("link", name=found)).to_be_visible()
+    page.screenshot(path=str(output / f"{size}-6-found.png"), full_page=True)
+    results.get_by_role("link", name="王芳").click()
+    expect(page.get_by_role("region", name="The gift")).to_contain_text("For 王芳, from 李伟")
+    context.close()
 
 
 def test_two_browsers_redeem_at_once_one_wins(server: str) -> None:

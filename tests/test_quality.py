@@ -27,6 +27,7 @@ LAYERS = {
     "locks": 0,
     "workers": 0,
     "sandbox": 0,
+    "views": 0,
     "text": 1,
     "design": 1,
     "tables": 1,
@@ -42,6 +43,7 @@ LAYERS = {
     "art": 2,
     "render": 2,
     "ledger": 2,
+    "clock": 2,
     "issue": 3,
     "runs": 3,
     "redeem": 3,
@@ -71,6 +73,7 @@ OWNERS = {
     "uharfbuzz": {"typeset"},
     "fontTools": {"fontcheck"},
     "bidi": {"typeset"},
+    "babel": {"clock", "config"},
 }
 
 

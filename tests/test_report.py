@@ -97,12 +97,12 @@ def test_by_month_design_and_batch(ledger: Ledger) -> None:
     "hostile", ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 )
 def test_csv_neutralizes_formulas_and_keeps_numbers(hostile: str) -> None:
-    line = report.Line(hostile, 3, 2, 0, 0, 1, Decimal("5.00"), 0.6667, 0.5)
+    line = report.Line(hostile, 3, 3, 2, 0, 0, 1, Decimal("5.00"), 0.6667, 0.5)
     text = report.to_csv([line], "referrer")
     [header, row] = list(csv.reader(io.StringIO(text, newline="")))
     assert header[0] == "referrer" and not text.startswith("ID")
     assert row[0] == "'" + hostile
-    assert row[1:] == ["3", "2", "0", "0", "1", "5.00", "0.6667", "0.5"]
+    assert row[1:] == ["3", "3", "2", "0", "0", "1", "5.00", "0.6667", "0.5"]
     assert text.endswith("\r\n")
 
 
@@ -134,5 +134,5 @@ def test_json_and_table_from_the_command_line(ledger_url: str) -> None:
     exit_code, out, _ = invoke("report", "--ledger", ledger_url)
     assert exit_code == 0
     header, first = out.splitlines()[:2]
-    assert header.split()[:3] == ["referrer", "issued", "redeemed"]
+    assert header.split()[:4] == ["referrer", "issued", "viewed", "redeemed"]
     assert first.startswith("Jane Doe")

@@ -1,4 +1,5 @@
-"""Looking at and acting on one certificate: show, redeem, void, convert; and report."""
+"""Looking at and acting on one certificate: show, redeem, unredeem, void, convert; and
+report."""
 
 from __future__ import annotations
 
@@ -125,6 +126,37 @@ def redeem(
             if sent in NOTIFY_MESSAGES:
                 click.echo(NOTIFY_MESSAGES[sent], err=True)
         finish(result)
+
+
+@cli.command()
+@click.argument("code")
+@click.option(
+    "--reason", required=True, metavar="TEXT", help="Why it is undone (kept in the history)."
+)
+@by_option
+@settings_options
+def unredeem(
+    code: str, reason: str, by: str | None, config_file: Path | None, ledger: str | None
+) -> None:
+    """Undo the redemption of CODE, made by mistake within [web] undo_minutes (15).
+
+    The certificate can be redeemed again; its history keeps both events, and reports count
+    it as not redeemed. A converted certificate stays redeemed.
+
+    \b
+    certgen unredeem 7K3M-QX2P-9HWD-R4TB-8 --reason "scanned the wrong gift"
+
+    \b
+    Exit codes: 0 undone, 6 unknown, 7 mistyped, 11 not redeemed, 12 converted,
+    18 redeemed longer ago than undo_minutes.
+    """
+    from certgen import redeem as redeem_mod
+
+    with opened_ledger(config_file, ledger) as (config, opened):
+        window = dt.timedelta(minutes=config.web().undo_minutes)
+        finish(
+            redeem_mod.unredeem(opened, code, reason=reason, actor=actor_name(by), window=window)
+        )
 
 
 @cli.command()

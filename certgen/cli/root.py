@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("admin", "Serve the redemption page every QR code opens."),
     "show": ("records", "Show the ledger record of CODE."),
     "staff": ("admin", "Staff who may sign in and use the API."),
+    "unredeem": ("records", "Undo a redemption made by mistake."),
     "unsubscribe": ("sending", "Remember that ADDRESS asked for no more email."),
     "verify": ("issuing", "Prove a run's PDFs hold exactly its certificates."),
     "void": ("records", "Void CODE, or every unredeemed certificate of a run."),

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from certgen import codes as codes_mod
 from certgen.errors import LedgerError
 from certgen.ledger.schema import (
     MIGRATIONS,
@@ -32,6 +33,8 @@ from certgen.ledger.schema import (
     notifications,
     referrer_key,
     run_leases,
+    search_folded,
+    search_key,
     sign_in_attempts,
     staff,
     staff_sessions,
@@ -593,6 +596,29 @@ class Ledger:
                 conn.execute(events.insert(), rows)
         return voided
 
+    def unredeem(
+        self, code: str, *, at: str, since: str, actor: str, channel: str, reason: str
+    ) -> bool:
+        """Take back a redemption made at ``since`` or later (ISO, UTC) and not converted.
+        The certificate is valid again; its ``redeemed`` event stays and an ``unredeemed``
+        event, with the reason and whose redemption it undid, follows it."""
+        record = self.get(code)
+        if record is None or record.redeemed_at is None:
+            return False
+        c = certificates.c
+        where = sa.and_(
+            c.redeemed_at == record.redeemed_at,  # the redemption read above, no later one
+            c.redeemed_at >= since,
+            c.converted_at.is_(None),
+        )
+        values = {"redeemed_at": None, "redeemed_by": None, "redeemed_via": None}
+        detail = {
+            "reason": reason,
+            "redeemed_at": record.redeemed_at,
+            "redeemed_by": record.redeemed_by,
+        }
+        return self._change(code, where, values, "unredeemed", at, actor, channel, detail)
+
     def convert(
         self, code: str, *, at: str, actor: str, channel: str, value: str | None, note: str | None
     ) -> bool:
@@ -602,6 +628,50 @@ class Ledger:
         values = {"converted_at": at, "conversion_value": value}
         detail = {"value": value, "note": note}
         return self._change(code, where, values, "converted", at, actor, channel, detail)
+
+    def record_view(self, code: str, *, at: str, within: float) -> bool:
+        """A ``viewed`` event for the public opening of ``code``'s page, unless one was
+        recorded in the last ``within`` seconds (a reload, a second tab). Nothing about
+        the viewer is kept."""
+        since = (dt.datetime.fromisoformat(at) - dt.timedelta(seconds=within)).isoformat()
+        with self._transaction() as conn:
+            recent = conn.execute(
+                sa.select(events.c.id)
+                .where(events.c.code == code, events.c.kind == "viewed", events.c.at > since)
+                .limit(1)
+            ).first()
+            if recent is not None:
+                return False
+            self._event(conn, code, "viewed", at, "public", "web", {})
+        return True
+
+    def search(self, text: str, *, offset: int = 0, limit: int = 20) -> list[CertificateRecord]:
+        """Certificates whose recipient, giver, or an email of theirs holds ``text`` (any
+        case, any script; the start of a code works too), newest first."""
+        term = search_folded(text)
+        if not term:
+            return []
+        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        c = certificates.c
+        code = codes_mod.normalize(text)
+        emailed = sa.select(deliveries.c.code).where(
+            sa.func.lower(deliveries.c.address).like(pattern, escape="\\")
+        )
+        matches: list[sa.ColumnElement[bool]] = [
+            c.search_key.like(pattern, escape="\\"),
+            c.code.in_(emailed),
+        ]
+        if _code_fragment(text, code):
+            matches.append(c.code.startswith(code, autoescape=True))
+        query = (
+            sa.select(certificates)
+            .where(sa.or_(*matches))
+            .order_by(c.issued_at.desc(), c.code)
+            .offset(offset)
+            .limit(limit)
+        )
+        with self._transaction() as conn:
+            return [_record(row._mapping) for row in conn.execute(query)]
 
     def summary(self, by: str, today: str) -> list[dict[str, Any]]:
         """Counts per group (``referrer``, ``design``, ``batch`` or ``month`` of issue)."""
@@ -617,17 +687,22 @@ class Ledger:
             return sa.func.sum(sa.case((condition, 1), else_=0))
 
         expired = sa.and_(c.redeemed_at.is_(None), c.voided_at.is_(None), c.expires_on < today)
+        viewed = (  # each certificate opened at least once, counted once
+            sa.select(events.c.code).where(events.c.kind == "viewed").distinct().subquery()
+        )
         query = (
             sa.select(
                 key,
                 sa.func.max(c.giver).label("name"),
                 sa.func.count().label("issued"),
+                sa.func.count(viewed.c.code).label("viewed"),
                 count(c.redeemed_at.is_not(None)).label("redeemed"),
                 count(expired).label("expired"),
                 count(c.voided_at.is_not(None)).label("voided"),
                 count(c.converted_at.is_not(None)).label("converted"),
                 sa.func.sum(sa.cast(c.conversion_value, sa.Numeric(14, 2))).label("value"),
             )
+            .outerjoin(viewed, viewed.c.code == c.code)
             .group_by(key)
             .order_by(key)
         )
@@ -1017,6 +1092,16 @@ class Delivery:
     sent_at: str | None
 
 
+def _code_fragment(text: str, code: str) -> bool:
+    """Whether ``text`` (``code`` normalized) reads as the start of a code: one word of at
+    least four code symbols, as someone types the first group or two."""
+    return (
+        len(text.split()) == 1
+        and 4 <= len(code) <= codes_mod.CODE_LENGTH
+        and set(code) <= set(codes_mod.ALPHABET)
+    )
+
+
 def _pending(batch_id: str, emails: Mapping[str, str]) -> list[dict[str, Any]]:
     return [
         {"code": code, "batch_id": batch_id, "address": address, "status": "pending"}
@@ -1029,6 +1114,7 @@ def _certificate_row(r: CertificateRecord) -> dict[str, Any]:
     row = vars(r).copy()
     row["data_json"] = json.dumps(row.pop("data"), ensure_ascii=False, sort_keys=True)
     row["referrer_key"] = referrer_key(r.giver, r.data)
+    row["search_key"] = search_key(r.recipient, r.giver, r.data)
     return row
 
 
@@ -1036,6 +1122,7 @@ def _record(row: Any) -> CertificateRecord:
     values = dict(row)
     values["data"] = json.loads(values.pop("data_json"))
     values.pop("referrer_key", None)
+    values.pop("search_key", None)
     return CertificateRecord(**values)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -189,6 +190,46 @@ def _m007_referrer_identity(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX certificates_referrer ON certificates (referrer_key)"))
 
 
+def search_folded(text: str) -> str:
+    """``text`` as searches compare it: NFKC, case folded, spaces collapsed, so "ИВАН",
+    "Иван" and "иван" are one, in any script, on SQLite (whose LIKE folds ASCII only) as on
+    PostgreSQL."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def search_key(recipient: str, giver: str, data: Mapping[str, str]) -> str:
+    """certificates.search_key: the names and email addresses a certificate is found by."""
+    emails = [v for k, v in sorted(data.items()) if k.endswith("email") and isinstance(v, str)]
+    return "\n".join(search_folded(part) for part in (recipient, giver, *emails) if part)
+
+
+def _m015_search(conn: Connection) -> None:
+    """certificates.search_key, filled for the certificates already recorded."""
+    conn.execute(sa.text("ALTER TABLE certificates ADD COLUMN search_key TEXT"))
+    table = sa.table(
+        "certificates",
+        sa.column("code"),
+        sa.column("recipient"),
+        sa.column("giver"),
+        sa.column("data_json"),
+        sa.column("search_key"),
+    )
+    found = conn.execute(
+        sa.select(table.c.code, table.c.recipient, table.c.giver, table.c.data_json)
+    ).all()
+    update = (
+        table.update()
+        .where(table.c.code == sa.bindparam("old_code"))
+        .values(search_key=sa.bindparam("key"))
+    )
+    for start in range(0, len(found), 1000):  # one statement, many rows: fast on a big ledger
+        rows = [
+            {"old_code": code, "key": search_key(recipient, giver, json.loads(data))}
+            for code, recipient, giver, data in found[start : start + 1000]
+        ]
+        conn.execute(update, rows)
+
+
 def _m008_run_fingerprints(conn: Connection) -> None:
     """batches.fingerprint: what a run was made from (its design and rows), so the same
     list issued again by accident is recognised."""
@@ -345,6 +386,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m012_api_replies", _m012_api_replies),
     ("m013_run_settings", _m013_run_settings),
     ("m014_api_tokens", _m014_api_tokens),
+    ("m015_search", _m015_search),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -358,6 +400,7 @@ events = metadata.tables["events"]
 for _column in _lifecycle_columns():
     certificates.append_column(_column)
 certificates.append_column(sa.Column("referrer_key", sa.Text))
+certificates.append_column(sa.Column("search_key", sa.Text))
 _staff_and_notifications(metadata)
 staff = metadata.tables["staff"]
 notifications = metadata.tables["notifications"]

@@ -1,0 +1,453 @@
+"""At the counter and on the friend's phone, through Flask's test client and the CLI: undo,
+convert, find, views counted, the friend's page, times in the shop's zone and locale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from certgen import codes, views, web
+from certgen.clock import Clock
+from certgen.config import ConfigError, Web, load
+from certgen.ledger import BatchRecord, CertificateRecord, Ledger, open_ledger
+from certgen.redeem import Outcome, unredeem
+from tests.test_cli import invoke
+from tests.test_web import csrf, sign_in
+
+AT = "2026-11-23T12:00:00+00:00"
+BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Safari/604.1"
+PEOPLE = [
+    ("Bob Ng", "Jane Doe", "jane@example.com"),
+    ("Иван Петров", "Ольга Смирнова", "olga@example.ru"),
+    ("فاطمة الزهراء", "أحمد علي", "ahmed@example.com"),
+    ("王芳", "李伟", "li.wei@example.cn"),
+    ("100% Sure_Name", "Percy", ""),
+]
+BUSINESS = {
+    "business": "Northside Physio",
+    "phone": "(555) 010-2030",
+    "website": "northside.example",
+    "address": "4 Hill Road",
+    "offer": "A free posture check",
+    "pain": "Sore back?",
+}
+
+
+def certificate(code: str, recipient: str, giver: str, email: str, n: int) -> CertificateRecord:
+    data = {"recipient": recipient, "giver": giver, **BUSINESS, "expires": "2027-03-02"}
+    if email:
+        data["giver_email"] = email
+    return CertificateRecord(
+        code, "b1", "o.pdf", n, n + 1, "compact", "h", recipient, giver, data, AT, "2027-03-02"
+    )
+
+
+def record_people(ledger: Ledger, people: list[tuple[str, str, str]]) -> list[str]:
+    made = [codes.generate() for _ in people]
+    records = [certificate(c, *p, i + 1) for i, (c, p) in enumerate(zip(made, people, strict=True))]
+    ledger.issue_batch(BatchRecord("b1", "compact", "h", "l.csv", "o.pdf", len(made), AT), records)
+    return made
+
+
+@pytest.fixture
+def made(ledger: Ledger) -> list[str]:
+    return record_people(ledger, PEOPLE)
+
+
+def make_app(ledger: Ledger, **settings: object) -> Flask:
+    return web.create_app(ledger, Web(secret_key="k", **settings))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def app(ledger: Ledger, made: list[str]) -> Flask:
+    return make_app(ledger, book_url="https://book.northside.example/free-check")
+
+
+def staff_client(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    assert sign_in(client) == 303
+    return client
+
+
+def post(client: FlaskClient, path: str, **form: str) -> str:
+    token = csrf(client, path.rsplit("/", 1)[0])
+    answer = client.post(path, data={"csrf": token, **form}, follow_redirects=True)
+    return answer.get_data(as_text=True)
+
+
+# Undo
+
+
+def test_undo_within_the_window_makes_it_valid_again_and_keeps_both_events(
+    app: Flask, ledger: Ledger, made: list[str]
+) -> None:
+    code = made[0]
+    client = staff_client(app)
+    post(client, f"/r/{code}/redeem")
+    page = client.get(f"/r/{code}").get_data(as_text=True)
+    assert "Undo redemption" in page and "Possible for 15 minutes" in page
+    done = post(client, f"/r/{code}/unredeem", reason="scanned the wrong gift")
+    assert '<p class="outcome ok" role="status">Redemption undone</p>' in done
+    assert "Redeem</button>" in done  # valid again
+    assert ledger.get(code).redeemed_at is None  # type: ignore[union-attr]
+    kinds = [(e.kind, e.detail.get("reason")) for e in ledger.events(code)]
+    assert kinds == [
+        ("issued", None),
+        ("redeemed", None),
+        ("unredeemed", "scanned the wrong gift"),
+    ]
+    [row] = [r for r in ledger.summary("batch", "2026-12-01")]
+    assert row["redeemed"] == 0
+
+
+def test_undo_past_the_window_is_refused_on_the_page_the_api_and_the_cli(
+    env: Path, tmp_path: Path, ledger: Ledger, made: list[str]
+) -> None:
+    code = made[0]
+    long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16)).isoformat(timespec="seconds")
+    assert ledger.redeem(
+        code, at=long_ago, today="2026-01-01", actor="Kim", channel="web", note=None
+    )
+    app = make_app(ledger)
+    client = staff_client(app)
+    page = client.get(f"/r/{code}").get_data(as_text=True)
+    assert "Undo redemption" not in page  # no button
+    refused = post(client, f"/r/{code}/unredeem", reason="too late")
+    assert "Not undone" in refused and "can be undone within 15 minutes" in refused
+    assert ledger.get(code).redeemed_by == "Kim"  # type: ignore[union-attr]
+    ledger.add_token(*token_for("Sam"))
+    answer = app.test_client().post(
+        f"/api/certificates/{code}/unredeem", json={"reason": "x"}, headers=BEARER
+    )
+    assert answer.status_code == 409 and answer.json["outcome"] == "undo_closed"  # type: ignore[index]
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    status, _, err = invoke("unredeem", code, "--reason", "x", "--ledger", url)
+    assert status == 18 and "within 15 minutes" in err
+    Path("certgen.toml").write_text("[web]\nundo_minutes = 30\n")
+    status, out, _ = invoke("unredeem", code, "--reason", "a longer window", "--ledger", url)
+    assert status == 0 and "redemption undone" in out
+
+
+def test_undo_needs_a_reason_and_leaves_a_conversion_alone(
+    app: Flask, ledger: Ledger, made: list[str]
+) -> None:
+    code = made[1]
+    client = staff_client(app)
+    post(client, f"/r/{code}/redeem")
+    empty = client.post(
+        f"/r/{code}/unredeem", data={"csrf": csrf(client, f"/r/{code}"), "reason": " "}
+    )
+    assert empty.status_code == 400 and "Say why" in empty.get_data(as_text=True)
+    post(client, f"/r/{code}/convert", value="80")
+    window = dt.timedelta(minutes=15)
+    result = unredeem(ledger, code, reason="oops", actor="Sam", window=window)
+    assert result.outcome is Outcome.ALREADY_CONVERTED
+    assert unredeem(ledger, made[2], reason="x", actor="Sam", window=window).outcome is (
+        Outcome.NOT_REDEEMED
+    )
+    assert unredeem(ledger, "NOT-A-CODE", reason="x", actor="Sam", window=window).outcome is (
+        Outcome.MISTYPED
+    )
+
+
+def test_two_undos_at_once_undo_once(app: Flask, ledger: Ledger, made: list[str]) -> None:
+    code = made[0]
+    window = dt.timedelta(minutes=15)
+    assert ledger.redeem(
+        code, at=now_iso(), today="2026-01-01", actor="Sam", channel="cli", note=None
+    )
+    first = unredeem(ledger, code, reason="a", actor="Sam", window=window)
+    second = unredeem(ledger, code, reason="b", actor="Kim", window=window)
+    assert (first.outcome, second.outcome) == (Outcome.UNREDEEMED, Outcome.NOT_REDEEMED)
+    assert [e.kind for e in ledger.events(code)].count("unredeemed") == 1
+
+
+# Convert at the counter
+
+
+def test_became_a_customer_with_its_value_shows_in_the_report(
+    env: Path, tmp_path: Path, app: Flask, ledger: Ledger, made: list[str]
+) -> None:
+    code = made[0]
+    client = staff_client(app)
+    page = client.get(f"/r/{code}").get_data(as_text=True)
+    assert "Became a customer" not in page  # only after redeeming
+    post(client, f"/r/{code}/redeem")
+    bad = post(client, f"/r/{code}/convert", value="lots")
+    assert "is not an amount" in bad and "120.50" in bad
+    done = post(client, f"/r/{code}/convert", value="$1,240.50", note="booked a course")
+    assert '<p class="outcome ok" role="status">Became a customer</p>' in done
+    assert "spending 1240.50" in done
+    again = post(client, f"/r/{code}/convert", value="1")
+    assert "Not recorded" in again and "already converted" in again
+    [event] = [e for e in ledger.events(code) if e.kind == "converted"]
+    assert event.detail == {"value": "1240.50", "note": "booked a course"} and event.actor == "Sam"
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    status, out, _ = invoke("report", "--by", "referrer", "--format", "json", "--ledger", url)
+    assert status == 0
+    [jane] = [row for row in json.loads(out) if row["referrer"].startswith("Jane Doe")]
+    assert (jane["redeemed"], jane["converted"], jane["value"]) == (1, 1, "1240.50")
+
+
+BEARER = {"Authorization": "Bearer till-token"}
+
+
+def token_for(name: str) -> tuple[str, str, str, float]:
+    """add_token's arguments for the token BEARER sends."""
+    return (name, "till", web.hash_token("till-token"), dt.datetime.now(dt.UTC).timestamp() + 86400)
+
+
+def test_the_api_converts_and_undoes_once_each_with_idempotency(
+    app: Flask, ledger: Ledger, made: list[str]
+) -> None:
+    ledger.add_token(*token_for("Sam"))
+    client = app.test_client()
+    code, other = made[0], made[1]
+    refused = client.post(f"/api/certificates/{code}/convert", json={}, headers=BEARER)
+    assert refused.status_code == 409 and refused.json["outcome"] == "not_redeemed"  # type: ignore[index]
+    client.post(f"/api/certificates/{code}/redeem", headers=BEARER)
+    keyed = {**BEARER, "Idempotency-Key": "sale-1"}
+    first = client.post(f"/api/certificates/{code}/convert", json={"value": 99.5}, headers=keyed)
+    replay = client.post(f"/api/certificates/{code}/convert", json={"value": 99.5}, headers=keyed)
+    assert first.status_code == replay.status_code == 200
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert first.json["certificate"]["conversion_value"] == "99.50"  # type: ignore[index]
+    bad = client.post(f"/api/certificates/{other}/convert", json={"value": [1]}, headers=BEARER)
+    assert bad.status_code == 400
+    client.post(f"/api/certificates/{other}/redeem", headers=BEARER)
+    no_reason = client.post(f"/api/certificates/{other}/unredeem", json={}, headers=BEARER)
+    assert no_reason.status_code == 400
+    undone = client.post(
+        f"/api/certificates/{other}/unredeem", json={"reason": "wrong till"}, headers=BEARER
+    )
+    assert undone.status_code == 200 and undone.json["certificate"]["status"] == "valid"  # type: ignore[index]
+    no_token = client.post(f"/api/certificates/{other}/convert", json={})
+    assert no_token.status_code == 401
+
+
+# Find
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("bob", ["Bob Ng"]),
+        ("JANE", ["Bob Ng"]),
+        ("иван", ["Иван Петров"]),
+        ("ПЕТР", ["Иван Петров"]),
+        ("смирн", ["Иван Петров"]),
+        ("فاطمة", ["فاطمة الزهراء"]),
+        ("أحمد", ["فاطمة الزهراء"]),
+        ("王", ["王芳"]),
+        ("李伟", ["王芳"]),
+        ("olga@EXAMPLE", ["Иван Петров"]),
+        ("100%", ["100% Sure_Name"]),
+        ("e_N", ["100% Sure_Name"]),
+        ("%", ["100% Sure_Name"]),
+        ("nobody", []),
+    ],
+)
+def test_find_by_name_or_email_in_any_script_and_case(
+    app: Flask, made: list[str], typed: str, found: list[str]
+) -> None:
+    page = staff_client(app).get("/search", query_string={"q": typed}).get_data(as_text=True)
+    names = re.findall(r'<li><a href="/r/[0-9A-Z]+">([^<]+)</a>', page)
+    assert names == [name.replace("&", "&amp;") for name in found]
+    if not found:
+        assert "Nothing found for" in page
+
+
+def test_find_by_code_opens_it_and_by_its_first_groups_lists_it(
+    app: Flask, made: list[str]
+) -> None:
+    client = staff_client(app)
+    code = made[3]
+    whole = client.get("/search", query_string={"q": codes.display(code).lower()})
+    assert whole.status_code == 303 and whole.headers["Location"].endswith(f"/r/{code}")
+    start = client.get("/search", query_string={"q": codes.display(code)[:9]}).get_data(
+        as_text=True
+    )
+    assert f'href="/r/{code}"' in start
+
+
+def test_find_pages_results_and_is_for_staff_only(ledger: Ledger, made: list[str]) -> None:
+    record_more = [(f"Many Lee {i:02}", "Giver", "") for i in range(45)]
+    more = [codes.generate() for _ in record_more]
+    records = [
+        CertificateRecord(
+            c,
+            "b2",
+            "o.pdf",
+            i + 1,
+            None,
+            "compact",
+            "h",
+            r,
+            g,
+            {},
+            f"2026-11-24T00:00:{i:02}+00:00",
+            None,
+        )
+        for i, (c, (r, g, _)) in enumerate(zip(more, record_more, strict=True))
+    ]
+    ledger.issue_batch(BatchRecord("b2", "compact", "h", "l.csv", "o.pdf", 45, AT), records)
+    app = make_app(ledger)
+    public = app.test_client().get("/search?q=lee")
+    assert public.status_code == 303 and "/signin" in public.headers["Location"]
+    client = staff_client(app)
+    seen: list[str] = []
+    for number in (1, 2, 3):
+        page = client.get("/search", query_string={"q": "many lee", "page": number}).get_data(
+            as_text=True
+        )
+        seen += re.findall(r'<li><a href="/r/[0-9A-Z]+">([^<]+)</a>', page)
+        assert ("Next</a>" in page) == (number < 3)
+    assert seen == [f"Many Lee {i:02}" for i in reversed(range(45))]  # newest first, each once
+
+
+def test_signing_in_from_find_comes_back_to_it(app: Flask) -> None:
+    client = app.test_client()
+    token = csrf(client, "/signin")
+    answer = client.post(
+        "/signin",
+        data={"name": "Sam", "password": "pin12345", "csrf": token, "next": "/search?q=bob"},
+    )
+    assert answer.headers["Location"] == "/search?q=bob"
+
+
+# Views
+
+
+def test_a_persons_opening_is_a_view_but_not_a_reload_a_preview_or_staff(
+    app: Flask, ledger: Ledger, made: list[str]
+) -> None:
+    code = made[0]
+    public = app.test_client()
+    for agent in (
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "facebookexternalhit/1.1",
+        "WhatsApp/2.23.20.0",
+        "TelegramBot (like TwitterBot)",
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "curl/8.5.0",
+        "",
+    ):
+        public.get(f"/r/{code}", headers={"User-Agent": agent})
+    public.get(f"/r/{code}", headers={"User-Agent": BROWSER, "Sec-Purpose": "prefetch"})
+    public.head(f"/r/{code}", headers={"User-Agent": BROWSER})
+    assert [e.kind for e in ledger.events(code)] == ["issued"]
+    public.get(f"/r/{code}", headers={"User-Agent": BROWSER})
+    public.get(f"/r/{code}", headers={"User-Agent": BROWSER})  # a reload within the minute
+    staff_client(app).get(f"/r/{code}", headers={"User-Agent": BROWSER})
+    viewed = [e for e in ledger.events(code) if e.kind == "viewed"]
+    assert len(viewed) == 1 and viewed[0].detail == {} and viewed[0].actor == "public"
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=61)).isoformat(timespec="seconds")
+    assert ledger.record_view(code, at=later, within=web.VIEW_REPEAT)
+    [row] = ledger.summary("batch", "2026-12-01")
+    assert (row["issued"], row["viewed"]) == (5, 1)  # one certificate viewed, twice
+
+
+def test_the_view_rule_reads_only_the_method_and_headers() -> None:
+    assert views.counts("GET", {"User-Agent": BROWSER})
+    assert not views.counts("POST", {"User-Agent": BROWSER})
+    assert not views.counts("GET", {"User-Agent": "LinkedInBot/1.0"})
+    assert not views.counts("GET", {"User-Agent": BROWSER, "Purpose": "prefetch"})
+
+
+# The friend's page
+
+
+def test_the_friends_page_links_the_phone_website_and_booking_and_shows_nothing_personal(
+    app: Flask, made: list[str]
+) -> None:
+    page = app.test_client().get(f"/r/{made[1]}").get_data(as_text=True)
+    assert '<a href="tel:5550102030">(555) 010-2030</a>' in page
+    assert '<a href="https://northside.example" rel="noopener">northside.example</a>' in page
+    assert 'href="https://book.northside.example/free-check">Book your visit</a>' in page
+    assert "Valid until 2 March 2027" in page and "2027-03-02" not in page
+    assert "What to do next" in page
+    for personal in ("Иван", "Ольга", "olga@example.ru"):
+        assert personal not in page
+    header = page.split("<main>")[0]
+    assert "Staff sign-in" not in header  # at the foot, out of the friend's way
+    assert "<footer>" in page and "Staff sign-in</a></footer>" in page
+
+
+def test_the_friends_page_shows_the_business_logo(
+    tmp_path: Path, ledger: Ledger, made: list[str]
+) -> None:
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    app = make_app(ledger, logo=logo)
+    page = app.test_client().get(f"/r/{made[0]}").get_data(as_text=True)
+    assert '<img class="logo" src="/logo" alt="">' in page
+    served = app.test_client().get("/logo")
+    assert served.status_code == 200 and served.mimetype == "image/svg+xml"
+    assert served.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert make_app(ledger).test_client().get("/logo").status_code == 404
+
+
+# Times and settings
+
+
+def test_times_are_in_the_shops_zone_and_locale(ledger: Ledger, made: list[str]) -> None:
+    at = "2026-01-05T15:30:00+00:00"
+    assert ledger.redeem(made[0], at=at, today="2026-01-05", actor="Kim", channel="web", note=None)
+    app = make_app(ledger, timezone="Europe/Berlin", locale="de")
+    page = staff_client(app).get(f"/r/{made[0]}").get_data(as_text=True)
+    assert "05.01.2026, 16:30:00 by Kim (web)" in page  # 15:30 UTC is 16:30 in Berlin
+    chicago = Clock("America/Chicago", "en")
+    assert chicago.at(at) == "Jan 5, 2026, 9:30:00\u202fAM"  # CLDR's narrow space
+    now = dt.datetime.fromisoformat(at)
+    assert chicago.ago(at, now + dt.timedelta(seconds=20)) == "just now"
+    assert chicago.ago(at, now + dt.timedelta(minutes=12)) == "12 minutes ago"
+    assert Clock(None, "fr").ago(at, now + dt.timedelta(minutes=3)) == "il y a 3 minutes"
+
+
+@pytest.mark.parametrize(
+    ("written", "says"),
+    [
+        ('[web]\nundo_minutes = "15"\n', "[web] undo_minutes must be a number, not '15'"),
+        ("[web]\nundo_minutes = -1\n", "undo_minutes is 0 (no undo) or more"),
+        ('[web]\nbook_url = "book.example"\n', "book_url must start with https://"),
+        ("[web]\nsecure_cookies = 1\n", "secure_cookies must be true or false, not 1"),
+        ('locale = "xx_QQ"\n', "locale 'xx_QQ' is not a language and region"),
+    ],
+)
+def test_web_settings_are_checked_with_a_clear_message(env: Path, written: str, says: str) -> None:
+    Path("certgen.toml").write_text(written)
+    with pytest.raises(ConfigError) as caught:
+        load().web()
+    assert says in str(caught.value)
+
+
+def test_a_locale_is_written_either_way(env: Path) -> None:
+    Path("certgen.toml").write_text('locale = "es-MX"\n')
+    assert load().web().locale == "es_MX"
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def test_find_and_its_migration_work_on_each_engine(ledger_url: str) -> None:
+    import sqlalchemy as sa
+
+    with open_ledger(ledger_url) as ledger:
+        made = record_people(ledger, PEOPLE)
+        with ledger.engine.begin() as conn:  # as a ledger from before m015 was
+            conn.execute(sa.text("ALTER TABLE certificates DROP COLUMN search_key"))
+            conn.execute(sa.text("DELETE FROM certgen_migrations WHERE name = 'm015_search'"))
+    with open_ledger(ledger_url) as ledger:  # m015 runs and fills the column
+        for typed, who in (("ПЕТРОВ", 1), ("li.wei@", 3), ("الزهراء", 2), ("sure_n", 4)):
+            assert [r.code for r in ledger.search(typed)] == [made[who]], typed
+        assert ledger.search("% SURE_") == [ledger.get(made[4])]
+        assert ledger.search("%_") == []  # wildcards are letters here
+        assert ledger.search("   ") == []
+        assert len(ledger.search("e", limit=2)) == 2
