@@ -63,6 +63,12 @@ HEADERS = {
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex, nofollow",  # certificate pages are not for search engines
 }
+# /scan alone runs script: the app's own files and the decoder's WebAssembly, fetched from here.
+SCAN_POLICY = (
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; "
+    "style-src 'self'; img-src 'self'; media-src 'self' blob: mediastream:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 SIGN_IN_WINDOW = 900.0  # seconds over which sign-in tries are counted, per account and address
 FREE_TRIES = 3  # an account's tries before each must wait longer than the one before
 MAX_BACKOFF = 300.0
@@ -127,7 +133,12 @@ class Limiter:
 
 
 def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
-    app = Flask(__name__, template_folder="web_templates", static_folder="web_static")
+    app = Flask(
+        __name__,
+        template_folder="web_templates",
+        static_folder="web_static",
+        static_url_path="/static",
+    )
     app.secret_key = web.secret_key
     secure_cookies = web.secure_cookies
     if secure_cookies is None:  # behind https, as base_url says: the cookie never goes plain
@@ -156,6 +167,10 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
     @app.after_request
     def secure(response: Response) -> Response:
         response.headers.update(HEADERS)
+        if request.endpoint == "scan":
+            response.headers["Content-Security-Policy"] = SCAN_POLICY
+        elif request.endpoint == "static":  # the app's own files: revalidated, not refetched
+            response.headers["Cache-Control"] = "no-cache"
         if secure_cookies:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
         return response
@@ -232,7 +247,8 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
 
     @app.get("/r")
     def lookup_form() -> Any:
-        return redirect(url_for("certificate", text=request.args.get("code", "").strip() or "-"))
+        typed = codes.normalize(request.args.get("code", ""))  # one canonical URL a code
+        return redirect(url_for("certificate", text=typed or "-"))
 
     @app.get("/r/<path:text>")
     def certificate(text: str) -> Any:
@@ -372,6 +388,12 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
             status=redeem_mod.status,
             display=codes.display,
         )
+
+    @app.get("/scan")
+    def scan() -> Any:
+        if not staff():
+            return redirect(url_for("signin", next=request.path), code=303)
+        return render_template("scan.html")
 
     @app.route("/signin", methods=["GET", "POST"])
     def signin() -> Any:

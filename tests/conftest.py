@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from certgen.ledger import Ledger
 
 REPO = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.web_browser"]  # the browser tests' server and chromium
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -4,123 +4,20 @@ real `certgen serve`, starting from the URL scanned off a printed certificate.""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email
 import email.policy
 import json
 import os
 import re
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
+import sqlite3
 from pathlib import Path
 
 import pytest
 from playwright.async_api import async_playwright
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from tests.helpers import qr_codes
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def certgen(*args: str, stdin: str | None = None) -> str:
-    exe = shutil.which("certgen")
-    assert exe
-    done = subprocess.run([exe, *args], input=stdin, capture_output=True, text=True, check=True)
-    return done.stdout
-
-
-@pytest.fixture
-def server(env: Path) -> Iterator[str]:
-    """A real server on a free port, its ledger holding two certificates and staff Sam and Kim."""
-    assert Path(CHROMIUM).exists(), (
-        f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
-    )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    Path("two.csv").write_text(
-        "to,from,giver_email\nBob Ng,Jane Doe,jane@example.com\nAnn Lee,Jane Doe,jane@example.com\n"
-        "Иван Петров,Ольга Смирнова,olga@example.ru\nفاطمة الزهراء,أحمد علي,ahmed@example.com\n"
-        "王芳,李伟,li.wei@example.cn\n"
-    )
-    Path("certgen.toml").write_text(
-        '[web]\nbook_url = "https://book.northside.example/free-check"\n'
-        'book_label = "Book your free check-up"\n'
-    )
-    certgen(
-        "issue",
-        "two.csv",
-        "-d",
-        "compact",
-        "--set",
-        "business=Northside Physio",
-        "--set",
-        "phone=(555) 010-2030",
-        "--set",
-        "website=northside.example",
-        "--base-url",
-        base,
-        "-o",
-        "run.pdf",
-    )
-    for name in ("Sam", "Kim"):
-        certgen("staff", "add", name, "--password-stdin", stdin="pin12345\n")
-    process = subprocess.Popen(
-        [shutil.which("certgen") or "certgen", "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()  # type: ignore[union-attr]
-            time.sleep(0.1)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def scanned_urls() -> list[str]:
-    return [found for [found] in qr_codes(Path("run.pdf"))]
-
-
-def sign_in(page: Page, name: str = "Sam") -> None:
-    page.get_by_role("link", name="Staff sign-in").click()
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password or PIN").fill("pin12345")
-    page.get_by_role("button", name="Sign in").click()
-
-
-expect.set_options(timeout=15_000)  # a loaded 2-core machine can be slow to start chromium
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
+from tests.web_browser import CHROMIUM, FLAGS, certgen, offline, scanned_urls, sign_in
 
 
 def test_scan_sign_in_redeem_reload(server: str, browser: Browser, tmp_path: Path) -> None:
@@ -156,6 +53,7 @@ def test_the_friend_opens_the_gift_and_the_counter_redeems_converts_and_undoes(
 ) -> None:
     urls = scanned_urls()
     context = browser.new_context(viewport=SIZES[size])  # type: ignore[arg-type]
+    left = offline(context)
     page = context.new_page()
     # The friend: the business, the offer, the expiry in words, what to do, links; no names.
     page.goto(urls[2])
@@ -218,6 +116,16 @@ def test_the_friend_opens_the_gift_and_the_counter_redeems_converts_and_undoes(
     history = page.get_by_role("region", name="History")
     expect(history).to_contain_text("unredeemed by Sam via web: scanned the wrong gift")
     page.screenshot(path=str(output / f"{size}-5-undone.png"), full_page=True)
+    # Past the window: the page still open with its Undo form, the redemption now 20
+    # minutes old (aged in the ledger file), the undo is refused and it stays redeemed.
+    page.get_by_role("button", name="Redeem").click()
+    age_redemption(urls[3].rsplit("/", 1)[1], dt.timedelta(minutes=20))
+    page.get_by_label("Why undo it").fill("too late")
+    page.get_by_role("button", name="Undo redemption").click()
+    expect(page.get_by_role("status")).to_have_text("Not undone")
+    expect(page.get_by_text("can be undone within 15 minutes")).to_be_visible()
+    expect(page.get_by_role("button", name="Undo redemption")).to_have_count(0)
+    page.screenshot(path=str(output / f"{size}-5b-undo-refused.png"), full_page=True)
     # Find, in four scripts, partial and in any case.
     for typed, found in (
         ("ann", "Ann Lee"),
@@ -234,7 +142,16 @@ def test_the_friend_opens_the_gift_and_the_counter_redeems_converts_and_undoes(
     page.screenshot(path=str(output / f"{size}-6-found.png"), full_page=True)
     results.get_by_role("link", name="王芳").click()
     expect(page.get_by_role("region", name="The gift")).to_contain_text("For 王芳, from 李伟")
+    assert not left, left
     context.close()
+
+
+def age_redemption(code: str, by: dt.timedelta) -> None:
+    """Move a redemption back in time in the server's SQLite ledger, as if staff had waited."""
+    with sqlite3.connect(Path(os.environ["CERTGEN_HOME"]) / "ledger.db") as db:
+        [[at]] = db.execute("SELECT redeemed_at FROM certificates WHERE code = ?", (code,))
+        older = (dt.datetime.fromisoformat(at) - by).isoformat()
+        db.execute("UPDATE certificates SET redeemed_at = ? WHERE code = ?", (older, code))
 
 
 def test_two_browsers_redeem_at_once_one_wins(server: str) -> None:

@@ -451,3 +451,39 @@ def test_find_and_its_migration_work_on_each_engine(ledger_url: str) -> None:
         assert ledger.search("%_") == []  # wildcards are letters here
         assert ledger.search("   ") == []
         assert len(ledger.search("e", limit=2)) == 2
+
+
+# The scanner
+
+
+def test_only_the_scan_page_may_run_script_and_only_the_apps_own(
+    app: Flask, made: list[str]
+) -> None:
+    public = app.test_client()
+    assert public.get("/scan").headers["Location"] == "/signin?next=/scan"
+    friend = public.get(f"/r/{made[0]}")
+    assert "script-src" not in friend.headers["Content-Security-Policy"]
+    assert "<script" not in friend.get_data(as_text=True)
+    client = staff_client(app)
+    scan = client.get("/scan")
+    policy = dict(
+        p.strip().split(" ", 1) for p in scan.headers["Content-Security-Policy"].split(";")
+    )
+    assert policy["script-src"] == "'self' 'wasm-unsafe-eval'"
+    assert policy["connect-src"] == "'self'" and policy["default-src"] == "'none'"
+    page = scan.get_data(as_text=True)
+    sources = re.findall(r'<script src="([^"]+)"></script>', page)
+    assert sources == ["/static/vendor/zxing-reader.js", "/static/scan.js"]
+    assert "<script>" not in page  # nothing inline
+    for path in [*sources, "/static/vendor/zxing_reader.wasm"]:
+        served = client.get(path)
+        assert served.status_code == 200 and served.headers["Cache-Control"] == "no-cache"
+    wasm = client.get("/static/vendor/zxing_reader.wasm")
+    assert wasm.mimetype == "application/wasm" and wasm.data[:4] == b"\0asm"
+    assert "Scan</a>" in client.get(f"/r/{made[0]}").get_data(as_text=True)  # in staff's nav
+
+
+def test_a_typed_code_opens_under_its_one_canonical_address(app: Flask, made: list[str]) -> None:
+    typed = codes.display(made[0]).lower().replace("-", " ")
+    answer = app.test_client().get("/r", query_string={"code": typed})
+    assert answer.headers["Location"] == f"/r/{made[0]}"
