@@ -13,7 +13,7 @@ import pypdfium2 as pdfium
 import pytest
 import qrcode
 from PIL import Image
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from certgen import codes
 from tests.web_browser import CHROMIUM, FLAGS, offline, scanned_urls, sign_in
@@ -52,6 +52,17 @@ def camera_browser(server: str, tmp_path: Path) -> Iterator[Browser]:
         launched.close()
 
 
+def open_scanner(browser: Browser, server: str) -> tuple[Page, list[str]]:
+    """/scan at phone size, signed in as Sam, with the offline guard on."""
+    context = browser.new_context(viewport=SIZES["phone"])  # type: ignore[arg-type]
+    left = offline(context)
+    page = context.new_page()
+    page.goto(server)
+    sign_in(page)
+    page.goto(f"{server}/scan")
+    return page, left
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_the_camera_reads_the_certificate_and_the_page_opens_it(
     server: str, camera_browser: Browser, output: Path, size: str
@@ -80,12 +91,7 @@ def test_the_scanner_says_what_it_sees_and_waits_for_a_certificate(
 ) -> None:
     """Without a camera the page says so and offers the photo and the typed code; a photo
     of something else is named as not a certificate; a photo of the certificate opens it."""
-    context = browser.new_context(viewport=SIZES["phone"])  # type: ignore[arg-type]
-    left = offline(context)
-    page = context.new_page()
-    page.goto(server)
-    sign_in(page)
-    page.goto(f"{server}/scan")
+    page, left = open_scanner(browser, server)
     expect(page.get_by_role("status")).to_contain_text("type the code")
     page.screenshot(path=str(output / "no-camera.png"), full_page=True)
     stranger = tmp_path / "stranger.png"
@@ -106,12 +112,7 @@ def test_a_typed_code_is_checked_as_it_is_typed(
 ) -> None:
     url = scanned_urls()[0]
     code = url.rsplit("/", 1)[1]
-    context = browser.new_context(viewport=SIZES["phone"])  # type: ignore[arg-type]
-    left = offline(context)
-    page = context.new_page()
-    page.goto(server)
-    sign_in(page)
-    page.goto(f"{server}/scan")
+    page, left = open_scanner(browser, server)
     field = page.get_by_label("Or type the code")
     hint = page.locator("#code-check")
     field.press_sequentially(codes.display(code)[:9].lower())
@@ -148,10 +149,7 @@ def test_the_pages_check_of_a_code_agrees_with_certgens(server: str, browser: Br
                 cases.append(code[:i] + code[i + 1] + code[i] + code[i + 2 :])
     typed = [codes.display(c).lower() for c in real[:5]] + [f"{server}/r/{real[0]}/"]
     typed += [real[1].replace("1", "l"), real[2].replace("0", "o"), " " + real[3] + "\t"]
-    page = browser.new_page()
-    page.goto(server)
-    sign_in(page)
-    page.goto(f"{server}/scan")
+    page, left = open_scanner(browser, server)
     seen = page.evaluate(
         "texts => texts.map(t => { const c = certgenCodes.normalize(t);"
         " return [c, certgenCodes.check(c).ok]; })",
@@ -159,3 +157,4 @@ def test_the_pages_check_of_a_code_agrees_with_certgens(server: str, browser: Br
     )
     assert seen == [[codes.normalize(t), codes.is_valid(codes.normalize(t))] for t in cases + typed]
     assert {code for code, ok in seen if ok} == {*real, codes.SAMPLE}  # every slip is caught
+    assert not left, left
