@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ _WEB_KEYS = {
     "undo_minutes",
     "book_url",
     "book_label",
+    "color",
 }
 # What each [web] key is written as.
 WEB_TYPES: dict[str, type] = {
@@ -59,6 +61,7 @@ WEB_TYPES: dict[str, type] = {
     "undo_minutes": int,
     "book_url": str,
     "book_label": str,
+    "color": str,
 }
 _NOTIFY_KEYS = {"include_friend_name"}
 
@@ -104,6 +107,7 @@ class Web:
     undo_minutes: int = 15  # how long after a redemption staff may undo it
     book_url: str = ""  # the friend's page's main action: the business's booking page
     book_label: str = "Book your visit"  # its words ("Book your free check-up")
+    color: str = ""  # the business's colour (#RRGGBB) for the pages' band and buttons
 
 
 def zone(name: str | None) -> dt.tzinfo | None:
@@ -164,6 +168,12 @@ class Config:
         if book and not book.startswith(("https://", "http://")):
             raise ConfigError(
                 f"{self.source}: [web] book_url must start with https:// (the booking page)"
+            )
+        color = str(values.get("color", ""))
+        if color and not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+            raise ConfigError(
+                f'{self.source}: [web] color must be written #RRGGBB (like "#1f4e3d"), '
+                f"not {color!r}"
             )
         values |= {"timezone": self.timezone, "base_url": self.base_url, "logo": self.logo}
         values["locale"] = _locale(self.locale, self.sources.get("locale", "default"))

@@ -34,7 +34,7 @@ from flask import (
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from certgen import codes, views
+from certgen import codes, palette, views
 from certgen import redeem as redeem_mod
 from certgen import text as text_mod
 from certgen.clock import Clock
@@ -169,7 +169,7 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         response.headers.update(HEADERS)
         if request.endpoint == "scan":
             response.headers["Content-Security-Policy"] = SCAN_POLICY
-        elif request.endpoint == "static":  # the app's own files: revalidated, not refetched
+        elif request.endpoint in ("static", "brand_css"):  # the app's own: revalidated
             response.headers["Cache-Control"] = "no-cache"
         if secure_cookies:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
@@ -214,7 +214,7 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
             abort(400, "The form has expired or did not come from this site. Reload and try again.")
 
-    app.jinja_env.globals.update(csrf_token=csrf_token, staff=staff)
+    app.jinja_env.globals.update(csrf_token=csrf_token, staff=staff, branded=bool(web.color))
     app.jinja_env.filters.update(tel=text_mod.tel, link=text_mod.link)
     clock = Clock(web.timezone, web.locale)
     has_logo = web.logo is not None and web.logo.suffix.lower() in LOGO_TYPES
@@ -361,6 +361,14 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
             "word": word,
             "message": result.message,
         }
+
+    brand = palette.stylesheet(web.color).encode() if web.color else b""
+
+    @app.get("/brand.css")
+    def brand_css() -> Any:
+        """The business's colour as the custom properties style.css reads (a file, not an
+        inline style: the pages' CSP allows only the app's own stylesheets)."""
+        return Response(brand, mimetype="text/css", headers={"Cache-Control": "no-cache"})
 
     @app.get("/logo")
     def logo() -> Any:

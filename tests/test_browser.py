@@ -59,6 +59,7 @@ def test_the_friend_opens_the_gift_and_the_counter_redeems_converts_and_undoes(
     page.goto(urls[2])
     expect(page.get_by_role("status")).to_have_text("Valid")
     expect(page.get_by_role("banner")).to_contain_text("Northside Physio")
+    expect(page.get_by_role("banner")).to_have_css("background-color", "rgb(242, 194, 48)")
     expect(page.get_by_text(re.compile(r"^Valid until \d{1,2} \w+ \d{4}$"))).to_be_visible()
     expect(page.get_by_role("heading", name="What to do next")).to_be_visible()
     book = page.get_by_role("link", name="Book your free check-up")

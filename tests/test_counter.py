@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from certgen import codes, views, web
+from certgen import codes, palette, views, web
 from certgen.clock import Clock
 from certgen.config import ConfigError, Web, load
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger, open_ledger
@@ -418,6 +418,10 @@ def test_times_are_in_the_shops_zone_and_locale(ledger: Ledger, made: list[str])
         ('[web]\nbook_url = "book.example"\n', "book_url must start with https://"),
         ("[web]\nsecure_cookies = 1\n", "secure_cookies must be true or false, not 1"),
         ('locale = "xx_QQ"\n', "locale 'xx_QQ' is not a language and region"),
+        (
+            '[web]\ncolor = "gold"\n',
+            "[web] color must be written #RRGGBB (like \"#1f4e3d\"), not 'gold'",
+        ),
     ],
 )
 def test_web_settings_are_checked_with_a_clear_message(env: Path, written: str, says: str) -> None:
@@ -487,3 +491,28 @@ def test_a_typed_code_opens_under_its_one_canonical_address(app: Flask, made: li
     typed = codes.display(made[0]).lower().replace("-", " ")
     answer = app.test_client().get("/r", query_string={"code": typed})
     assert answer.headers["Location"] == f"/r/{made[0]}"
+
+
+# The business's colour
+
+
+@pytest.mark.parametrize("color", ["#f2c230", "#ffffff", "#1f4e3d", "#e4002b", "#000000"])
+def test_any_brand_colour_gives_readable_text(color: str) -> None:
+    css = palette.stylesheet(color)
+    found = dict(re.findall(r"--([\w-]+): (#[0-9a-f]{6})", css))
+    assert found["brand"] == color
+    assert palette.contrast(found["on-brand"], color) >= 4.5
+    assert palette.contrast(found["brand-ink"], palette.PAGE) >= 4.5
+    assert palette.contrast(found["brand-ink"], "#ffffff") >= 4.5
+    if palette.contrast(color, palette.PAGE) >= 4.5:
+        assert found["brand-ink"] == color  # a colour that reads is left as it is
+
+
+def test_the_pages_carry_the_business_colour(ledger: Ledger, made: list[str]) -> None:
+    plain = make_app(ledger).test_client()
+    assert "/brand.css" not in plain.get(f"/r/{made[0]}").get_data(as_text=True)
+    client = make_app(ledger, color="#F2C230").test_client()
+    page = client.get(f"/r/{made[0]}").get_data(as_text=True)
+    assert '<link rel="stylesheet" href="/brand.css">' in page
+    css = client.get("/brand.css")
+    assert css.mimetype == "text/css" and "--brand: #f2c230;" in css.get_data(as_text=True)

@@ -28,6 +28,7 @@ LAYERS = {
     "workers": 0,
     "sandbox": 0,
     "views": 0,
+    "palette": 1,
     "text": 1,
     "design": 1,
     "tables": 1,

@@ -58,7 +58,7 @@ def server(env: Path) -> Iterator[str]:
     )
     Path("certgen.toml").write_text(
         '[web]\nbook_url = "https://book.northside.example/free-check"\n'
-        'book_label = "Book your free check-up"\n'
+        'book_label = "Book your free check-up"\ncolor = "#f2c230"\n'  # a light gold: hard to read
     )
     certgen(
         "issue",
