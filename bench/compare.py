@@ -15,17 +15,15 @@ Prints each figure for both and the change; 418bdf0 is the last commit before is
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-GIT = shutil.which("git") or "git"
+import worktree
+from worktree import ROOT
 
 
 def write_list(path: Path, rows: int) -> None:
@@ -34,20 +32,13 @@ def write_list(path: Path, rows: int) -> None:
         stream.writelines(f"Friend {i} Lee,Customer {i}\n" for i in range(rows))
 
 
-def environment(tree: Path, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTGEN_")}
-    if "CERTGEN_TEST_POSTGRES_URL" in os.environ:
-        env["CERTGEN_TEST_POSTGRES_URL"] = os.environ["CERTGEN_TEST_POSTGRES_URL"]
-    return env | {"PYTHONPATH": str(tree), "CERTGEN_HOME": str(home)}
-
-
 def issue_rate(tree: Path, work: Path, listing: Path, rows: int, jobs: int) -> float:
     home = Path(tempfile.mkdtemp(dir=work))
     command = [sys.executable, "-m", "certgen", "issue", str(listing), "-d", "compact"]
     command += ["--set", "business=Riverside Auto Care", "-o", str(home / "run.pdf")]
     command += ["-j", str(jobs), "-q", "--base-url", "https://gifts.example"]
     started = time.perf_counter()
-    subprocess.run(command, env=environment(tree, home), check=True, capture_output=True)
+    subprocess.run(command, env=worktree.environment(tree, home), check=True, capture_output=True)
     return rows / (time.perf_counter() - started)
 
 
@@ -57,7 +48,7 @@ def redeem_rates(tree: Path, work: Path, redemptions: int) -> dict[str, float]:
     command = [sys.executable, str(tree / "bench" / "redeem.py")]
     command += ["--redemptions", str(redemptions), "--clients", "1,4"]
     done = subprocess.run(
-        command, env=environment(tree, home), check=True, capture_output=True, text=True
+        command, env=worktree.environment(tree, home), check=True, capture_output=True, text=True
     )
     found = re.findall(r"^\s*(sqlite|postgres)\s+(\d+)\s+(\d+)\s*$", done.stdout, re.MULTILINE)
     return {f"{engine} {clients}": float(rate) for engine, clients, rate in found}
@@ -73,13 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        baseline = work / "baseline"
-        subprocess.run(
-            [GIT, "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
-            check=True,
-            capture_output=True,
-        )
-        try:
+        with worktree.checkout(args.baseline, work / "baseline") as baseline:
             listing = work / "list.csv"
             write_list(listing, args.rows)
             trees = {"baseline": baseline, "now": ROOT}
@@ -92,12 +77,6 @@ def main() -> None:
                     for key, value in redeem_rates(tree, work, args.redemptions).items():
                         label = f"redeem {key} clients, /s"
                         best[name][label] = max(best[name].get(label, 0), value)
-        finally:
-            subprocess.run(
-                [GIT, "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)],
-                check=False,
-                capture_output=True,
-            )
     print(f"baseline {args.baseline} against this checkout, best of {args.repeat}, alternated")
     print(f"{'':44} {'baseline':>9} {'now':>9} {'change':>7}")
     for key, before in best["baseline"].items():

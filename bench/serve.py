@@ -1,12 +1,15 @@
 """Web benchmark: requests per second for the public page and for API redemptions.
 
-    python bench/serve.py [--seconds 5] [--clients 1,8] [--codes 3000]
+    python bench/serve.py [--seconds 5] [--clients 1,8] [--codes 6000]
+    python bench/serve.py --baseline e18659f [--repeat 3]   # beside an earlier commit
 
 Starts a real `certgen serve` (waitress, 8 threads) on a fresh SQLite ledger in a temporary
 app folder, then drives it from this process with keep-alive HTTP connections, one thread
-per client: GET /r/<code> for issued codes (the page a scanned QR code opens), and
-POST /api/certificates/<code>/redeem with a staff token, each code redeemed once.
-Client and server share this machine's cores.
+per client: GET /r/<code> for issued codes as a phone's browser asks for them (so each first
+look is recorded as a view, as in real use), and POST /api/certificates/<code>/redeem with a
+staff token, each code redeemed once. With ``--baseline`` the commit is checked out into a
+temporary worktree and both are measured alternately, each tree with its own code and a
+ledger of its own schema, best of ``--repeat``. Client and server share this machine's cores.
 """
 
 from __future__ import annotations
@@ -14,22 +17,30 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import worktree
+
 from certgen import codes
 from certgen.ledger import BatchRecord, CertificateRecord, open_ledger
 
 AT = "2026-11-23T12:00:00+00:00"
+PHONE = {  # a person's browser: the page counts the look (a bot's or a library's would not)
+    "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "Version/18.0 Mobile/15E148 Safari/604.1",
+    "Accept": "text/html",
+}
 
 
 def prepare(home: Path, count: int) -> tuple[list[str], str]:
+    """``count`` certificates and a staff token, with the certgen on this process's path."""
     made = [codes.generate() for _ in range(count)]
     with open_ledger(f"sqlite:///{home / 'ledger.db'}") as ledger:
         records = [
@@ -52,10 +63,10 @@ def prepare(home: Path, count: int) -> tuple[list[str], str]:
         ledger.issue_batch(
             BatchRecord("bench", "modern", "h", "b.csv", "o.pdf", count, AT), records
         )
-    exe = shutil.which("certgen") or "certgen"
+    exe = [sys.executable, "-m", "certgen"]  # the tree on this process's path
     env = {**os.environ, "CERTGEN_HOME": str(home)}
     subprocess.run(
-        [exe, "staff", "add", "bench", "--password-stdin"],
+        [*exe, "staff", "add", "bench", "--password-stdin"],
         input="bench-pin\n",
         env=env,
         check=True,
@@ -63,7 +74,7 @@ def prepare(home: Path, count: int) -> tuple[list[str], str]:
         text=True,
     )
     token = subprocess.run(
-        [exe, "staff", "token", "bench"], env=env, check=True, capture_output=True, text=True
+        [*exe, "staff", "token", "bench"], env=env, check=True, capture_output=True, text=True
     ).stdout.strip()
     return made, token
 
@@ -74,11 +85,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start(home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CERTGEN_HOME": str(home)}
+def start(tree: Path, home: Path, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [shutil.which("certgen") or "certgen", "serve", "--port", str(port)],
-        env=env,
+        [sys.executable, "-m", "certgen", "serve", "--port", str(port)],
+        env=worktree.environment(tree, home),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -119,7 +129,8 @@ def load(
 
 def page_requests(made: list[str]) -> Callable[[http.client.HTTPConnection], int]:
     def get(conn: http.client.HTTPConnection) -> int:
-        conn.request("GET", f"/r/{made[int(time.monotonic_ns()) % len(made)]}")
+        code = made[int(time.monotonic_ns()) % len(made)]
+        conn.request("GET", f"/r/{code}", headers=PHONE)
         response = conn.getresponse()
         response.read()
         return response.status
@@ -144,35 +155,71 @@ def redeem_requests(made: list[str], token: str) -> Callable[[http.client.HTTPCo
     return post
 
 
+def figures(tree: Path, seconds: float, clients: list[int], count: int) -> dict[str, float]:
+    """Each figure of ``tree``'s certgen: {"GET /r/<code> 8": rate, ...}."""
+    found: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        prepared = subprocess.run(  # the tree's own code makes its ledger and token
+            [sys.executable, __file__, "--prepare", str(home), "--codes", str(count)],
+            env=worktree.environment(tree, home),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        token, *made = prepared.stdout.split()
+        port = free_port()
+        server = start(tree, home, port)
+        try:
+            redeemable = iter(made)
+            for n in clients:
+                found[f"GET /r/<code> {n}"] = load(port, n, seconds, page_requests(made))
+            for n in clients:
+                share = (
+                    [next(redeemable) for _ in range(count // 2)] if n == 1 else list(redeemable)
+                )
+                rate = load(port, n, seconds, redeem_requests(share, token))
+                found[f"POST .../redeem (API) {n}"] = rate
+        finally:
+            server.terminate()
+            server.wait()
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--clients", default="1,8")
     parser.add_argument("--codes", type=int, default=6000, help="enough for every redemption")
+    parser.add_argument("--baseline", help="a commit to measure beside this checkout")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds with --baseline")
+    parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.prepare:
+        made, token = prepare(args.prepare, args.codes)
+        print(token, *made, sep="\n")
+        return
+    clients = [int(n) for n in args.clients.split(",")]
     print(f"certgen serve (waitress, 8 threads), SQLite ledger; {args.seconds:g} s per figure")
-    print(f"{'request':>22} {'clients':>8} {'req/s':>7}")
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        made, token = prepare(home, args.codes)
-        port = free_port()
-        server = start(home, port)
-        try:
-            redeemable = iter(made)
-            for clients in (int(n) for n in args.clients.split(",")):
-                rate = load(port, clients, args.seconds, page_requests(made))
-                print(f"{'GET /r/<code>':>22} {clients:>8} {rate:>7.0f}")
-            for clients in (int(n) for n in args.clients.split(",")):
-                share = (
-                    [next(redeemable) for _ in range(args.codes // 2)]
-                    if clients == 1
-                    else list(redeemable)
-                )
-                rate = load(port, clients, args.seconds, redeem_requests(share, token))
-                print(f"{'POST .../redeem (API)':>22} {clients:>8} {rate:>7.0f}")
-        finally:
-            server.terminate()
-            server.wait()
+    if not args.baseline:
+        print(f"{'request':>22} {'clients':>8} {'req/s':>7}")
+        for key, rate in figures(worktree.ROOT, args.seconds, clients, args.codes).items():
+            request, n = key.rsplit(" ", 1)
+            print(f"{request:>22} {n:>8} {rate:>7.0f}")
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        with worktree.checkout(args.baseline, Path(scratch) / "baseline") as baseline:
+            trees = {"baseline": baseline, "now": worktree.ROOT}
+            best: dict[str, dict[str, float]] = {name: {} for name in trees}
+            for _ in range(args.repeat):  # alternated, so drift in the machine hits both
+                for name, tree in trees.items():
+                    for key, rate in figures(tree, args.seconds, clients, args.codes).items():
+                        best[name][key] = max(best[name].get(key, 0.0), rate)
+    print(f"baseline {args.baseline} against this checkout, best of {args.repeat}, alternated")
+    print(f"{'request, clients':>26} {'baseline':>9} {'now':>9} {'change':>7}")
+    for key, before in best["baseline"].items():
+        now = best["now"][key]
+        print(f"{key:>26} {before:>9.0f} {now:>9.0f} {100 * (now - before) / before:>+6.1f}%")
 
 
 if __name__ == "__main__":

@@ -106,7 +106,7 @@ class Web:
     sign_ins_per_address: int = 30  # tries per client address in 15 minutes
     undo_minutes: int = 15  # how long after a redemption staff may undo it
     book_url: str = ""  # the friend's page's main action: the business's booking page
-    book_label: str = "Book your visit"  # its words ("Book your free check-up")
+    book_label: str = ""  # its words ("Book your free check-up"); "": "Book your visit"
     color: str = ""  # the business's colour (#RRGGBB) for the pages' band and buttons
 
 

@@ -94,7 +94,7 @@ class FieldSpec(_Model):
     """A declared input. ``default`` is the design's value when neither row nor config has one;
     for dates, ``+N`` means N days after the issue date."""
 
-    type: Literal["text", "money", "date", "int", "email"] = "text"
+    type: Literal["text", "money", "date", "int", "email", "locale"] = "text"
     label: str | None = None
     required: bool = False
     default: str | None = None

@@ -173,12 +173,51 @@ def convert(spec: FieldSpec, raw: str, issued_on: dt.date, formats: Formats = Fo
         if not _EMAIL.fullmatch(raw):
             raise ValueError(f"'{raw}' is not an email address")
         return raw
+    if spec.type == "locale":
+        return parse_locale(raw)
     if spec.type == "int":
         try:
             return int(raw)
         except ValueError:
             raise ValueError(f"'{raw}' is not a whole number") from None
     return raw
+
+
+@functools.lru_cache(maxsize=256)
+def parse_locale(raw: str) -> str:
+    """A language as a list writes it ("es", "fr-CA", "de_AT", "Spanish") as a CLDR locale
+    name ("es", "fr_CA"); Babel is read only for a list that has such a column."""
+    import babel
+
+    try:
+        return str(babel.Locale.parse(raw.strip().replace("-", "_")))
+    except (ValueError, TypeError, babel.UnknownLocaleError):
+        pass
+    name = raw.strip().casefold()
+    code = _language_names(False).get(name) or _language_names(True).get(name)
+    if code is None:
+        raise ValueError(
+            f"'{raw}' is not a language: write a code like es, fr-CA or de, or a name like Spanish"
+        )
+    return code
+
+
+@functools.cache
+def _language_names(native: bool) -> dict[str, str]:
+    """Language name -> code: in English ("Spanish"), or (``native``) in each language
+    itself ("Español"), which means reading every language's data: only when needed."""
+    import babel
+    from babel.localedata import locale_identifiers
+
+    if not native:
+        english = babel.Locale("en").languages.items()
+        return {name.casefold(): code for code, name in english if "_" not in code}
+    names = {}
+    for code in (c for c in locale_identifiers() if "_" not in c):
+        name = babel.Locale.parse(code).languages.get(code)
+        if name:
+            names[name.casefold()] = code
+    return names
 
 
 def parse_date(raw: str, issued_on: dt.date, date_format: str | None) -> dt.date:

@@ -32,6 +32,7 @@ STANDARD_ALIASES = {
     "giver": ("from", "referrer", "referred_by", "giver_name", "customer"),
     "expires": ("expiry", "expires_on", "expiration", "valid_until"),
     "giver_email": ("from_email", "referrer_email", "giver_email_address", "customer_email"),
+    "locale": ("language", "lang", "preferred_language", "friend_language"),
 }
 # The columns a rejects file adds (certgen writes them; reading the file back skips them).
 REJECT_COLUMNS = ("certgen_row", "certgen_problem")

@@ -34,7 +34,7 @@ from flask import (
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from certgen import codes, palette, views
+from certgen import catalog, codes, palette, views
 from certgen import redeem as redeem_mod
 from certgen import text as text_mod
 from certgen.clock import Clock
@@ -45,12 +45,19 @@ from certgen.mail import Mailer, notify_redeemed, unsubscribing
 
 # What the public may see of a certificate: the offer and the business, nothing personal.
 PUBLIC_FIELDS = ("pain", "offer", "business", "phone", "website", "address")
+
+
+def N_(message: str) -> str:
+    """Marks text for the message catalogues; translated where it is shown."""
+    return message
+
+
 WORDS = {
-    "valid": "Valid",
-    "redeemed": "Already redeemed",
-    "expired": "Expired",
-    "voided": "Void",
-    "unknown": "Not a valid code",
+    "valid": N_("Valid"),
+    "redeemed": N_("Already redeemed"),
+    "expired": N_("Expired"),
+    "voided": N_("Void"),
+    "unknown": N_("Not a valid code"),
 }
 HEADERS = {
     "Content-Security-Policy": (
@@ -215,6 +222,16 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
             abort(400, "The form has expired or did not come from this site. Reload and try again.")
 
     app.jinja_env.globals.update(csrf_token=csrf_token, staff=staff, branded=bool(web.color))
+    # Page text goes through gettext: the catalogue a request chose (g.translations), else
+    # the English source.
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    english = catalog.translations("en")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda message: g.get("translations", english).gettext(message),
+        ngettext=lambda one, many, n: g.get("translations", english).ngettext(one, many, n),
+        newstyle=True,
+    )
+    translated = {"en", *catalog.languages()}
     app.jinja_env.filters.update(tel=text_mod.tel, link=text_mod.link)
     clock = Clock(web.timezone, web.locale)
     has_logo = web.logo is not None and web.logo.suffix.lower() in LOGO_TYPES
@@ -277,10 +294,19 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
             "public": {k: record.data.get(k) for k in PUBLIC_FIELDS} if record else {},
             "expires": text_mod.date(record.expires_on) if record and record.expires_on else None,
         }
-        if not person:
+        if not person:  # the friend's page speaks the certificate's language
+            wanted = record.data.get("locale") if record else None
+            locale = catalog.page_locale(wanted, web.locale)
+            if locale.language not in translated:  # no catalogue: all of it in English
+                locale = catalog.page_locale("en", "en")
+            lang = locale.language
+            g.translations = catalog.translations(lang)
+            if record and record.expires_on:
+                shown["expires"] = catalog.long_date(record.expires_on, locale)
             return render_template(
                 "certificate.html",
-                **shown,
+                **shown | {"word": g.translations.gettext(WORDS[state])},
+                lang=lang,
                 book_url=web.book_url,
                 book_label=web.book_label,
                 has_logo=has_logo,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.helpers import REPO_ROOT
 from tests.web_browser import offline, scanned_urls
@@ -44,6 +44,11 @@ def test_no_page_has_an_accessibility_violation(
     audit("friend")
     page.goto(f"{server}/r/NOT-A-CODE")
     audit("unknown-code")
+    for number, language, valid in ((1, "fr", "Valable"), (4, "es", "Válido")):
+        page.goto(scanned_urls()[number])  # in the language the list gave the friend
+        expect(page.get_by_role("status")).to_have_text(valid)
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        audit(f"friend-{language}")
     page.goto(url)
     page.get_by_role("link", name="Staff sign-in").click()
     audit("sign-in")

@@ -3,16 +3,18 @@ convert, find, views counted, the friend's page, times in the shop's zone and lo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 
-from certgen import codes, palette, views, web
+from certgen import catalog, codes, palette, views, web
 from certgen.clock import Clock
 from certgen.config import ConfigError, Web, load
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger, open_ledger
@@ -516,3 +518,112 @@ def test_the_pages_carry_the_business_colour(ledger: Ledger, made: list[str]) ->
     assert '<link rel="stylesheet" href="/brand.css">' in page
     css = client.get("/brand.css")
     assert css.mimetype == "text/css" and "--brand: #f2c230;" in css.get_data(as_text=True)
+
+
+# The friend's page in the certificate's language
+
+
+def test_every_catalogue_translates_all_of_the_friends_page() -> None:
+    import tools.messages
+
+    wanted = {m.id for m in tools.messages.template() if m.id}
+    assert {"es", "fr", "de"} <= set(catalog.languages())
+    for language in catalog.languages():
+        po = catalog.LOCALES / language / "LC_MESSAGES" / "messages.po"
+        with po.open("rb") as handle:
+            read = read_po(handle)
+        entries = {m.id: m for m in read if m.id}
+        assert set(entries) == wanted, f"{po}: run python tools/messages.py and translate"
+        for message in entries.values():
+            assert message.string and not message.fuzzy, f"{po}: {message.id!r} untranslated"
+            names = re.findall(r"%\((\w+)\)s", str(message.id))
+            assert sorted(names) == sorted(re.findall(r"%\((\w+)\)s", str(message.string)))
+
+
+def with_locale(ledger: Ledger, locale: str, expires: str = "2027-03-02") -> str:
+    code = codes.generate()
+    record = certificate(code, "Bob Ng", "Jane Doe", "", 1)
+    record.data["locale"] = locale
+    record = dataclasses.replace(record, batch_id="b9", expires_on=expires)
+    ledger.issue_batch(BatchRecord("b9", "compact", "h", "l.csv", "o.pdf", 1, AT), [record])
+    return code
+
+
+@pytest.mark.parametrize(
+    ("locale", "says"),
+    [
+        (
+            "es",
+            [
+                "Válido",
+                "Válido hasta el 2 de marzo de 2027",
+                "Qué hacer ahora",
+                "Llamar al (555) 010-2030",
+                "Acceso del personal",
+                "Reserva tu visita",
+            ],
+        ),
+        (
+            "fr_CA",
+            [
+                "Valable",
+                "Valable jusqu’au 2 mars 2027",
+                "Et maintenant",
+                "Appeler le (555) 010-2030",
+                "Connexion du personnel",
+            ],
+        ),
+        (
+            "de_AT",
+            [
+                "Gültig",
+                "Gültig bis 2. März 2027",
+                "So geht es weiter",
+                "(555) 010-2030 anrufen",
+                "Anmeldung für Mitarbeitende",
+                "Termin buchen",
+            ],
+        ),
+        ("en", ["Valid", "Valid until 2 March 2027", "What to do next", "Staff sign-in"]),
+        ("it", ["Valid", "Valid until 2 March 2027", "What to do next"]),  # no catalogue
+    ],
+)
+def test_the_friends_page_speaks_the_certificates_language(
+    ledger: Ledger, locale: str, says: list[str]
+) -> None:
+    code = with_locale(ledger, locale)
+    app = make_app(ledger, book_url="https://book.example")
+    page = app.test_client().get(f"/r/{code}").get_data(as_text=True)
+    language = locale.split("_")[0] if locale != "it" else "en"
+    assert f'<html lang="{language}">' in page
+    for words in says:
+        assert words in page, words
+    staff = staff_client(app).get(f"/r/{code}").get_data(as_text=True)
+    assert "Redeem</button>" in staff and "valid until 2 March 2027" in staff  # staff: English
+
+
+def test_without_a_language_of_its_own_the_page_speaks_the_shops(ledger: Ledger) -> None:
+    code = with_locale(ledger, "", expires="2027-01-05")
+    page = make_app(ledger, locale="fr").test_client().get(f"/r/{code}").get_data(as_text=True)
+    assert '<html lang="fr">' in page and "Valable jusqu’au 5 janvier 2027" in page
+
+
+def test_a_list_names_the_friends_language_by_code_or_name(env: Path) -> None:
+    Path("list.csv").write_text(
+        "to,from,language\nAna,Jane,Spanish\nLuc,Jane,fr-CA\nMax,Jane,\nKurt,Jane,Martian\n"
+    )
+    status, _, err = invoke(
+        "issue", "list.csv", "-d", "compact", "--set", "business=B", "-o", "a.pdf"
+    )
+    assert status == 3
+    assert "list.csv, row 5, column 'language': 'Martian' is not a language" in err
+    Path("list.csv").write_text(
+        "to,from,language\nAna,Jane,Spanish\nLuc,Jane,fr-CA\nMax,Jane,\nUta,Jane,Deutsch\n"
+    )
+    status, _, err = invoke(
+        "issue", "list.csv", "-d", "compact", "--set", "business=B", "-o", "a.pdf"
+    )
+    assert status == 0, err
+    with open_ledger(load().ledger) as opened:
+        found = {r.recipient: r.data.get("locale") for r in opened.search("jane")}
+    assert found == {"Ana": "es", "Luc": "fr_CA", "Max": None, "Uta": "de"}

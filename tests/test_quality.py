@@ -45,6 +45,7 @@ LAYERS = {
     "render": 2,
     "ledger": 2,
     "clock": 2,
+    "catalog": 2,
     "issue": 3,
     "runs": 3,
     "redeem": 3,
@@ -74,7 +75,7 @@ OWNERS = {
     "uharfbuzz": {"typeset"},
     "fontTools": {"fontcheck"},
     "bidi": {"typeset"},
-    "babel": {"clock", "config"},
+    "babel": {"clock", "config", "catalog", "inputs"},
 }
 
 

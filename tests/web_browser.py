@@ -52,9 +52,10 @@ def server(env: Path) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     Path("two.csv").write_text(
-        "to,from,giver_email\nBob Ng,Jane Doe,jane@example.com\nAnn Lee,Jane Doe,jane@example.com\n"
-        "Иван Петров,Ольга Смирнова,olga@example.ru\nفاطمة الزهراء,أحمد علي,ahmed@example.com\n"
-        "王芳,李伟,li.wei@example.cn\n"
+        "to,from,giver_email,language\nBob Ng,Jane Doe,jane@example.com,\n"
+        "Ann Lee,Jane Doe,jane@example.com,fr\n"
+        "Иван Петров,Ольга Смирнова,olga@example.ru,\nفاطمة الزهراء,أحمد علي,ahmed@example.com,\n"
+        "王芳,李伟,li.wei@example.cn,Spanish\n"
     )
     Path("certgen.toml").write_text(
         '[web]\nbook_url = "https://book.northside.example/free-check"\n'
