@@ -164,6 +164,11 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
     if web.proxies:  # limits count real clients, not the proxy, behind nginx or Caddy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=web.proxies, x_proto=web.proxies)  # type: ignore[method-assign]
 
+    looks = views.Recorder(
+        lambda batch: ledger.record_views(batch, within=VIEW_REPEAT), repeat=VIEW_REPEAT
+    )
+    app.extensions["certgen.views"] = looks  # flush() it to see views at once (tests)
+
     def notify(record: CertificateRecord | None) -> None:
         """The referrer's thank-you, off the request: a slow mail server never holds it up."""
         if mailer is not None and record is not None:
@@ -284,7 +289,7 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         if state == "unknown" and not person:
             lookups.hit(client)
         if record is not None and not person and views.counts(request.method, request.headers):
-            ledger.record_view(record.code, at=utc_now(), within=VIEW_REPEAT)
+            looks.saw(record.code, utc_now())
         shown = {
             "code": code,
             "display": codes.display(code) if code and record else None,

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import http.client
 import json
 import re
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,10 +22,12 @@ from flask.testing import FlaskClient
 from certgen import catalog, codes, palette, views, web
 from certgen.clock import Clock
 from certgen.config import ConfigError, Web, load
+from certgen.errors import LedgerError
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger, open_ledger
 from certgen.redeem import Outcome, unredeem
 from tests.test_cli import invoke
 from tests.test_web import csrf, sign_in
+from tests.web_browser import free_port
 
 AT = "2026-11-23T12:00:00+00:00"
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Safari/604.1"
@@ -343,16 +350,59 @@ def test_a_persons_opening_is_a_view_but_not_a_reload_a_preview_or_staff(
         public.get(f"/r/{code}", headers={"User-Agent": agent})
     public.get(f"/r/{code}", headers={"User-Agent": BROWSER, "Sec-Purpose": "prefetch"})
     public.head(f"/r/{code}", headers={"User-Agent": BROWSER})
+    app.extensions["certgen.views"].flush()
     assert [e.kind for e in ledger.events(code)] == ["issued"]
     public.get(f"/r/{code}", headers={"User-Agent": BROWSER})
     public.get(f"/r/{code}", headers={"User-Agent": BROWSER})  # a reload within the minute
     staff_client(app).get(f"/r/{code}", headers={"User-Agent": BROWSER})
+    deadline = time.monotonic() + 5  # written off the request, within a second
+    while not any(e.kind == "viewed" for e in ledger.events(code)):
+        assert time.monotonic() < deadline, "the view was never written"
+        time.sleep(0.05)
     viewed = [e for e in ledger.events(code) if e.kind == "viewed"]
     assert len(viewed) == 1 and viewed[0].detail == {} and viewed[0].actor == "public"
     later = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=61)).isoformat(timespec="seconds")
     assert ledger.record_view(code, at=later, within=web.VIEW_REPEAT)
     [row] = ledger.summary("batch", "2026-12-01")
     assert (row["issued"], row["viewed"]) == (5, 1)  # one certificate viewed, twice
+
+
+def test_views_are_written_in_batches_and_a_refused_batch_waits(
+    ledger: Ledger, made: list[str]
+) -> None:
+    """The recorder keeps a batch the ledger refused, in order, and the ledger drops a look
+    within a minute of one it holds (another server process counted it) or of one before
+    it in the same batch."""
+    tries: list[list[tuple[str, str]]] = []
+
+    def write(batch: list[tuple[str, str]]) -> int:
+        tries.append(list(batch))
+        if len(tries) == 1:
+            raise LedgerError("busy")
+        return ledger.record_views(batch, within=60)
+
+    looks = views.Recorder(write, every=3600, repeat=60)
+    looks.saw(made[0], "2026-12-01T10:00:00+00:00")
+    looks.saw(made[0], "2026-12-01T10:00:01+00:00")  # this process's reload: dropped here
+    looks.saw(made[1], "2026-12-01T10:00:02+00:00")
+    with pytest.raises(LedgerError):
+        looks.flush()
+    looks.saw(made[2], "2026-12-01T10:00:03+00:00")
+    looks.flush()
+    assert tries[1] == [
+        (made[0], "2026-12-01T10:00:00+00:00"),
+        (made[1], "2026-12-01T10:00:02+00:00"),
+        (made[2], "2026-12-01T10:00:03+00:00"),
+    ]
+    again = [
+        (made[0], "2026-12-01T10:00:30+00:00"),  # another process's look within the minute
+        (made[3], "2026-12-01T10:00:00+00:00"),
+        (made[3], "2026-12-01T10:00:59+00:00"),  # within a minute of the one before it
+        (made[3], "2026-12-01T10:01:00+00:00"),  # a minute on: a look again
+    ]
+    assert ledger.record_views(again, within=60) == 2
+    seen = {c: [e.at for e in ledger.events(c) if e.kind == "viewed"] for c in made[:4]}
+    assert [len(at) for at in seen.values()] == [1, 1, 1, 2]
 
 
 def test_the_view_rule_reads_only_the_method_and_headers() -> None:
@@ -627,3 +677,33 @@ def test_a_list_names_the_friends_language_by_code_or_name(env: Path) -> None:
     with open_ledger(load().ledger) as opened:
         found = {r.recipient: r.data.get("locale") for r in opened.search("jane")}
     assert found == {"Ana": "es", "Luc": "fr_CA", "Max": None, "Uta": "de"}
+
+
+def test_a_look_just_before_the_server_stops_is_still_counted(
+    ledger: Ledger, made: list[str], tmp_path: Path
+) -> None:
+    """`certgen serve` stopped by its service manager (SIGTERM) right after a look: the
+    queued view is written before it exits."""
+    port = free_port()
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "certgen", "serve", "--port", str(port), "--ledger", url],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", f"/r/{made[0]}", headers={"User-Agent": BROWSER})
+        assert conn.getresponse().status == 200
+        conn.close()
+    finally:
+        server.terminate()
+        assert server.wait(timeout=10) == 0, server.stderr.read()  # type: ignore[union-attr]
+    assert [e.kind for e in ledger.events(made[0])] == ["issued", "viewed"]

@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -70,7 +71,13 @@ def serve(
     with open_configured(config, wait=web.LEDGER_WAIT) as opened:
         app = web.create_app(opened, config.web(), mailer_for(config, outbox))
         click.echo(f"certgen: serving {safe_url(config.ledger)} on http://{host}:{port}/", err=True)
-        waitress.serve(app, host=host, port=port, threads=threads, ident="certgen")
+        # A service manager's stop (SIGTERM) ends it like Ctrl-C: the views still queued are
+        # written before the ledger closes.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            waitress.serve(app, host=host, port=port, threads=threads, ident="certgen")
+        finally:
+            app.extensions["certgen.views"].flush()
 
 
 @cli.group()

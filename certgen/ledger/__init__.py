@@ -631,19 +631,44 @@ class Ledger:
 
     def record_view(self, code: str, *, at: str, within: float) -> bool:
         """A ``viewed`` event for the public opening of ``code``'s page, unless one was
-        recorded in the last ``within`` seconds (a reload, a second tab). Nothing about
-        the viewer is kept."""
-        since = (dt.datetime.fromisoformat(at) - dt.timedelta(seconds=within)).isoformat()
+        recorded in the last ``within`` seconds (a reload, a second tab)."""
+        return bool(self.record_views([(code, at)], within=within))
+
+    def record_views(self, views: list[tuple[str, str]], *, within: float) -> int:
+        """``viewed`` events for (code, at) openings, in one transaction, each unless the
+        code has one in the ``within`` seconds before it (recorded, or earlier in ``views``).
+        Nothing about the viewer is kept. Returns how many were recorded."""
+        if not views:
+            return 0
+        window = dt.timedelta(seconds=within)
+        earliest = min(dt.datetime.fromisoformat(at) for _, at in views) - window
+        wanted = sorted({code for code, _ in views})
+        kept = []
         with self._transaction() as conn:
-            recent = conn.execute(
-                sa.select(events.c.id)
-                .where(events.c.code == code, events.c.kind == "viewed", events.c.at > since)
-                .limit(1)
-            ).first()
-            if recent is not None:
-                return False
-            self._event(conn, code, "viewed", at, "public", "web", {})
-        return True
+            latest = dict(
+                conn.execute(
+                    sa.select(events.c.code, sa.func.max(events.c.at))
+                    .where(
+                        events.c.code.in_(wanted),
+                        events.c.kind == "viewed",
+                        events.c.at > earliest.isoformat(),
+                    )
+                    .group_by(events.c.code)
+                ).all()
+            )
+            for code, at in views:
+                last = latest.get(code)
+                moment = dt.datetime.fromisoformat(at)
+                if last is not None and moment - dt.datetime.fromisoformat(last) < window:
+                    continue
+                latest[code] = at
+                kept.append(
+                    {"code": code, "kind": "viewed", "at": at, "actor": "public"}
+                    | {"channel": "web", "detail_json": "{}"}
+                )
+            if kept:
+                conn.execute(events.insert(), kept)
+        return len(kept)
 
     def search(self, text: str, *, offset: int = 0, limit: int = 20) -> list[CertificateRecord]:
         """Certificates whose recipient, giver, or an email of theirs holds ``text`` (any
