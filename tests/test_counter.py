@@ -8,7 +8,6 @@ import datetime as dt
 import http.client
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from certgen.ledger import BatchRecord, CertificateRecord, Ledger, open_ledger
 from certgen.redeem import Outcome, unredeem
 from tests.test_cli import invoke
 from tests.test_web import csrf, sign_in
-from tests.web_browser import free_port
+from tests.web_browser import free_port, listening
 
 AT = "2026-11-23T12:00:00+00:00"
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Safari/604.1"
@@ -691,14 +690,7 @@ def test_a_look_just_before_the_server_stops_is_still_counted(
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline
-                time.sleep(0.05)
+        listening(server, port)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", f"/r/{made[0]}", headers={"User-Agent": BROWSER})
         assert conn.getresponse().status == 200

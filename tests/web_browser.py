@@ -43,6 +43,18 @@ def certgen(*args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
+def listening(process: subprocess.Popen[bytes], port: int) -> None:
+    """Wait until the server ``process`` answers on ``port`` (at most 20 s)."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()  # type: ignore[union-attr]
+            time.sleep(0.05)
+
+
 @pytest.fixture
 def server(env: Path) -> Iterator[str]:
     """A real server on a free port, its ledger holding two certificates and staff Sam and Kim."""
@@ -85,14 +97,7 @@ def server(env: Path) -> Iterator[str]:
         stderr=subprocess.PIPE,
         env=os.environ.copy(),
     )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()  # type: ignore[union-attr]
-            time.sleep(0.1)
+    listening(process, port)
     yield base
     process.terminate()
     process.wait(timeout=10)
