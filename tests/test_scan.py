@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -37,10 +38,9 @@ def camera_file(pdf: Path, page: int, into: Path, frames: int = 5) -> Path:
     return into
 
 
-@pytest.fixture
-def camera_browser(server: str, tmp_path: Path) -> Iterator[Browser]:
-    """Chromium whose camera shows the fourth issued certificate (فاطمة الزهراء's)."""
-    video = camera_file(Path("run.pdf"), 3, tmp_path / "camera.mjpeg")
+@contextmanager
+def filming(video: Path) -> Iterator[Browser]:
+    """Chromium whose camera shows ``video``, the camera allowed without asking."""
     fake = [
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
@@ -50,6 +50,35 @@ def camera_browser(server: str, tmp_path: Path) -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=[*FLAGS, *fake])
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def camera_browser(server: str, tmp_path: Path) -> Iterator[Browser]:
+    """Chromium whose camera shows the fourth issued certificate (فاطمة الزهراء's)."""
+    with filming(camera_file(Path("run.pdf"), 3, tmp_path / "camera.mjpeg")) as browser:
+        yield browser
+
+
+def test_the_camera_names_a_qr_code_that_is_not_a_certificate_and_keeps_looking(
+    server: str, tmp_path: Path, output: Path
+) -> None:
+    menu = tmp_path / "menu.png"
+    qrcode.make("https://elsewhere.example/menu").save(menu)
+    frame = Image.new("RGB", FRAME, (96, 88, 80))
+    frame.paste(Image.open(menu).convert("RGB"), (400, 100))
+    frame.save(tmp_path / "menu.jpg", "JPEG", quality=90)
+    video = tmp_path / "menu.mjpeg"
+    video.write_bytes((tmp_path / "menu.jpg").read_bytes() * 5)
+    with filming(video) as browser:
+        page, left = open_scanner(browser, server)
+        expect(page.get_by_role("status")).to_have_text(
+            "That QR code is not a gift certificate. Try the one on the certificate."
+        )
+        expect(page.get_by_label("Camera view")).to_be_visible()
+        page.wait_for_timeout(500)  # it keeps reading frames, and stays on /scan
+        assert page.url == f"{server}/scan"
+        page.screenshot(path=str(output / "scanning.png"), full_page=True)
+        assert not left, left
 
 
 def open_scanner(browser: Browser, server: str) -> tuple[Page, list[str]]:
