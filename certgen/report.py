@@ -1,4 +1,5 @@
-"""Referral reports: per referrer, design, batch or month, as a table, CSV or JSON.
+"""Referral reports: per referrer, design, batch, month or week of issue, or the staff
+who redeemed, over a range of issue dates, as a table or CSV (with a totals row) or JSON.
 
 Rates: redemption = redeemed / issued; conversion = converted / redeemed (of the friends
 who came in, how many became customers).
@@ -10,16 +11,19 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from certgen.tables import safe_cell
 
 if TYPE_CHECKING:  # the report command's --help imports no ledger
     from certgen.ledger import Ledger
 
-GROUPS = ("referrer", "design", "batch", "month")
+GROUPS = ("referrer", "design", "batch", "month", "week", "staff")
+TOTAL = "Total"
+COUNTS = ("issued", "viewed", "redeemed", "expired", "voided", "converted")
 FORMATS = ("table", "csv", "json")
 
 
@@ -37,32 +41,71 @@ class Line:
     conversion_rate: float
 
 
-def build(ledger: Ledger, by: str, today: dt.date | None = None) -> list[Line]:
+def build(
+    ledger: Ledger,
+    by: str,
+    today: dt.date | None = None,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> list[Line]:
+    """One line per group, of the certificates issued from ``since`` through ``until``."""
     day = (today or dt.date.today()).isoformat()
+    rows = ledger.summary(
+        "day" if by == "week" else by,
+        day,
+        since=since.isoformat() if since else None,
+        until=until.isoformat() if until else None,
+    )
+    if by == "week":  # folded here from days: the engines name weeks differently
+        rows = _fold(rows, _week)
     lines = []
-    for row in ledger.summary(by, day):
-        issued, redeemed, converted = (
-            int(row["issued"]),
-            int(row["redeemed"]),
-            int(row["converted"]),
-        )
-        lines.append(
-            Line(
-                group=_referrer(row["key"], row["name"]) if by == "referrer" else row["key"] or "",
-                issued=issued,
-                viewed=int(row["viewed"]),
-                redeemed=redeemed,
-                expired=int(row["expired"]),
-                voided=int(row["voided"]),
-                converted=converted,
-                value=Decimal(row["value"] or 0).quantize(Decimal("0.01")),
-                redemption_rate=round(redeemed / issued, 4) if issued else 0.0,
-                conversion_rate=round(converted / redeemed, 4) if redeemed else 0.0,
-            )
-        )
+    for row in rows:
+        if by == "referrer":
+            group = _referrer(row["key"], row["name"])
+        elif by == "staff":
+            group = row["key"] or "(not redeemed)"
+        else:
+            group = row["key"] or ""
+        counts = {name: int(row[name]) for name in COUNTS}
+        lines.append(_line(group, counts, Decimal(row["value"] or 0)))
     if by == "referrer":  # the customers to thank first: most friends converted, then redeemed
         lines.sort(key=lambda line: (-line.converted, -line.redeemed, line.group))
     return lines
+
+
+def total(lines: list[Line]) -> Line:
+    """The lines added up, with the rates of the sums."""
+    counts = {name: sum(getattr(line, name) for line in lines) for name in COUNTS}
+    return _line(TOTAL, counts, sum((line.value for line in lines), Decimal(0)))
+
+
+def _line(group: str, counts: dict[str, int], value: Decimal) -> Line:
+    issued, redeemed, converted = counts["issued"], counts["redeemed"], counts["converted"]
+    return Line(
+        group=group,
+        **counts,
+        value=value.quantize(Decimal("0.01")),
+        redemption_rate=round(redeemed / issued, 4) if issued else 0.0,
+        conversion_rate=round(converted / redeemed, 4) if redeemed else 0.0,
+    )
+
+
+def _week(day: str) -> str:
+    """The ISO week a day (2026-11-23) falls in: 2026-W48."""
+    year, week, _ = dt.date.fromisoformat(day).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _fold(rows: list[dict[str, Any]], key: Callable[[str], str]) -> list[dict[str, Any]]:
+    """Rows of days summed into the groups ``key`` names, in order."""
+    folded: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        into = folded.setdefault(key(row["key"]), {"key": key(row["key"]), "value": Decimal(0)})
+        for name in COUNTS:
+            into[name] = into.get(name, 0) + int(row[name])
+        into["value"] += Decimal(row["value"] or 0)
+    return [folded[name] for name in sorted(folded)]
 
 
 def _referrer(key: str | None, name: str | None) -> str:
@@ -82,7 +125,7 @@ def to_csv(lines: list[Line], by: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
     writer.writerow(_headers(by))
-    for line in lines:
+    for line in [*lines, total(lines)]:
         writer.writerow([safe_cell(line.group), *list(asdict(line).values())[1:]])
     return buffer.getvalue()
 
@@ -109,7 +152,7 @@ def to_table(lines: list[Line], by: str) -> str:
             f"{line.redemption_rate:.0%}",
             f"{line.conversion_rate:.0%}",
         ]
-        for line in lines
+        for line in [*lines, total(lines)]
     ]
     headers = [
         by,
@@ -131,7 +174,8 @@ def to_table(lines: list[Line], by: str) -> str:
         first = cells[0].ljust(widths[0])
         return "  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))])
 
-    return "\n".join([fmt(headers), *(fmt(r) for r in rows)])
+    rule = "  ".join("-" * width for width in widths)  # above the totals
+    return "\n".join([fmt(headers), *(fmt(r) for r in rows[:-1]), rule, fmt(rows[-1])])
 
 
 RENDERERS = {"table": to_table, "csv": to_csv, "json": to_json}

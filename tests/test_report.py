@@ -99,7 +99,7 @@ def test_by_month_design_and_batch(ledger: Ledger) -> None:
 def test_csv_neutralizes_formulas_and_keeps_numbers(hostile: str) -> None:
     line = report.Line(hostile, 3, 3, 2, 0, 0, 1, Decimal("5.00"), 0.6667, 0.5)
     text = report.to_csv([line], "referrer")
-    [header, row] = list(csv.reader(io.StringIO(text, newline="")))
+    [header, row, totals] = list(csv.reader(io.StringIO(text, newline="")))
     assert header[0] == "referrer" and not text.startswith("ID")
     assert row[0] == "'" + hostile
     assert row[1:] == ["3", "3", "2", "0", "0", "1", "5.00", "0.6667", "0.5"]
@@ -118,7 +118,8 @@ def test_csv_file_round_trips_names_in_any_script(ledger_url: str, tmp_path: Pat
     assert (tmp_path / "r.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # spreadsheets: UTF-8
     with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as handle:
         read = [row["referrer"] for row in csv.DictReader(handle)]
-    assert sorted(n.removeprefix("'") for n in read) == sorted(names)
+    assert read[-1] == "Total"
+    assert sorted(n.removeprefix("'") for n in read[:-1]) == sorted(names)
     assert "'-Minus Person" in read  # neutralized, as documented
 
 
@@ -136,3 +137,51 @@ def test_json_and_table_from_the_command_line(ledger_url: str) -> None:
     header, first = out.splitlines()[:2]
     assert header.split()[:4] == ["referrer", "issued", "viewed", "redeemed"]
     assert first.startswith("Jane Doe")
+
+
+def test_a_range_of_issue_dates_by_week_and_by_staff_with_totals(ledger: Ledger) -> None:
+    populate(ledger)  # 4 on 2 Nov (3 redeemed by Sam), 1 on 1 Dec, 1 voided on 5 Dec
+    weeks = report.build(ledger, "week", TODAY)
+    assert [(w.group, w.issued, w.redeemed) for w in weeks] == [
+        ("2026-W45", 4, 3),
+        ("2026-W49", 2, 0),
+    ]
+    december = report.build(
+        ledger, "referrer", TODAY, since=dt.date(2026, 12, 1), until=dt.date(2026, 12, 1)
+    )
+    assert [(line.group, line.issued) for line in december] == [("Νίκος Γεωργίου", 1)]
+    staff = report.build(ledger, "staff", TODAY)
+    assert {line.group: line.issued for line in staff} == {"(not redeemed)": 3, "Sam": 3}
+    everything = report.total(report.build(ledger, "batch", TODAY))
+    assert (everything.group, everything.issued, everything.redeemed) == ("Total", 6, 3)
+    assert (everything.converted, everything.value, everything.redemption_rate) == (
+        2,
+        Decimal("200.50"),
+        0.5,
+    )
+
+
+def test_the_range_and_totals_from_the_command_line(ledger_url: str) -> None:
+    with open_ledger(ledger_url) as ledger:
+        populate(ledger)
+    status, out, _ = invoke(
+        "report",
+        "--by",
+        "month",
+        "--since",
+        "2026-11-01",
+        "--until",
+        "2026-11-30",
+        "--ledger",
+        ledger_url,
+    )
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[1].split()[:4] == ["2026-11", "4", "0", "3"]
+    assert set(lines[2]) == {"-", " "} and lines[3].split()[:4] == ["Total", "4", "0", "3"]
+    status, _, err = invoke(
+        "report", "--since", "2026-12-01", "--until", "2026-11-01", "--ledger", ledger_url
+    )
+    assert status == 2 and "--since 2026-12-01 is after --until 2026-11-01" in err
+    status, _, err = invoke("report", "--since", "1 Dec", "--ledger", ledger_url)
+    assert status == 2 and "'1 Dec' does not match the format '%Y-%m-%d'" in err

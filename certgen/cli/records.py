@@ -275,7 +275,18 @@ def convert(
     type=click.Choice(report_mod.GROUPS),
     default="referrer",
     show_default=True,
-    help="Group by referrer (the customers to thank), design, batch or month of issue.",
+    help="Group by referrer (the customers to thank), design, batch, month or ISO week of "
+    "issue, or the staff who redeemed.",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Only certificates issued on or after this day (YYYY-MM-DD).",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Only certificates issued on or before this day (YYYY-MM-DD).",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(report_mod.FORMATS), default="table", show_default=True
@@ -288,14 +299,29 @@ def convert(
 )
 @settings_options
 def report(
-    group: str, fmt: str, output: Path | None, config_file: Path | None, ledger: str | None
+    group: str,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    fmt: str,
+    output: Path | None,
+    config_file: Path | None,
+    ledger: str | None,
 ) -> None:
-    """Issued, redeemed, expired, voided and converted certificates, with rates, per group.
+    """Issued, viewed, redeemed, expired, voided and converted certificates, with rates,
+    per group; the table and CSV end with the totals.
 
-    Redemption rate is redeemed / issued; conversion rate is converted / redeemed.
+    Redemption rate is redeemed / issued; conversion rate is converted / redeemed. Issue
+    dates are as the ledger keeps them (UTC).
     """
+    first, last = (since.date() if since else None), (until.date() if until else None)
+    if first and last and first > last:
+        raise click.BadParameter(
+            f"--since {first} is after --until {last}: give the earlier day first",
+            param_hint="--since",
+        )
     with opened_ledger(config_file, ledger) as (config, opened):
-        text = report_mod.RENDERERS[fmt](report_mod.build(opened, group, config.today()), group)
+        lines = report_mod.build(opened, group, config.today(), since=first, until=last)
+        text = report_mod.RENDERERS[fmt](lines, group)
     if output is None:
         click.echo(text.rstrip("\r\n"))
     else:

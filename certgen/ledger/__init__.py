@@ -698,15 +698,27 @@ class Ledger:
         with self._transaction() as conn:
             return [_record(row._mapping) for row in conn.execute(query)]
 
-    def summary(self, by: str, today: str) -> list[dict[str, Any]]:
-        """Counts per group (``referrer``, ``design``, ``batch`` or ``month`` of issue)."""
+    def summary(
+        self, by: str, today: str, *, since: str | None = None, until: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Counts per group (``referrer``, ``design``, ``batch``, ``month`` or ``day`` of
+        issue, or the ``staff`` who redeemed), of certificates issued from ``since`` up to
+        and including ``until`` (ISO dates, UTC, as ``issued_at`` is kept)."""
         c = certificates.c
         key = {
             "referrer": c.referrer_key,  # the giver's email where known, else the name
             "design": c.design,
             "batch": c.batch_id,
             "month": sa.func.substr(c.issued_at, 1, 7),
+            "day": sa.func.substr(c.issued_at, 1, 10),
+            "staff": c.redeemed_by,
         }[by].label("key")
+        issued: list[sa.ColumnElement[bool]] = []
+        if since:
+            issued.append(c.issued_at >= since)
+        if until:  # through the whole of that day: before the next one starts
+            after = (dt.date.fromisoformat(until) + dt.timedelta(days=1)).isoformat()
+            issued.append(c.issued_at < after)
 
         def count(condition: Any) -> Any:
             return sa.func.sum(sa.case((condition, 1), else_=0))
@@ -728,6 +740,7 @@ class Ledger:
                 sa.func.sum(sa.cast(c.conversion_value, sa.Numeric(14, 2))).label("value"),
             )
             .outerjoin(viewed, viewed.c.code == c.code)
+            .where(*issued)
             .group_by(key)
             .order_by(key)
         )
