@@ -216,13 +216,23 @@ def convert(
     value: str | None = None,
     note: str | None = None,
     channel: str = "cli",
+    unredeemed: bool = False,
 ) -> Result:
-    """Record that the referred friend became a customer (once, after redemption)."""
+    """Record that the referred friend became a customer: once, after redemption, or
+    (``unredeemed``) without it, for a friend who bought without presenting the gift."""
     code = _parse(text)
     if code is None:
         return _mistyped(text)
     amount = parse_value(value)
-    done = ledger.convert(code, at=utc_now(), actor=actor, channel=channel, value=amount, note=note)
+    done = ledger.convert(
+        code,
+        at=utc_now(),
+        actor=actor,
+        channel=channel,
+        value=amount,
+        note=note,
+        unredeemed=unredeemed,
+    )
     record = ledger.get(code)
     if done:
         return Result(Outcome.CONVERTED, code, record, f"{codes.display(code)} converted")
@@ -235,13 +245,17 @@ def convert(
             record,
             f"{codes.display(code)} was already converted on {_when(record.converted_at)}",
         )
-    state = "was voided" if record.voided_at else "has not been redeemed"
-    return Result(
-        Outcome.NOT_REDEEMED,
-        code,
-        record,
-        f"{codes.display(code)} {state}; only a redeemed certificate can be converted",
-    )
+    shown = codes.display(code)
+    if record.voided_at:
+        message = f"{shown} was voided; a voided certificate is never converted"
+    elif unredeemed:
+        message = f"{shown} was redeemed: convert it without --unredeemed"
+    else:
+        message = (
+            f"{shown} has not been redeemed; if the friend bought without presenting it, "
+            "convert it with --unredeemed"
+        )
+    return Result(Outcome.NOT_REDEEMED, code, record, message)
 
 
 VOID_BLOCK = 500  # certificates voided in one transaction

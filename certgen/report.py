@@ -2,7 +2,9 @@
 who redeemed, over a range of issue dates, as a table or CSV (with a totals row) or JSON.
 
 Rates: redemption = redeemed / issued; conversion = converted / redeemed (of the friends
-who came in, how many became customers).
+who came in, how many became customers). ``converted`` also counts friends who bought
+without presenting the gift (``converted_without_gift``), credited to the referrer but
+outside the conversion rate.
 """
 
 from __future__ import annotations
@@ -23,7 +25,15 @@ if TYPE_CHECKING:  # the report command's --help imports no ledger
 
 GROUPS = ("referrer", "design", "batch", "month", "week", "staff")
 TOTAL = "Total"
-COUNTS = ("issued", "viewed", "redeemed", "expired", "voided", "converted")
+COUNTS = (
+    "issued",
+    "viewed",
+    "redeemed",
+    "expired",
+    "voided",
+    "converted",
+    "converted_without_gift",
+)
 FORMATS = ("table", "csv", "json")
 
 
@@ -36,6 +46,7 @@ class Line:
     expired: int
     voided: int
     converted: int
+    converted_without_gift: int  # of them, friends who bought without presenting the gift
     value: Decimal
     redemption_rate: float
     conversion_rate: float
@@ -81,7 +92,8 @@ def total(lines: list[Line]) -> Line:
 
 
 def _line(group: str, counts: dict[str, int], value: Decimal) -> Line:
-    issued, redeemed, converted = counts["issued"], counts["redeemed"], counts["converted"]
+    issued, redeemed = counts["issued"], counts["redeemed"]
+    converted = counts["converted"] - counts["converted_without_gift"]  # of those who came in
     return Line(
         group=group,
         **counts,
@@ -148,24 +160,14 @@ def to_table(lines: list[Line], by: str) -> str:
             str(line.expired),
             str(line.voided),
             str(line.converted),
+            str(line.converted_without_gift),
             f"{line.value:,.2f}",
             f"{line.redemption_rate:.0%}",
             f"{line.conversion_rate:.0%}",
         ]
         for line in [*lines, total(lines)]
     ]
-    headers = [
-        by,
-        "issued",
-        "viewed",
-        "redeemed",
-        "expired",
-        "voided",
-        "converted",
-        "value",
-        "redeem %",
-        "convert %",
-    ]
+    headers = [by, *COUNTS[:-1], "w/o gift", "value", "redeem %", "convert %"]
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
     ]

@@ -370,6 +370,7 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
                 value=request.form.get("value", "").strip() or None,
                 note=request.form.get("note", "").strip()[:500] or None,
                 channel="web",
+                unredeemed=request.form.get("unredeemed") == "1",
             )
         except InputError as exc:
             abort(400, exc.problems[0].message + ": write the amount like 120.50")
@@ -581,8 +582,8 @@ def _api(
 
     @app.post("/api/certificates/<text>/convert")
     def api_convert(text: str) -> Any:
-        """The friend became a customer: JSON {"value": "120.50", "note": "..."}, both
-        optional."""
+        """The friend became a customer: JSON {"value": "120.50", "note": "...",
+        "unredeemed": true}, all optional (unredeemed: bought without presenting it)."""
         name = token_staff()
         body = request.get_json(silent=True)
         body = body if isinstance(body, dict) else {}
@@ -591,6 +592,9 @@ def _api(
             return _json_error(400, "refused", 'value is an amount such as "120.50"')
         if note is not None and not isinstance(note, str):
             return _json_error(400, "refused", "note is text")
+        unredeemed = body.get("unredeemed", False)
+        if not isinstance(unredeemed, bool):
+            return _json_error(400, "refused", "unredeemed is true or false")
 
         def reply() -> tuple[Response, int]:
             try:
@@ -601,6 +605,7 @@ def _api(
                     value=None if value is None else str(value),
                     note=note[:500] if note else None,
                     channel="api",
+                    unredeemed=unredeemed,
                 )
             except InputError as exc:
                 return _json_error(400, "refused", exc.problems[0].message), 400
@@ -718,6 +723,10 @@ _CONVERT = {
     "properties": {
         "value": {"type": ["string", "number"], "description": "what the customer spent"},
         "note": {"type": "string", "maxLength": 500},
+        "unredeemed": {
+            "type": "boolean",
+            "description": "the friend bought without presenting the gift (never redeemed)",
+        },
     },
 }
 _UNREDEEM = {

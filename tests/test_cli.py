@@ -310,7 +310,7 @@ def test_redeem_void_convert_exit_codes_as_a_script_sees_them(env: Path) -> None
         (["convert", first], 12, "already converted"),
         (["void", second, "--reason", "lost"], 0, "voided"),
         (["redeem", second], 10, "was voided on"),
-        (["convert", second], 11, "only a redeemed certificate can be converted"),
+        (["convert", second], 11, "was voided; a voided certificate is never converted"),
         (["redeem", codes.generate()], 6, "is not in the ledger"),
         (
             ["redeem", first[:-1] + ("0" if first[-1] != "0" else "1")],

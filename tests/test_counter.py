@@ -185,7 +185,7 @@ def test_became_a_customer_with_its_value_shows_in_the_report(
     code = made[0]
     client = staff_client(app)
     page = client.get(f"/r/{code}").get_data(as_text=True)
-    assert "Became a customer" not in page  # only after redeeming
+    assert "Became a customer</button>" not in page  # only after redeeming (or without the gift)
     post(client, f"/r/{code}/redeem")
     bad = post(client, f"/r/{code}/convert", value="lots")
     assert "is not an amount" in bad and "120.50" in bad
@@ -201,6 +201,22 @@ def test_became_a_customer_with_its_value_shows_in_the_report(
     assert status == 0
     [jane] = [row for row in json.loads(out) if row["referrer"].startswith("Jane Doe")]
     assert (jane["redeemed"], jane["converted"], jane["value"]) == (1, 1, "1240.50")
+
+
+def test_a_friend_who_bought_without_the_gift_is_credited_from_the_staff_view(
+    app: Flask, ledger: Ledger, made: list[str]
+) -> None:
+    code = made[1]
+    client = staff_client(app)
+    page = client.get(f"/r/{code}").get_data(as_text=True)
+    assert "Bought without presenting the gift?" in page and "Redeem</button>" in page
+    done = post(client, f"/r/{code}/convert", unredeemed="1", value="75", note="phoned in")
+    assert '<p class="outcome ok" role="status">Became a customer</p>' in done
+    assert "spending 75.00, without presenting the gift." in done
+    assert "Redeem</button>" in done  # the gift itself is still theirs to use
+    assert ledger.get(code).redeemed_at is None  # type: ignore[union-attr]
+    [event] = [e for e in ledger.events(code) if e.kind == "converted"]
+    assert event.detail == {"value": "75.00", "note": "phoned in", "unredeemed": True}
 
 
 BEARER = {"Authorization": "Bearer till-token"}
@@ -237,6 +253,17 @@ def test_the_api_converts_and_undoes_once_each_with_idempotency(
     assert undone.status_code == 200 and undone.json["certificate"]["status"] == "valid"  # type: ignore[index]
     no_token = client.post(f"/api/certificates/{other}/convert", json={})
     assert no_token.status_code == 401
+    unused = made[2]
+    wrong = client.post(
+        f"/api/certificates/{unused}/convert", json={"unredeemed": "yes"}, headers=BEARER
+    )
+    assert wrong.status_code == 400 and "unredeemed is true or false" in wrong.json["message"]  # type: ignore[index]
+    bought = client.post(
+        f"/api/certificates/{unused}/convert",
+        json={"unredeemed": True, "value": "20"},
+        headers=BEARER,
+    )
+    assert bought.status_code == 200 and bought.json["certificate"]["status"] == "valid"  # type: ignore[index]
 
 
 # Find

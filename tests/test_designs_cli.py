@@ -24,7 +24,7 @@ def test_list_shows_shipped_designs_with_size_fields_and_origin() -> None:
     lines = out.splitlines()
     assert lines[0].startswith("classic\tClassic gift certificate\t279.4 x 215.9 mm\tshipped\t")
     assert "compact\tCompact gift certificate\t215.9 x 93.1 mm\tshipped" in out
-    assert "\tfields: recipient, giver, giver_email, pain, offer" in out
+    assert "\tfields: recipient, giver, giver_email, locale, pain, offer" in out
 
 
 def test_new_makes_a_working_copy_that_lists_as_yours(env: Path) -> None:

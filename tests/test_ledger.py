@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from certgen import codes
+from certgen import ledger as ledger_mod
 from certgen.errors import LedgerError
 from certgen.ledger import MIGRATIONS, BatchRecord, CertificateRecord, open_ledger, safe_url
 
@@ -138,3 +141,23 @@ def test_a_dropped_postgresql_connection_costs_no_request(ledger_url: str) -> No
         admin.dispose()
         time.sleep(ledger_mod.PING_IDLE + 0.2)
         assert ledger.get(code) is not None  # no error: the dead connection was replaced
+
+
+def test_a_new_ledger_another_process_is_creating_is_put_in_wal_mode_once_it_may(
+    tmp_path: Path,
+) -> None:
+    """Switching a new file to WAL is refused at once, busy timeout or not, while another
+    connection holds its first transaction (two commands opening a new ledger at once: one
+    failed with "database is locked"): certgen waits for it, up to its wait."""
+    path = tmp_path / "new.db"
+    first = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    first.execute("BEGIN IMMEDIATE")
+    first.execute("CREATE TABLE t (x)")
+    second = sqlite3.connect(path, isolation_level=None, timeout=5)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        second.execute("PRAGMA journal_mode=WAL")  # what SQLite does: no waiting
+    threading.Timer(0.5, lambda: first.execute("COMMIT")).start()
+    started = time.monotonic()
+    ledger_mod._wal(second.cursor(), wait=5)
+    assert 0.4 < time.monotonic() - started < 5
+    assert second.execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -97,12 +97,12 @@ def test_by_month_design_and_batch(ledger: Ledger) -> None:
     "hostile", ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 )
 def test_csv_neutralizes_formulas_and_keeps_numbers(hostile: str) -> None:
-    line = report.Line(hostile, 3, 3, 2, 0, 0, 1, Decimal("5.00"), 0.6667, 0.5)
+    line = report.Line(hostile, 3, 3, 2, 0, 0, 1, 0, Decimal("5.00"), 0.6667, 0.5)
     text = report.to_csv([line], "referrer")
     [header, row, totals] = list(csv.reader(io.StringIO(text, newline="")))
     assert header[0] == "referrer" and not text.startswith("ID")
     assert row[0] == "'" + hostile
-    assert row[1:] == ["3", "3", "2", "0", "0", "1", "5.00", "0.6667", "0.5"]
+    assert row[1:] == ["3", "3", "2", "0", "0", "1", "0", "5.00", "0.6667", "0.5"]
     assert text.endswith("\r\n")
 
 
@@ -185,3 +185,37 @@ def test_the_range_and_totals_from_the_command_line(ledger_url: str) -> None:
     assert status == 2 and "--since 2026-12-01 is after --until 2026-11-01" in err
     status, _, err = invoke("report", "--since", "1 Dec", "--ledger", ledger_url)
     assert status == 2 and "'1 Dec' does not match the format '%Y-%m-%d'" in err
+
+
+def test_a_friend_who_bought_without_the_gift_is_credited_but_not_a_redemption(
+    ledger: Ledger,
+) -> None:
+    jane = [add(ledger, "b1", "Jane Doe", "2026-11-02T10:00:00+00:00") for _ in range(3)]
+    r.redeem(ledger, jane[0], actor="Sam", today=TODAY)
+    r.convert(ledger, jane[0], actor="Sam", value="50")
+    refused = r.convert(ledger, jane[1], actor="Sam", value="80")
+    assert refused.outcome is r.Outcome.NOT_REDEEMED and "--unredeemed" in refused.message
+    done = r.convert(ledger, jane[1], actor="Sam", value="80", unredeemed=True)
+    assert done.outcome is r.Outcome.CONVERTED
+    assert ledger.get(jane[1]).redeemed_at is None  # type: ignore[union-attr]
+    [event] = [e for e in ledger.events(jane[1]) if e.kind == "converted"]
+    assert event.detail == {"value": "80.00", "note": None, "unredeemed": True}
+    wrong = r.convert(ledger, jane[0], actor="Sam", unredeemed=True)  # it was redeemed
+    assert wrong.outcome is r.Outcome.ALREADY_CONVERTED
+    r.redeem(ledger, jane[2], actor="Sam", today=TODAY)
+    wrong = r.convert(ledger, jane[2], actor="Sam", unredeemed=True)
+    assert wrong.outcome is r.Outcome.NOT_REDEEMED and "without --unredeemed" in wrong.message
+    [line] = report.build(ledger, "referrer", TODAY)
+    assert (line.redeemed, line.converted, line.converted_without_gift) == (2, 2, 1)
+    assert line.value == Decimal("130.00") and line.conversion_rate == 0.5  # 1 of 2 who came
+
+
+def test_convert_unredeemed_from_the_command_line(ledger_url: str) -> None:
+    with open_ledger(ledger_url) as ledger:
+        code = add(ledger, "b1", "Jane Doe", "2026-11-02T10:00:00+00:00")
+    status, _, err = invoke("convert", code, "--value", "99", "--ledger", ledger_url)
+    assert status == 11 and "convert it with --unredeemed" in err
+    status, out, _ = invoke(
+        "convert", code, "--value", "99", "--unredeemed", "--ledger", ledger_url
+    )
+    assert status == 0 and "converted" in out

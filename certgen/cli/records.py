@@ -247,12 +247,19 @@ def void(
 @click.argument("code")
 @click.option("--value", metavar="AMOUNT", help="What the new customer spent, e.g. 120.50.")
 @click.option("--note", metavar="TEXT", help="A note kept with the conversion.")
+@click.option(
+    "--unredeemed",
+    is_flag=True,
+    help="The friend bought without presenting the gift: credit the referrer anyway, "
+    "recorded as a conversion without redemption.",
+)
 @by_option
 @settings_options
 def convert(
     code: str,
     value: str | None,
     note: str | None,
+    unredeemed: bool,
     by: str | None,
     config_file: Path | None,
     ledger: str | None,
@@ -260,12 +267,17 @@ def convert(
     """Record that the friend who redeemed CODE became a customer.
 
     \b
-    Exit codes: 0 converted, 6 unknown, 7 mistyped, 11 not redeemed, 12 already converted.
+    Exit codes: 0 converted, 6 unknown, 7 mistyped, 11 not redeemed (or, with
+    --unredeemed, redeemed) or voided, 12 already converted.
     """
     from certgen import redeem as redeem_mod
 
     with opened_ledger(config_file, ledger) as (config, opened):
-        finish(redeem_mod.convert(opened, code, actor=actor_name(by), value=value, note=note))
+        actor = actor_name(by)
+        result = redeem_mod.convert(
+            opened, code, actor=actor, value=value, note=note, unredeemed=unredeemed
+        )
+        finish(result)
 
 
 @cli.command()

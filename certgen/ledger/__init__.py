@@ -175,12 +175,31 @@ def _sqlite_pragmas(wait: float, read_only: bool = False) -> Callable[[Any, Any]
         # WAL lets readers run beside the writer; the busy timeout makes writers queue
         # instead of failing with "database is locked". A read-only ledger keeps its mode.
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA query_only=ON" if read_only else "PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
+        else:
+            _wal(cursor, wait)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     return set_up
+
+
+def _wal(cursor: Any, wait: float) -> None:
+    """Put the file in WAL mode (once: the file keeps it). Switching is refused, busy
+    timeout or not, while another process holds a new ledger's first transaction, so two
+    commands opening a new ledger at once retry here for up to ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class Ledger:
@@ -620,13 +639,26 @@ class Ledger:
         return self._change(code, where, values, "unredeemed", at, actor, channel, detail)
 
     def convert(
-        self, code: str, *, at: str, actor: str, channel: str, value: str | None, note: str | None
+        self,
+        code: str,
+        *,
+        at: str,
+        actor: str,
+        channel: str,
+        value: str | None,
+        note: str | None,
+        unredeemed: bool = False,
     ) -> bool:
-        """Record that the referred friend became a customer: once, after redemption."""
+        """Record that the referred friend became a customer: once, after redemption, or
+        (``unredeemed``) of a certificate never redeemed nor voided, whose friend bought
+        without presenting it; the event says which."""
         c = certificates.c
-        where = sa.and_(c.redeemed_at.is_not(None), c.converted_at.is_(None))
+        came_in = c.redeemed_at.is_(None) if unredeemed else c.redeemed_at.is_not(None)
+        where = sa.and_(came_in, c.converted_at.is_(None), c.voided_at.is_(None))
         values = {"converted_at": at, "conversion_value": value}
-        detail = {"value": value, "note": note}
+        detail: dict[str, Any] = {"value": value, "note": note}
+        if unredeemed:
+            detail["unredeemed"] = True
         return self._change(code, where, values, "converted", at, actor, channel, detail)
 
     def record_view(self, code: str, *, at: str, within: float) -> bool:
@@ -737,6 +769,9 @@ class Ledger:
                 count(expired).label("expired"),
                 count(c.voided_at.is_not(None)).label("voided"),
                 count(c.converted_at.is_not(None)).label("converted"),
+                count(sa.and_(c.converted_at.is_not(None), c.redeemed_at.is_(None))).label(
+                    "converted_without_gift"
+                ),
                 sa.func.sum(sa.cast(c.conversion_value, sa.Numeric(14, 2))).label("value"),
             )
             .outerjoin(viewed, viewed.c.code == c.code)
