@@ -13,8 +13,9 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +24,10 @@ from certgen.tables import safe_cell
 if TYPE_CHECKING:  # the report command's --help imports no ledger
     from certgen.ledger import Ledger
 
-GROUPS = ("referrer", "design", "batch", "month", "week", "staff")
+GROUPS = ("referrer", "design", "batch", "month", "week", "staff", "variant")
 TOTAL = "Total"
+INTERVALS = ("redemption_ci", "conversion_ci")
+Z95 = 1.959964  # the normal quantile of a two-sided 95% interval
 COUNTS = (
     "issued",
     "viewed",
@@ -50,6 +53,9 @@ class Line:
     value: Decimal
     redemption_rate: float
     conversion_rate: float
+    # By variant: each rate's 95% Wilson interval (low, high), to tell a difference from noise.
+    redemption_ci: tuple[float, float] | None = None
+    conversion_ci: tuple[float, float] | None = None
 
 
 def build(
@@ -82,7 +88,18 @@ def build(
         lines.append(_line(group, counts, Decimal(row["value"] or 0)))
     if by == "referrer":  # the customers to thank first: most friends converted, then redeemed
         lines.sort(key=lambda line: (-line.converted, -line.redeemed, line.group))
+    if by == "variant":
+        lines = [_intervals(line) for line in lines]
     return lines
+
+
+def _intervals(line: Line) -> Line:
+    came_in = line.converted - line.converted_without_gift
+    return replace(
+        line,
+        redemption_ci=wilson(line.redeemed, line.issued),
+        conversion_ci=wilson(came_in, line.redeemed),
+    )
 
 
 def total(lines: list[Line]) -> Line:
@@ -96,11 +113,28 @@ def _line(group: str, counts: dict[str, int], value: Decimal) -> Line:
     converted = counts["converted"] - counts["converted_without_gift"]  # of those who came in
     return Line(
         group=group,
-        **counts,
+        issued=issued,
+        viewed=counts["viewed"],
+        redeemed=redeemed,
+        expired=counts["expired"],
+        voided=counts["voided"],
+        converted=counts["converted"],
+        converted_without_gift=counts["converted_without_gift"],
         value=value.quantize(Decimal("0.01")),
         redemption_rate=round(redeemed / issued, 4) if issued else 0.0,
         conversion_rate=round(converted / redeemed, 4) if redeemed else 0.0,
     )
+
+
+def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of ``successes`` in ``trials`` (0..1; (0, 0) for none)."""
+    if trials == 0:
+        return (0.0, 0.0)
+    p = successes / trials
+    centre = p + z * z / (2 * trials)
+    spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    denominator = 1 + z * z / trials
+    return (max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator))
 
 
 def _week(day: str) -> str:
@@ -129,24 +163,32 @@ def _referrer(key: str | None, name: str | None) -> str:
     return name or ""
 
 
-def _headers(by: str) -> list[str]:
-    return [by, *list(Line.__dataclass_fields__)[1:]]
+def _record(line: Line, by: str) -> dict[str, object]:
+    """A line as CSV and JSON give it: by variant with each interval's two ends."""
+    record: dict[str, object] = {by: line.group}
+    record |= {k: v for k, v in asdict(line).items() if k not in ("group", *INTERVALS)}
+    if by == "variant":
+        for name in INTERVALS:
+            low, high = getattr(line, name) or (None, None)
+            stem = name.removesuffix("_ci")
+            record[f"{stem}_low"] = None if low is None else round(low, 4)
+            record[f"{stem}_high"] = None if high is None else round(high, 4)
+    return record
 
 
 def to_csv(lines: list[Line], by: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
-    writer.writerow(_headers(by))
-    for line in [*lines, total(lines)]:
-        writer.writerow([safe_cell(line.group), *list(asdict(line).values())[1:]])
+    records = [_record(line, by) for line in [*lines, total(lines)]]
+    writer.writerow(list(records[-1]))
+    for record in records:
+        cells = ["" if v is None else v for v in record.values()]
+        writer.writerow([safe_cell(str(cells[0])), *cells[1:]])
     return buffer.getvalue()
 
 
 def to_json(lines: list[Line], by: str) -> str:
-    rows = [
-        {by: line.group, **{k: v for k, v in asdict(line).items() if k != "group"}}
-        for line in lines
-    ]
+    rows = [_record(line, by) for line in lines]
     return json.dumps(rows, ensure_ascii=False, indent=2, default=str)
 
 
@@ -164,10 +206,13 @@ def to_table(lines: list[Line], by: str) -> str:
             f"{line.value:,.2f}",
             f"{line.redemption_rate:.0%}",
             f"{line.conversion_rate:.0%}",
+            *(_span(getattr(line, name)) for name in INTERVALS if by == "variant"),
         ]
         for line in [*lines, total(lines)]
     ]
     headers = [by, *COUNTS[:-1], "w/o gift", "value", "redeem %", "convert %"]
+    if by == "variant":
+        headers += ["redeem 95% CI", "convert 95% CI"]
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
     ]
@@ -178,6 +223,10 @@ def to_table(lines: list[Line], by: str) -> str:
 
     rule = "  ".join("-" * width for width in widths)  # above the totals
     return "\n".join([fmt(headers), *(fmt(r) for r in rows[:-1]), rule, fmt(rows[-1])])
+
+
+def _span(interval: tuple[float, float] | None) -> str:
+    return "" if interval is None else f"{interval[0]:.0%}-{interval[1]:.0%}"
 
 
 RENDERERS = {"table": to_table, "csv": to_csv, "json": to_json}

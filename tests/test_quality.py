@@ -39,6 +39,7 @@ LAYERS = {
     "cache": 1,
     "sheets": 1,
     "mailing": 1,
+    "variants": 1,
     "qr": 2,
     "typeset": 2,
     "art": 2,

@@ -39,7 +39,7 @@ from certgen.cli.base import (
     stopped_safely,
     this_command,
 )
-from certgen.errors import DesignError, Problem
+from certgen.errors import DesignError, InputError, Problem
 
 # mailing.ENVELOPES's names (a test keeps them equal): --help and completion of these
 # options import no design, pydantic or ledger.
@@ -128,6 +128,15 @@ ENVELOPE_NAMES = ("dl", "us10")
     help="N certificates from the options, each with its own code: a pad of blank ones "
     "to write on (no --to/--from), for the counter.",
 )
+@click.option(
+    "--variant",
+    "variant_specs",
+    multiple=True,
+    metavar="FIELD=VALUE;...",
+    help="A variant of the campaign to compare, e.g. --variant 'pain=Sore back?;offer=A free "
+    "check' (repeat for each; name=B names one): rows are dealt to them in turn and each "
+    "certificate records its variant (certgen report --by variant).",
+)
 @quiet_option
 @designs_dir_option
 @by_option
@@ -156,6 +165,7 @@ def issue(
     dry_run: bool,
     limit: int | None,
     copies: int | None,
+    variant_specs: tuple[str, ...],
     quiet: bool,
     designs_dir: Path | None,
     by: str | None,
@@ -243,6 +253,14 @@ def issue(
             )
             rejects = row_input.rejects_file(csv_file, output)
             left_out(rows, refused, problems, rejects, write=not dry_run)
+        if variant_specs:  # after screening: the rows that are issued are dealt in turn
+            from certgen import variants as variants_mod
+
+            dealt = variants_mod.parse(variant_specs, design, now.date())
+            clash = variants_mod.conflicts(rows, dealt, source)
+            if clash:
+                raise InputError(clash)
+            rows = variants_mod.Dealt(rows, dealt)
         fingerprint = runs_mod.fingerprint(design, rows, "issue") if csv_file else None
         if sort_by:  # after the fingerprint, which is of the list as it is written
             rows = inputs.sorted_rows(rows, sort_by, design, extra)

@@ -744,6 +744,7 @@ class Ledger:
             "month": sa.func.substr(c.issued_at, 1, 7),
             "day": sa.func.substr(c.issued_at, 1, 10),
             "staff": c.redeemed_by,
+            "variant": self._data_field("variant"),
         }[by].label("key")
         issued: list[sa.ColumnElement[bool]] = []
         if since:
@@ -781,6 +782,15 @@ class Ledger:
         )
         with self._transaction() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    def _data_field(self, name: str) -> sa.ColumnElement[Any]:
+        """One key of a certificate's data (JSON text), in this engine's SQL."""
+        field: sa.ColumnElement[Any]
+        if self.engine.dialect.name == "sqlite":
+            field = sa.func.json_extract(certificates.c.data_json, f"$.{name}")
+        else:
+            field = sa.cast(certificates.c.data_json, sa.JSON)[name].as_string()
+        return field
 
     # Staff: names with hashed passwords and API tokens (hashing is the caller's, in web.py).
 
