@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 
-from certgen import catalog, codes, palette, views, web
+from certgen import catalog, codes, palette, views, web, web_api
 from certgen.clock import Clock
 from certgen.config import ConfigError, Web, load
 from certgen.errors import LedgerError
@@ -224,7 +224,12 @@ BEARER = {"Authorization": "Bearer till-token"}
 
 def token_for(name: str) -> tuple[str, str, str, float]:
     """add_token's arguments for the token BEARER sends."""
-    return (name, "till", web.hash_token("till-token"), dt.datetime.now(dt.UTC).timestamp() + 86400)
+    return (
+        name,
+        "till",
+        web_api.hash_token("till-token"),
+        dt.datetime.now(dt.UTC).timestamp() + 86400,
+    )
 
 
 def test_the_api_converts_and_undoes_once_each_with_idempotency(

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from certgen import codes, web
+from certgen import codes, web, web_api
 from certgen.config import Web
 from certgen.ledger import Ledger, open_ledger
 from tests.helpers import issue_rows, load, rows
@@ -384,7 +384,7 @@ def test_api_needs_a_token_and_redeems_once(app: Flask, ledger: Ledger, code: st
         == 401
     )
     token = "pos-terminal-token"
-    ledger.add_token("Sam", "pos", web.hash_token(token), time.time() + 3600)
+    ledger.add_token("Sam", "pos", web_api.hash_token(token), time.time() + 3600)
     auth = {"Authorization": f"Bearer {token}"}
     got = client.get(f"/api/certificates/{codes.display(code)}", headers=auth)
     assert got.status_code == 200 and got.json["status"] == "valid"  # type: ignore[index]
@@ -439,7 +439,7 @@ def test_a_locked_ledger_answers_503_with_retry_after_within_5_seconds(
     with open_ledger(url, wait=web.LEDGER_WAIT) as ledger:
         if ledger.password_hash("Sam") is None:
             ledger.add_staff("Sam", web.hash_password("pin12345"))
-        assert ledger.add_token("Sam", "pos", web.hash_token("t" * 40), time.time() + 3600)
+        assert ledger.add_token("Sam", "pos", web_api.hash_token("t" * 40), time.time() + 3600)
         app = web.create_app(ledger, Web(secret_key="k"))
         holder = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
@@ -474,7 +474,7 @@ def test_an_idempotency_key_replays_the_first_answer(
     app: Flask, ledger: Ledger, issued: list[str]
 ) -> None:
     code, other = issued
-    ledger.add_token("Sam", "pos", web.hash_token("k" * 40), time.time() + 3600)
+    ledger.add_token("Sam", "pos", web_api.hash_token("k" * 40), time.time() + 3600)
     client = app.test_client()
     auth = {"Authorization": f"Bearer {'k' * 40}", "Idempotency-Key": "pos-7-sale-1001"}
     first = client.post(f"/api/certificates/{code}/redeem", headers=auth)
@@ -524,11 +524,11 @@ def test_api_tokens_are_named_expire_and_are_revoked_one_by_one(
     assert invoke("staff", "revoke", "Sam", "till-1", "--ledger", url)[0] == 6
     # A new token of a label replaces the old one; an expired token is refused.
     with open_ledger(url) as ledger:
-        ledger.add_token("Sam", "till-2", web.hash_token("old" * 14), time.time() - 1)
+        ledger.add_token("Sam", "till-2", web_api.hash_token("old" * 14), time.time() - 1)
     assert lookup(tokens["till-2"]) == 401 and lookup("old" * 14) == 401
     assert "(expired)" in invoke("staff", "tokens", "Sam", "--ledger", url)[1]
     with open_ledger(url) as ledger:
-        ledger.add_token("Sam", "till-3", web.hash_token("new" * 14), time.time() + 60)
+        ledger.add_token("Sam", "till-3", web_api.hash_token("new" * 14), time.time() + 60)
     assert lookup("new" * 14) == 200
     assert (
         "Revoked 2 API tokens of Sam"
@@ -542,11 +542,11 @@ def test_staff_removal_revokes_every_token(env: Path, tmp_path: Path, issued: li
     with open_ledger(url) as ledger:
         if ledger.password_hash("Sam") is None:
             ledger.add_staff("Sam", web.hash_password("pin12345"))
-        ledger.add_token("Sam", "pos", web.hash_token("p" * 40), time.time() + 60)
-        assert ledger.staff_for_token(web.hash_token("p" * 40), time.time()) == "Sam"
+        ledger.add_token("Sam", "pos", web_api.hash_token("p" * 40), time.time() + 60)
+        assert ledger.staff_for_token(web_api.hash_token("p" * 40), time.time()) == "Sam"
         assert ledger.remove_staff("Sam")
         ledger.add_staff("Sam", web.hash_password("pin12345"))  # the same name again
-        assert ledger.staff_for_token(web.hash_token("p" * 40), time.time()) is None
+        assert ledger.staff_for_token(web_api.hash_token("p" * 40), time.time()) is None
         assert ledger.tokens("Sam") == []
 
 
@@ -560,10 +560,12 @@ def test_a_token_made_before_m014_keeps_working_for_90_days(tmp_path: Path) -> N
     with engine.begin() as conn:  # the ledger as m013 left it, with Sam's one token
         conn.execute(sa.text("DROP TABLE api_tokens"))
         conn.execute(sa.text("DELETE FROM certgen_migrations WHERE name = 'm014_api_tokens'"))
-        conn.execute(sa.text("UPDATE staff SET token_hash = :h"), {"h": web.hash_token("o" * 40)})
+        conn.execute(
+            sa.text("UPDATE staff SET token_hash = :h"), {"h": web_api.hash_token("o" * 40)}
+        )
     engine.dispose()
     with open_ledger(url) as ledger:
         [token] = ledger.tokens("Sam")
         assert token.label == "default"
         assert 89 < (token.expires_at - time.time()) / 86400 <= 90
-        assert ledger.staff_for_token(web.hash_token("o" * 40), time.time()) == "Sam"
+        assert ledger.staff_for_token(web_api.hash_token("o" * 40), time.time()) == "Sam"

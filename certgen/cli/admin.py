@@ -189,7 +189,7 @@ def staff_token(
     \b
     certgen staff token Sam --label till-2 --days 365
     """
-    from certgen import web
+    from certgen import web_api
 
     if not 1 <= len(label) <= 100 or not label.isprintable():
         raise click.BadParameter(
@@ -198,7 +198,7 @@ def staff_token(
     token = secrets.token_urlsafe(32)
     expires = time.time() + days * 86400
     with opened_ledger(config_file, ledger) as (config, opened):
-        if not opened.add_token(name, label, web.hash_token(token), expires):
+        if not opened.add_token(name, label, web_api.hash_token(token), expires):
             raise NotFoundError(f"no staff member named '{name}'")
     click.echo(token)
     until = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
