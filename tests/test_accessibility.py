@@ -51,17 +51,21 @@ def test_no_page_has_an_accessibility_violation(
         audit(f"friend-{language}")
     page.goto(url)
     page.get_by_role("link", name="Staff sign-in").click()
+    expect(page.get_by_label("Name")).to_be_visible()
     audit("sign-in")
     page.get_by_label("Name").fill("Sam")
     page.get_by_label("Password or PIN").fill("pin12345")
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Redeem")).to_be_visible()
     audit("staff")
     page.get_by_role("button", name="Redeem").click()
+    expect(page.get_by_role("status")).to_have_text("Redeemed")  # the page after the POST
     audit("staff-redeemed")
     page.goto(f"{server}/scan")
     page.get_by_role("status").filter(has_text="type the code").wait_for()
     audit("scan")
     page.goto(f"{server}/search?q=Ng")
+    expect(page.get_by_role("heading", name="Find a certificate")).to_be_visible()
     audit("search")
     assert found == {name: [] for name in found}
     assert not left, left

@@ -89,6 +89,7 @@ def test_the_friend_opens_the_gift_and_the_counter_redeems_converts_and_undoes(
     )
     page.screenshot(path=str(output / f"{size}-2-staff.png"), full_page=True)
     page.get_by_role("button", name="Redeem").click()
+    expect(page.get_by_role("status")).to_have_text("Redeemed")  # the POST answered
     page.reload()
     expect(page.get_by_role("status")).to_have_text("Redeemed")
     expect(page.get_by_text("Just now by Sam")).to_be_visible()
@@ -110,6 +111,7 @@ def test_the_friend_opens_the_gift_and_the_counter_redeems_converts_and_undoes(
     # A redemption by mistake, undone with a reason: valid again, both in the history.
     page.goto(urls[3])
     page.get_by_role("button", name="Redeem").click()
+    expect(page.get_by_role("status")).to_have_text("Redeemed")
     page.get_by_label("Why undo it").fill("scanned the wrong gift")
     page.get_by_role("button", name="Undo redemption").click()
     expect(page.get_by_role("status")).to_have_text("Redemption undone")
@@ -120,6 +122,7 @@ def test_the_friend_opens_the_gift_and_the_counter_redeems_converts_and_undoes(
     # Past the window: the page still open with its Undo form, the redemption now 20
     # minutes old (aged in the ledger file), the undo is refused and it stays redeemed.
     page.get_by_role("button", name="Redeem").click()
+    expect(page.get_by_role("status")).to_have_text("Redeemed")  # recorded before ageing it
     age_redemption(urls[3].rsplit("/", 1)[1], dt.timedelta(minutes=20))
     page.get_by_label("Why undo it").fill("too late")
     page.get_by_role("button", name="Undo redemption").click()
