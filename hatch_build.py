@@ -22,11 +22,14 @@ COPIES = {
     "zxing-wasm/dist/iife/reader/index.js": "zxing-reader.js",
     "zxing-wasm/dist/reader/zxing_reader.wasm": "zxing_reader.wasm",
     "zxing-wasm/LICENSE": "zxing-wasm.LICENSE.txt",
+    # The dashboard's charts; the bundle holds its one dependency, @kurkle/color.
+    "chart.js/dist/chart.umd.min.js": "chart.umd.js",
+    "chart.js/LICENSE.md": "chart.js.LICENSE.txt",
 }
 NPM_HELP = (
-    "certgen's /scan page serves the zxing-wasm QR decoder from the npm registry, and "
-    "installing certgen copies it in with npm: install Node.js and npm (Debian: apt-get install "
-    "nodejs npm) and install certgen again"
+    "certgen's /scan page and dashboard serve the zxing-wasm QR decoder and Chart.js from "
+    "the npm registry, and installing certgen copies them in with npm: install Node.js and "
+    "npm (Debian: apt-get install nodejs npm) and install certgen again"
 )
 
 

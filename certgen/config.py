@@ -108,6 +108,7 @@ class Web:
     book_url: str = ""  # the friend's page's main action: the business's booking page
     book_label: str = ""  # its words ("Book your free check-up"); "": "Book your visit"
     color: str = ""  # the business's colour (#RRGGBB) for the pages' band and buttons
+    business: str = ""  # its name, from [defaults] business, on the dashboard
 
 
 def zone(name: str | None) -> dt.tzinfo | None:
@@ -176,6 +177,7 @@ class Config:
                 f"not {color!r}"
             )
         values |= {"timezone": self.timezone, "base_url": self.base_url, "logo": self.logo}
+        values["business"] = self.defaults.get("business", "")
         values["locale"] = _locale(self.locale, self.sources.get("locale", "default"))
         return Web(secret_key=str(secret), **values)
 

@@ -1,5 +1,6 @@
-"""Referral reports: per referrer, design, batch, month or week of issue, or the staff
-who redeemed, over a range of issue dates, as a table or CSV (with a totals row) or JSON.
+"""Referral reports: per referrer, design, batch, variant, month or week of issue, or the
+staff who redeemed and where, over a range of issue dates, as a table or CSV (with a totals
+row) or JSON; the dashboard draws the same lines.
 
 Rates: redemption = redeemed / issued; conversion = converted / redeemed (of the friends
 who came in, how many became customers). ``converted`` also counts friends who bought
@@ -24,7 +25,7 @@ from certgen.tables import safe_cell
 if TYPE_CHECKING:  # the report command's --help imports no ledger
     from certgen.ledger import Ledger
 
-GROUPS = ("referrer", "design", "batch", "month", "week", "staff", "variant")
+GROUPS = ("referrer", "design", "batch", "month", "week", "staff", "location", "variant")
 TOTAL = "Total"
 INTERVALS = ("redemption_ci", "conversion_ci")
 Z95 = 1.959964  # the normal quantile of a two-sided 95% interval
@@ -37,7 +38,7 @@ COUNTS = (
     "converted",
     "converted_without_gift",
 )
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "html")  # html: the dashboard as one file (dashboard.py)
 
 
 @dataclass(frozen=True)
@@ -68,29 +69,45 @@ def build(
 ) -> list[Line]:
     """One line per group, of the certificates issued from ``since`` through ``until``."""
     day = (today or dt.date.today()).isoformat()
-    rows = ledger.summary(
-        "day" if by == "week" else by,
-        day,
-        since=since.isoformat() if since else None,
-        until=until.isoformat() if until else None,
-    )
-    if by == "week":  # folded here from days: the engines name weeks differently
-        rows = _fold(rows, _week)
-    lines = []
-    for row in rows:
-        if by == "referrer":
-            group = _referrer(row["key"], row["name"])
-        elif by == "staff":
-            group = row["key"] or "(not redeemed)"
-        else:
-            group = row["key"] or ""
-        counts = {name: int(row[name]) for name in COUNTS}
-        lines.append(_line(group, counts, Decimal(row["value"] or 0)))
-    if by == "referrer":  # the customers to thank first: most friends converted, then redeemed
-        lines.sort(key=lambda line: (-line.converted, -line.redeemed, line.group))
-    if by == "variant":
-        lines = [_intervals(line) for line in lines]
-    return lines
+    first, last = (since.isoformat() if since else None), (until.isoformat() if until else None)
+    if by == "referrer":
+        return referrers(ledger.referrers(day, since=first, until=last))
+    return lines(ledger.rollup(day, since=first, until=last), by)
+
+
+def lines(rollup: list[dict[str, Any]], by: str) -> list[Line]:
+    """The ledger's rollup rows folded into one line per ``by`` group, in order."""
+    key = KEYS[by]
+    folded = _fold(rollup, key)
+    made = [_line(_name(name, by), counts, value) for name, (counts, value) in folded]
+    return [_intervals(line) for line in made] if by == "variant" else made
+
+
+def referrers(rows: list[dict[str, Any]]) -> list[Line]:
+    """One line per referrer, the customers to thank first: most friends converted, then
+    redeemed."""
+    made = [_line(_referrer(row["key"], row["name"]), _counted(row), _value(row)) for row in rows]
+    return sorted(made, key=lambda line: (-line.converted, -line.redeemed, line.group))
+
+
+# How each grouping names a rollup row's group.
+KEYS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "design": lambda row: row["design"],
+    "batch": lambda row: row["batch"],
+    "month": lambda row: row["day"][:7],
+    "week": lambda row: _week(row["day"]),  # ISO weeks here: the engines name them differently
+    "day": lambda row: row["day"],
+    "staff": lambda row: row["staff"],
+    "location": lambda row: row["location"],
+    "variant": lambda row: row["variant"],
+}
+NOT_REDEEMED = "(not redeemed)"
+
+
+def _name(group: str | None, by: str) -> str:
+    if group is None and by in ("staff", "location"):
+        return NOT_REDEEMED
+    return group or ""
 
 
 def _intervals(line: Line) -> Line:
@@ -143,15 +160,26 @@ def _week(day: str) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _fold(rows: list[dict[str, Any]], key: Callable[[str], str]) -> list[dict[str, Any]]:
-    """Rows of days summed into the groups ``key`` names, in order."""
-    folded: dict[str, dict[str, Any]] = {}
+def _fold(
+    rows: list[dict[str, Any]], key: Callable[[dict[str, Any]], str | None]
+) -> list[tuple[str | None, tuple[dict[str, int], Decimal]]]:
+    """Rollup rows summed into the groups ``key`` names, in order (no group last)."""
+    folded: dict[str | None, tuple[dict[str, int], list[Decimal]]] = {}
     for row in rows:
-        into = folded.setdefault(key(row["key"]), {"key": key(row["key"]), "value": Decimal(0)})
+        counts, value = folded.setdefault(key(row), ({name: 0 for name in COUNTS}, [Decimal(0)]))
         for name in COUNTS:
-            into[name] = into.get(name, 0) + int(row[name])
-        into["value"] += Decimal(row["value"] or 0)
-    return [folded[name] for name in sorted(folded)]
+            counts[name] += int(row[name])
+        value[0] += _value(row)
+    order = sorted(folded, key=lambda name: (name is None, name or ""))
+    return [(name, (folded[name][0], folded[name][1][0])) for name in order]
+
+
+def _counted(row: dict[str, Any]) -> dict[str, int]:
+    return {name: int(row[name]) for name in COUNTS}
+
+
+def _value(row: dict[str, Any]) -> Decimal:
+    return Decimal(row["value"] or 0)
 
 
 def _referrer(key: str | None, name: str | None) -> str:

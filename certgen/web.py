@@ -31,7 +31,7 @@ from flask import (
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from certgen import catalog, codes, palette, views, web_api
+from certgen import catalog, codes, dashboard, palette, views, web_api
 from certgen import redeem as redeem_mod
 from certgen import text as text_mod
 from certgen.clock import Clock
@@ -71,6 +71,11 @@ SCAN_POLICY = (
     "style-src 'self'; img-src 'self'; media-src 'self' blob: mediastream:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+# /dashboard runs the app's own scripts (Chart.js and dashboard.js) and nothing else.
+DASHBOARD_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 SIGN_IN_WINDOW = 900.0  # seconds over which sign-in tries are counted, per account and address
 FREE_TRIES = 3  # an account's tries before each must wait longer than the one before
 MAX_BACKOFF = 300.0
@@ -86,7 +91,7 @@ LOGO_TYPES = {
     ".jpeg": "image/jpeg",
     ".svg": "image/svg+xml",
 }
-NEXT_PAGES = ("/r/", "/search", "/scan")  # where signing in may lead back to
+NEXT_PAGES = ("/r/", "/search", "/scan", "/dashboard")  # where signing in may lead back to
 
 
 def hash_password(password: str) -> str:
@@ -171,6 +176,8 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         response.headers.update(HEADERS)
         if request.endpoint == "scan":
             response.headers["Content-Security-Policy"] = SCAN_POLICY
+        elif request.endpoint == "dashboard_page":
+            response.headers["Content-Security-Policy"] = DASHBOARD_POLICY
         elif request.endpoint in ("static", "brand_css"):  # the app's own: revalidated
             response.headers["Cache-Control"] = "no-cache"
         if secure_cookies:
@@ -206,6 +213,13 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
                 session.pop("sid", None)
         return cast(str | None, g.staff)
 
+    def owner() -> bool:
+        """Whether the signed-in staff member has the owner role (the dashboard is theirs)."""
+        if "owner" not in g:
+            name = staff()
+            g.owner = name is not None and ledger.staff_role(name) == "owner"
+        return cast(bool, g.owner)
+
     def csrf_token() -> str:
         if "csrf" not in session:
             session["csrf"] = secrets.token_urlsafe(32)
@@ -216,7 +230,9 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
             abort(400, "The form has expired or did not come from this site. Reload and try again.")
 
-    app.jinja_env.globals.update(csrf_token=csrf_token, staff=staff, branded=bool(web.color))
+    app.jinja_env.globals.update(
+        csrf_token=csrf_token, staff=staff, owner=owner, branded=bool(web.color)
+    )
     # Page text goes through gettext: the catalogue a request chose (g.translations), else
     # the English source.
     app.jinja_env.add_extension("jinja2.ext.i18n")
@@ -425,6 +441,27 @@ def create_app(ledger: Ledger, web: Web, mailer: Mailer | None = None) -> Flask:
             return redirect(url_for("signin", next=request.path), code=303)
         return render_template("scan.html")
 
+    @app.get("/dashboard")
+    def dashboard_page() -> Any:
+        if not staff():
+            return redirect(url_for("signin", next=request.path), code=303)
+        if not owner():
+            abort(
+                403,
+                "The dashboard is for owners. An owner can give you the role: "
+                f"certgen staff set {staff()} --role owner",
+            )
+        since, until = _day(request.args, "since"), _day(request.args, "until")
+        if since and until and since > until:
+            abort(400, f"“Issued from” ({since}) is after “through” ({until}): swap them.")
+        period = request.args.get("period", "week")
+        if period not in dashboard.PERIODS:
+            abort(400, f"Show the time by {' or '.join(dashboard.PERIODS)}.")
+        shown = dashboard.build(
+            ledger, today_in(web.timezone), since=since, until=until, period=period
+        )
+        return render_template("dashboard.html", **dashboard.context(shown), business=web.business)
+
     @app.route("/signin", methods=["GET", "POST"])
     def signin() -> Any:
         target = request.values.get("next", "")
@@ -519,6 +556,17 @@ def _recent(at: str | None, now: dt.datetime, within: timedelta) -> bool:
 
 def _state(result: redeem_mod.Result, today: date) -> str:
     return redeem_mod.status(result.record, today) if result.record else "unknown"
+
+
+def _day(args: Any, name: str) -> date | None:
+    """A YYYY-MM-DD query argument (empty: none); another form is a 400 that says so."""
+    text = args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        abort(400, f"“{text}” is not a day: write it as YYYY-MM-DD, like 2026-11-30.")
 
 
 def _too_many(wait: int) -> tuple[str, int, dict[str, str]]:

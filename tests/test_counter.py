@@ -110,7 +110,7 @@ def test_undo_within_the_window_makes_it_valid_again_and_keeps_both_events(
         ("redeemed", None),
         ("unredeemed", "scanned the wrong gift"),
     ]
-    [row] = [r for r in ledger.summary("batch", "2026-12-01")]
+    [row] = ledger.rollup("2026-12-01")
     assert row["redeemed"] == 0
 
 
@@ -394,7 +394,7 @@ def test_a_persons_opening_is_a_view_but_not_a_reload_a_preview_or_staff(
     assert len(viewed) == 1 and viewed[0].detail == {} and viewed[0].actor == "public"
     later = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=61)).isoformat(timespec="seconds")
     assert ledger.record_view(code, at=later, within=web.VIEW_REPEAT)
-    [row] = ledger.summary("batch", "2026-12-01")
+    [row] = ledger.rollup("2026-12-01")
     assert (row["issued"], row["viewed"]) == (5, 1)  # one certificate viewed, twice
 
 

@@ -219,5 +219,5 @@ def test_an_old_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
         assert ledger.applied == [name for name, _ in MIGRATIONS[1:]]
         assert ledger.get(code).recipient == "Bob"  # type: ignore[union-attr]
         assert r.redeem(ledger, code, actor="Sam").outcome is Outcome.REDEEMED
-        [line] = ledger.summary("referrer", "2026-01-01")  # filled in by m007
+        [line] = ledger.referrers("2026-01-01")  # filled in by m007
         assert (line["key"], line["name"], line["issued"]) == ("name:Jane", "Jane", 1)

@@ -219,3 +219,112 @@ def test_convert_unredeemed_from_the_command_line(ledger_url: str) -> None:
         "convert", code, "--value", "99", "--unredeemed", "--ledger", ledger_url
     )
     assert status == 0 and "converted" in out
+
+
+def test_a_redemption_keeps_the_location_it_was_made_at(ledger_url: str) -> None:
+    with open_ledger(ledger_url) as ledger:
+        ledger.add_staff("Sam", "!", location="Downtown")
+        ledger.add_staff("Kim", "!", location="Airport")
+        made = [add(ledger, "b1", "Jane Doe", "2026-11-02T10:00:00+00:00") for _ in range(4)]
+        r.redeem(ledger, made[0], actor="Sam", today=TODAY)
+        r.redeem(ledger, made[1], actor="Kim", today=TODAY)
+        r.redeem(ledger, made[2], actor="Ann", today=TODAY)  # not staff: no location
+        assert ledger.set_staff("Sam", location="Uptown")  # moved later: the past stays
+        assert ledger.get(made[0]).redeemed_location == "Downtown"  # type: ignore[union-attr]
+        r.unredeem(ledger, made[1], reason="wrong one", actor="Kim", window=dt.timedelta(hours=1))
+        assert ledger.get(made[1]).redeemed_location is None  # type: ignore[union-attr]
+    status, out, err = invoke("report", "--by", "location", "--ledger", ledger_url)
+    assert status == 0, err
+    rows = {line.split()[0]: line.split()[1:4] for line in out.splitlines()[1:]}
+    assert rows["Downtown"] == ["1", "0", "1"] and "Airport" not in rows
+    assert rows["(not"] == ["redeemed)", "3", "0"]  # 2 never redeemed, Ann's has no place
+    assert "Uptown" not in rows and rows["Total"][0] == "4"
+
+
+def test_staff_roles_and_locations_from_the_command_line(ledger_url: str) -> None:
+    from click.testing import CliRunner
+
+    from certgen.cli import cli
+
+    def add_staff(*args: str) -> tuple[int, str, str]:
+        line = ["staff", "add", *args, "--password-stdin", "--ledger", ledger_url]
+        done = CliRunner().invoke(cli, line, input="pin12345\n", catch_exceptions=False)
+        return done.exit_code, done.stdout, done.stderr
+
+    status, out, _ = add_staff("Olivia", "--role", "owner")
+    assert status == 0 and "Added Olivia (owner)" in out
+    status, out, _ = add_staff("Sam", "--location", "Downtown")
+    assert status == 0 and "Added Sam (staff, Downtown)" in out
+    status, _, err = add_staff("Max", "--role", "boss")
+    assert status == 2 and "'boss' is not one of 'staff', 'owner'" in err
+    status, out, _ = invoke("staff", "list", "--ledger", ledger_url)
+    assert [line.split("\t")[:3] for line in out.splitlines()][1] == ["Sam", "staff", "Downtown"]
+    status, _, _ = invoke(
+        "staff", "set", "Sam", "--role", "owner", "--location", "", "--ledger", ledger_url
+    )
+    assert status == 0
+    status, out, _ = invoke("staff", "list", "--ledger", ledger_url)
+    assert [line.split("\t")[:2] for line in out.splitlines()] == [
+        ["Olivia", "owner"],
+        ["Sam", "owner"],
+    ]
+    assert "Downtown" not in out  # cleared with --location ""
+    status, _, err = invoke("staff", "set", "Nobody", "--role", "owner", "--ledger", ledger_url)
+    assert status != 0 and "no staff member named 'Nobody'" in err
+    status, _, err = invoke("staff", "set", "Sam", "--ledger", ledger_url)
+    assert status == 2 and "give --role, --location or both" in err
+
+
+def test_the_owners_migration_fills_variants_and_first_views_in(ledger_url: str) -> None:
+    """A ledger from before m016: its certificates' variants and first views are read from
+    their data and events into the columns the dashboard counts."""
+    import sqlalchemy as sa
+
+    from certgen.ledger.schema import MIGRATIONS
+
+    url = ledger_url
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "CREATE TABLE certgen_migrations "
+                "(name VARCHAR(100) PRIMARY KEY, applied_at VARCHAR(32) NOT NULL)"
+            )
+        )
+        for name, step in MIGRATIONS[:-1]:
+            step(conn)
+            conn.execute(sa.text("INSERT INTO certgen_migrations VALUES (:n, 'x')"), {"n": name})
+        conn.execute(
+            sa.text(
+                "INSERT INTO batches (id, design, design_hash, source, file, count, created_at) "
+                "VALUES ('b', 'classic', 'h', 't.csv', 'o.pdf', 2, '2026-11-02')"
+            )
+        )
+        for code, variant in (("AAAA", "B"), ("BBBB", None)):
+            data = json.dumps({"variant": variant} if variant else {})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO certificates (code, batch_id, file, page, source_row, design, "
+                    "design_hash, recipient, giver, data_json, issued_at, expires_on) VALUES "
+                    "(:c, 'b', 'o.pdf', 1, 2, 'classic', 'h', 'Bob', 'Jane', :d, "
+                    "'2026-11-02T10:00:00+00:00', NULL)"
+                ),
+                {"c": code, "d": data},
+            )
+        for at in ("2026-11-04T10:00:00+00:00", "2026-11-03T09:00:00+00:00"):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO events (code, kind, at, actor, channel, detail_json) "
+                    "VALUES ('AAAA', 'viewed', :at, 'public', 'web', '{}')"
+                ),
+                {"at": at},
+            )
+    engine.dispose()
+    with open_ledger(url) as ledger:
+        assert ledger.applied == [MIGRATIONS[-1][0]]
+        assert ledger.get("AAAA").viewed_at == "2026-11-03T09:00:00+00:00"  # type: ignore[union-attr]
+        rows = {
+            row["variant"]: (row["issued"], row["viewed"])
+            for row in ledger.rollup(TODAY.isoformat())
+        }
+        assert rows == {"B": (1, 1), None: (1, 0)}

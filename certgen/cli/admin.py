@@ -26,6 +26,7 @@ from certgen.cli.base import (
 )
 from certgen.errors import ConfigError, LedgerError, NotFoundError, OutputError
 from certgen.ledger import DAMAGED, open_ledger, safe_url
+from certgen.ledger.schema import ROLES
 
 MIN_PIN = 6
 MIN_PASSWORD = 8
@@ -85,16 +86,35 @@ def staff() -> None:
     """Staff who may sign in to the redemption page and use the API."""
 
 
+ROLE_HELP = "staff: the redemption page; owner: the dashboard (/dashboard) as well."
+LOCATION_HELP = (
+    "The shop or branch NAME works at: each redemption records it (report --by location)."
+)
+
+
 @staff.command("add")
 @click.argument("name")
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password or PIN from standard input."
 )
+@click.option(
+    "--role", type=click.Choice(ROLES), default="staff", show_default=True, help=ROLE_HELP
+)
+@click.option("--location", help=LOCATION_HELP)
 @settings_options
 def staff_add(
-    name: str, password_stdin: bool, config_file: Path | None, ledger: str | None
+    name: str,
+    password_stdin: bool,
+    role: str,
+    location: str | None,
+    config_file: Path | None,
+    ledger: str | None,
 ) -> None:
-    """Add NAME with a password or PIN (asked for, or read with --password-stdin)."""
+    """Add NAME with a password or PIN (asked for, or read with --password-stdin).
+
+    certgen staff add Sam --location Downtown
+    certgen staff add Olivia --role owner
+    """
     from certgen import web
 
     if password_stdin:
@@ -105,8 +125,27 @@ def staff_add(
     if weak:
         raise click.BadParameter(weak, param_hint="password")
     with opened_ledger(config_file, ledger) as (config, opened):
-        opened.add_staff(name, web.hash_password(password))
-    click.echo(f"Added {name}")
+        opened.add_staff(name, web.hash_password(password), role=role, location=location)
+    click.echo(f"Added {name} ({role}{f', {location}' if location else ''})")
+
+
+@staff.command("set")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), help=ROLE_HELP)
+@click.option("--location", help=LOCATION_HELP + ' "" clears it.')
+@settings_options
+def staff_set(
+    name: str, role: str | None, location: str | None, config_file: Path | None, ledger: str | None
+) -> None:
+    """Change NAME's role or location. Redemptions already made keep the location they
+    were made at."""
+    if role is None and location is None:
+        raise click.UsageError("give --role, --location or both")
+    where: str | None | bool = False if location is None else (location.strip() or None)
+    with opened_ledger(config_file, ledger) as (config, opened):
+        if not opened.set_staff(name, role=role, location=where):
+            raise NotFoundError(f"no staff member named '{name}'")
+    click.echo(f"Changed {name}")
 
 
 TOKEN_DAYS = 90  # a till's token: renewed each quarter
@@ -156,11 +195,15 @@ def staff_list(config_file: Path | None, ledger: str | None) -> None:
     """List staff, when each was added, their open sessions, and their valid API tokens."""
     with opened_ledger(config_file, ledger) as (config, opened):
         sessions = opened.sessions()
-        for name, added, tokens in opened.staff_members(time.time()):
+        for member in opened.staff_members(time.time()):
+            tokens = member.tokens
             token = f"\t{tokens} API token{'s' if tokens != 1 else ''}" if tokens else ""
-            open_ = sessions.get(name, 0)
+            open_ = sessions.get(member.name, 0)
             signed_in = f"\t{open_} session{'s' if open_ != 1 else ''}" if open_ else ""
-            click.echo(f"{name}\tadded {added}{signed_in}{token}")
+            where = f"\t{member.location}" if member.location else ""
+            click.echo(
+                f"{member.name}\t{member.role}{where}\tadded {member.created_at}{signed_in}{token}"
+            )
 
 
 @staff.command("token")

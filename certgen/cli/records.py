@@ -287,8 +287,8 @@ def convert(
     type=click.Choice(report_mod.GROUPS),
     default="referrer",
     show_default=True,
-    help="Group by referrer (the customers to thank), design, batch, month or ISO week of "
-    "issue, or the staff who redeemed.",
+    help="Group by referrer (the customers to thank), design, batch, variant, month or ISO "
+    "week of issue, or the staff who redeemed and their location.",
 )
 @click.option(
     "--since",
@@ -320,7 +320,11 @@ def report(
     ledger: str | None,
 ) -> None:
     """Issued, viewed, redeemed, expired, voided and converted certificates, with rates,
-    per group; the table and CSV end with the totals.
+    per group; the table and CSV end with the totals. --format html writes the owner's
+    dashboard as one file that opens anywhere (charts and tables, every grouping).
+
+        certgen report --by variant
+        certgen report --since 2026-11-01 --format html -o report.html
 
     Redemption rate is redeemed / issued; conversion rate is converted / redeemed. Issue
     dates are as the ledger keeps them (UTC).
@@ -332,8 +336,15 @@ def report(
             param_hint="--since",
         )
     with opened_ledger(config_file, ledger) as (config, opened):
-        lines = report_mod.build(opened, group, config.today(), since=first, until=last)
-        text = report_mod.RENDERERS[fmt](lines, group)
+        if fmt == "html":  # the dashboard, every grouping in one file; --by week or month
+            from certgen import dashboard
+
+            period = group if group in dashboard.PERIODS else "week"
+            shown = dashboard.build(opened, config.today(), since=first, until=last, period=period)
+            text = dashboard.standalone(shown, business=config.defaults.get("business", ""))
+        else:
+            lines = report_mod.build(opened, group, config.today(), since=first, until=last)
+            text = report_mod.RENDERERS[fmt](lines, group)
     if output is None:
         click.echo(text.rstrip("\r\n"))
     else:

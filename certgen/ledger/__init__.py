@@ -23,6 +23,7 @@ from certgen import codes as codes_mod
 from certgen.errors import LedgerError
 from certgen.ledger.schema import (
     MIGRATIONS,
+    ROLES,
     api_replies,
     api_tokens,
     batches,
@@ -134,6 +135,17 @@ class CertificateRecord:
     void_reason: str | None = None
     converted_at: str | None = None
     conversion_value: str | None = None
+    redeemed_location: str | None = None  # where the staff member who redeemed it works
+    viewed_at: str | None = None  # when a person first opened its page
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    name: str
+    created_at: str
+    role: str  # staff or owner (ROLES)
+    location: str | None
+    tokens: int  # API tokens valid now
 
 
 @dataclass(frozen=True)
@@ -585,7 +597,13 @@ class Ledger:
             c.voided_at.is_(None),
             sa.or_(c.expires_on.is_(None), c.expires_on >= today),
         )
-        values = {"redeemed_at": at, "redeemed_by": actor, "redeemed_via": channel}
+        location = sa.select(staff.c.location).where(staff.c.name == actor).scalar_subquery()
+        values = {
+            "redeemed_at": at,
+            "redeemed_by": actor,
+            "redeemed_via": channel,
+            "redeemed_location": location,  # the staff member's, as it is today
+        }
         return self._change(code, where, values, "redeemed", at, actor, channel, {"note": note})
 
     def void(self, code: str, *, at: str, actor: str, channel: str, reason: str) -> bool:
@@ -630,7 +648,12 @@ class Ledger:
             c.redeemed_at >= since,
             c.converted_at.is_(None),
         )
-        values = {"redeemed_at": None, "redeemed_by": None, "redeemed_via": None}
+        values = {
+            "redeemed_at": None,
+            "redeemed_by": None,
+            "redeemed_via": None,
+            "redeemed_location": None,
+        }
         detail = {
             "reason": reason,
             "redeemed_at": record.redeemed_at,
@@ -700,6 +723,13 @@ class Ledger:
                 )
             if kept:
                 conn.execute(events.insert(), kept)
+                c = certificates.c
+                conn.execute(
+                    certificates.update()
+                    .where(c.code == sa.bindparam("seen"), c.viewed_at.is_(None))
+                    .values(viewed_at=sa.bindparam("first")),
+                    [{"seen": view["code"], "first": view["at"]} for view in kept],
+                )
         return len(kept)
 
     def search(self, text: str, *, offset: int = 0, limit: int = 20) -> list[CertificateRecord]:
@@ -730,80 +760,82 @@ class Ledger:
         with self._transaction() as conn:
             return [_record(row._mapping) for row in conn.execute(query)]
 
-    def summary(
-        self, by: str, today: str, *, since: str | None = None, until: str | None = None
+    def rollup(
+        self, today: str, *, since: str | None = None, until: str | None = None
     ) -> list[dict[str, Any]]:
-        """Counts per group (``referrer``, ``design``, ``batch``, ``month`` or ``day`` of
-        issue, or the ``staff`` who redeemed), of certificates issued from ``since`` up to
-        and including ``until`` (ISO dates, UTC, as ``issued_at`` is kept)."""
-        c = certificates.c
-        key = {
-            "referrer": c.referrer_key,  # the giver's email where known, else the name
-            "design": c.design,
-            "batch": c.batch_id,
-            "month": sa.func.substr(c.issued_at, 1, 7),
-            "day": sa.func.substr(c.issued_at, 1, 10),
-            "staff": c.redeemed_by,
-            "variant": self._data_field("variant"),
-        }[by].label("key")
-        issued: list[sa.ColumnElement[bool]] = []
-        if since:
-            issued.append(c.issued_at >= since)
-        if until:  # through the whole of that day: before the next one starts
-            after = (dt.date.fromisoformat(until) + dt.timedelta(days=1)).isoformat()
-            issued.append(c.issued_at < after)
+        """Counts per batch, design, variant, day of issue, location and staff who redeemed,
+        of certificates issued from ``since`` through ``until`` (ISO dates, UTC, as
+        ``issued_at`` is kept). The report and the dashboard fold these rows into whichever
+        grouping they show; the query reads one index, in its order."""
+        with self._transaction() as conn:
+            return [dict(row._mapping) for row in conn.execute(rollup_query(today, since, until))]
 
-        def count(condition: Any) -> Any:
-            return sa.func.sum(sa.case((condition, 1), else_=0))
-
-        expired = sa.and_(c.redeemed_at.is_(None), c.voided_at.is_(None), c.expires_on < today)
-        viewed = (  # each certificate opened at least once, counted once
-            sa.select(events.c.code).where(events.c.kind == "viewed").distinct().subquery()
-        )
-        query = (
-            sa.select(
-                key,
-                sa.func.max(c.giver).label("name"),
-                sa.func.count().label("issued"),
-                sa.func.count(viewed.c.code).label("viewed"),
-                count(c.redeemed_at.is_not(None)).label("redeemed"),
-                count(expired).label("expired"),
-                count(c.voided_at.is_not(None)).label("voided"),
-                count(c.converted_at.is_not(None)).label("converted"),
-                count(sa.and_(c.converted_at.is_not(None), c.redeemed_at.is_(None))).label(
-                    "converted_without_gift"
-                ),
-                sa.func.sum(sa.cast(c.conversion_value, sa.Numeric(14, 2))).label("value"),
-            )
-            .outerjoin(viewed, viewed.c.code == c.code)
-            .where(*issued)
-            .group_by(key)
-            .order_by(key)
-        )
+    def referrers(
+        self, today: str, *, since: str | None = None, until: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Counts per referrer (``key``: the giver's email where known, else the name; with
+        the ``name`` printed), as ``rollup`` counts them."""
+        query = referrers_query(today, since, until)
         with self._transaction() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
-    def _data_field(self, name: str) -> sa.ColumnElement[Any]:
-        """One key of a certificate's data (JSON text), in this engine's SQL."""
-        field: sa.ColumnElement[Any]
-        if self.engine.dialect.name == "sqlite":
-            field = sa.func.json_extract(certificates.c.data_json, f"$.{name}")
-        else:
-            field = sa.cast(certificates.c.data_json, sa.JSON)[name].as_string()
-        return field
+    def expiring(
+        self, first: str, last: str, *, limit: int = 50
+    ) -> tuple[int, list[CertificateRecord]]:
+        """Certificates neither redeemed nor voided that expire from ``first`` through
+        ``last`` (ISO dates): how many, and the ``limit`` soonest."""
+        where = expiring_where(first, last)
+        c = certificates.c
+        with self._transaction() as conn:
+            count = conn.execute(sa.select(sa.func.count()).where(where)).scalar_one()
+            rows = conn.execute(
+                sa.select(certificates).where(where).order_by(c.expires_on, c.code).limit(limit)
+            )
+            return int(count), [_record(row._mapping) for row in rows]
 
     # Staff: names with hashed passwords and API tokens (hashing is the caller's, in web.py).
 
-    def add_staff(self, name: str, password_hash: str) -> None:
+    def add_staff(
+        self, name: str, password_hash: str, *, role: str = "staff", location: str | None = None
+    ) -> None:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
         try:
             with self._transaction() as conn:
                 conn.execute(
                     staff.insert().values(
-                        name=name, password_hash=password_hash, created_at=utc_now()
+                        name=name,
+                        password_hash=password_hash,
+                        created_at=utc_now(),
+                        role=role,
+                        location=location,
                     )
                 )
         except sa.exc.IntegrityError as exc:
             raise LedgerError(f"staff member '{name}' already exists") from exc
+
+    def set_staff(
+        self, name: str, *, role: str | None = None, location: str | None | bool = False
+    ) -> bool:
+        """Change a staff member's role and/or location (``None`` clears it; ``False``
+        leaves it). Redemptions already made keep the location they were made at."""
+        values: dict[str, Any] = {}
+        if role is not None:
+            if role not in ROLES:
+                raise ValueError(f"unknown role {role!r}")
+            values["role"] = role
+        if location is not False:
+            values["location"] = location
+        with self._transaction() as conn:
+            if not values:
+                found = conn.execute(sa.select(staff.c.name).where(staff.c.name == name))
+                return found.first() is not None
+            changed = conn.execute(staff.update().where(staff.c.name == name).values(**values))
+            return changed.rowcount == 1
+
+    def staff_role(self, name: str) -> str | None:
+        with self._transaction() as conn:
+            return conn.execute(sa.select(staff.c.role).where(staff.c.name == name)).scalar()
 
     def remove_staff(self, name: str) -> bool:
         """Remove ``name``, end every session they have open and revoke their API tokens,
@@ -892,19 +924,20 @@ class Ledger:
         with self._transaction() as conn:
             conn.execute(sign_in_attempts.delete().where(sign_in_attempts.c.key == key))
 
-    def staff_members(self, at: float) -> list[tuple[str, str, int]]:
-        """(name, created_at, API tokens valid at ``at``), by name."""
+    def staff_members(self, at: float) -> list[StaffMember]:
+        """Every staff member, by name, with their API tokens valid at ``at``."""
         t = api_tokens.c
         live = (
             sa.select(sa.func.count())
             .where(t.staff == staff.c.name, t.expires_at > at)
             .scalar_subquery()
         )
+        s = staff.c
         with self._transaction() as conn:
             rows = conn.execute(
-                sa.select(staff.c.name, staff.c.created_at, live).order_by(staff.c.name)
+                sa.select(s.name, s.created_at, s.role, s.location, live).order_by(s.name)
             )
-            return [(name, created, int(count)) for name, created, count in rows]
+            return [StaffMember(n, c, r, loc, int(k)) for n, c, r, loc, k in rows]
 
     def password_hash(self, name: str) -> str | None:
         with self._transaction() as conn:
@@ -1185,6 +1218,82 @@ def _code_fragment(text: str, code: str) -> bool:
     )
 
 
+def rollup_query(today: str, since: str | None, until: str | None) -> sa.Select[Any]:
+    """``Ledger.rollup``'s query (bench/dashboard.py prints its plan)."""
+    c = certificates.c
+    day = _issue_day()
+    keys = [
+        c.batch_id.label("batch"),
+        c.design.label("design"),
+        c.variant.label("variant"),
+        day.label("day"),
+        c.redeemed_location.label("location"),
+        c.redeemed_by.label("staff"),
+    ]
+    query = sa.select(*keys, *_counts(today)).where(*_issued_between(day, since, until))
+    return query.group_by(*keys)
+
+
+def referrers_query(today: str, since: str | None, until: str | None) -> sa.Select[Any]:
+    c = certificates.c
+    return (
+        sa.select(c.referrer_key.label("key"), sa.func.max(c.giver).label("name"))
+        .add_columns(*_counts(today))
+        .where(*_issued_between(_issue_day(), since, until))
+        .group_by(c.referrer_key)
+    )
+
+
+def expiring_where(first: str, last: str) -> sa.ColumnElement[bool]:
+    c = certificates.c
+    return sa.and_(
+        c.expires_on >= first,
+        c.expires_on <= last,
+        c.redeemed_at.is_(None),
+        c.voided_at.is_(None),
+    )
+
+
+def _counts(today: str) -> list[sa.ColumnElement[Any]]:
+    """What a report counts of a group of certificates (report.COUNTS), and their value."""
+    c = certificates.c
+
+    def count(condition: Any) -> Any:
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    expired = sa.and_(c.redeemed_at.is_(None), c.voided_at.is_(None), c.expires_on < today)
+    return [
+        sa.func.count().label("issued"),
+        sa.func.count(c.viewed_at).label("viewed"),
+        sa.func.count(c.redeemed_at).label("redeemed"),
+        count(expired).label("expired"),
+        sa.func.count(c.voided_at).label("voided"),
+        sa.func.count(c.converted_at).label("converted"),
+        count(sa.and_(c.converted_at.is_not(None), c.redeemed_at.is_(None))).label(
+            "converted_without_gift"
+        ),
+        sa.func.sum(sa.cast(c.conversion_value, sa.Numeric(14, 2))).label("value"),
+    ]
+
+
+def _issue_day() -> sa.ColumnElement[Any]:
+    """The day of issue as the rollup indexes spell it: literal numbers, since SQLite
+    matches an expression index only to the same expression, never to bound parameters."""
+    one: sa.ColumnElement[int] = sa.literal_column("1")
+    ten: sa.ColumnElement[int] = sa.literal_column("10")
+    return sa.func.substr(certificates.c.issued_at, one, ten)
+
+
+def _issued_between(
+    day: sa.ColumnElement[Any], since: str | None, until: str | None
+) -> list[sa.ColumnElement[bool]]:
+    """Issued on ``since`` or later and on ``until`` or before (ISO days, either optional)."""
+    return [
+        *([day >= since] if since else []),
+        *([day <= until] if until else []),
+    ]
+
+
 def _pending(batch_id: str, emails: Mapping[str, str]) -> list[dict[str, Any]]:
     return [
         {"code": code, "batch_id": batch_id, "address": address, "status": "pending"}
@@ -1198,6 +1307,7 @@ def _certificate_row(r: CertificateRecord) -> dict[str, Any]:
     row["data_json"] = json.dumps(row.pop("data"), ensure_ascii=False, sort_keys=True)
     row["referrer_key"] = referrer_key(r.giver, r.data)
     row["search_key"] = search_key(r.recipient, r.giver, r.data)
+    row["variant"] = r.data.get("variant")  # variants.FIELD, kept in a column to group by
     return row
 
 
@@ -1206,6 +1316,7 @@ def _record(row: Any) -> CertificateRecord:
     values["data"] = json.loads(values.pop("data_json"))
     values.pop("referrer_key", None)
     values.pop("search_key", None)
+    values.pop("variant", None)
     return CertificateRecord(**values)
 
 
