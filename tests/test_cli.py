@@ -371,7 +371,7 @@ def test_staff_add_list_token_remove(env: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0 and done.stdout.strip() == "Added Sam"
+    assert done.returncode == 0 and done.stdout.strip() == "Added Sam (staff)"
     again = subprocess.run(
         [shutil.which("certgen") or "", "staff", "add", "Sam", "--password-stdin"],
         input="pin12345\n",
@@ -382,7 +382,7 @@ def test_staff_add_list_token_remove(env: Path) -> None:
     token = invoke("staff", "token", "Sam")[1].strip()
     assert len(token) >= 40
     [line] = invoke("staff", "list")[1].splitlines()
-    assert line.startswith("Sam\tadded ") and line.endswith("\t1 API token")
+    assert line.startswith("Sam\tstaff\tadded ") and line.endswith("\t1 API token")
     with open_ledger(f"sqlite:///{env / 'ledger.db'}") as ledger:
         stored = ledger.password_hash("Sam")
         assert stored and "pin12345" not in stored and token not in repr(ledger.tokens())
