@@ -52,6 +52,7 @@ LAYERS = {
     "redeem": 3,
     "report": 3,
     "dashboard": 3,
+    "webhooks": 3,
     "mail": 3,
     "send": 3,
     "preview": 3,

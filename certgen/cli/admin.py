@@ -9,6 +9,7 @@ import secrets
 import shutil
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -66,18 +67,23 @@ def serve(
     """
     import waitress
 
-    from certgen import web
+    from certgen import web, webhooks
 
     config = config_mod.load(config_file=config_file, ledger=ledger)
     with open_configured(config, wait=web.LEDGER_WAIT) as opened:
         app = web.create_app(opened, config.web(), mailer_for(config, outbox))
         click.echo(f"certgen: serving {safe_url(config.ledger)} on http://{host}:{port}/", err=True)
+        # Webhooks go out beside the page, a few seconds after their event at most.
+        stop = threading.Event()
+        sender = webhooks.Sender(opened)
+        threading.Thread(target=sender.run, args=(stop,), name="webhooks", daemon=True).start()
         # A service manager's stop (SIGTERM) ends it like Ctrl-C: the views still queued are
         # written before the ledger closes.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             waitress.serve(app, host=host, port=port, threads=threads, ident="certgen")
         finally:
+            stop.set()
             app.extensions["certgen.views"].flush()
 
 

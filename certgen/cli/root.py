@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "unsubscribe": ("sending", "Remember that ADDRESS asked for no more email."),
     "verify": ("issuing", "Prove a run's PDFs hold exactly its certificates."),
     "void": ("records", "Void CODE, or every unredeemed certificate of a run."),
+    "webhooks": ("hooks", "Post each referral's events to your CRM, Zapier, ..."),
 }
 
 

@@ -41,6 +41,7 @@ from certgen.ledger.schema import (
     staff_sessions,
     unsubscribes,
 )
+from certgen.ledger.webhooks import WebhookStore, listened, publish
 
 T = TypeVar("T")
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -214,7 +215,7 @@ def _wal(cursor: Any, wait: float) -> None:
             time.sleep(0.02)
 
 
-class Ledger:
+class Ledger(WebhookStore):
     """An open ledger. Use ``open_ledger``; close it (or use it as a context manager)."""
 
     def __init__(self, engine: Engine, url: str, read_only: bool = False):
@@ -322,13 +323,13 @@ class Ledger:
         self.require_sound()
         try:
             with self._transaction() as conn:
+                hooked = listened(conn, "issued")
                 if new_batch:
                     conn.execute(batches.insert().values(**vars(batch)))
                 for some in _batches(records, 1000):
                     conn.execute(certificates.insert(), [_certificate_row(r) for r in some])
-                    conn.execute(
-                        events.insert(), [_issued(r, batch.id, actor, channel) for r in some]
-                    )
+                    issued = [_issued(r, batch.id, actor, channel) for r in some]
+                    _insert_events(conn, issued, "issued", hooked)
                 if emails:
                     conn.execute(deliveries.insert(), _pending(batch.id, emails))
         except sa.exc.IntegrityError as exc:
@@ -544,16 +545,15 @@ class Ledger:
         channel: str,
         detail: dict[str, Any],
     ) -> None:
-        conn.execute(
-            events.insert().values(
-                code=code,
-                kind=kind,
-                at=at,
-                actor=actor,
-                channel=channel,
-                detail_json=json.dumps(detail, ensure_ascii=False, sort_keys=True),
-            )
+        recorded = events.insert().values(
+            code=code,
+            kind=kind,
+            at=at,
+            actor=actor,
+            channel=channel,
+            detail_json=json.dumps(detail, ensure_ascii=False, sort_keys=True),
         )
+        publish(conn, [conn.execute(recorded.returning(events.c.id)).scalar_one()], time.time())
 
     def record_event(
         self, code: str, kind: str, *, at: str, actor: str, channel: str, detail: dict[str, Any]
@@ -630,7 +630,7 @@ class Ledger:
             if voided:
                 event = {"kind": "voided", "at": at, "actor": actor, "channel": channel}
                 rows = [{"code": code, **event, "detail_json": detail} for code in voided]
-                conn.execute(events.insert(), rows)
+                _insert_events(conn, rows, "voided")
         return voided
 
     def unredeem(
@@ -722,7 +722,7 @@ class Ledger:
                     | {"channel": "web", "detail_json": "{}"}
                 )
             if kept:
-                conn.execute(events.insert(), kept)
+                _insert_events(conn, kept, "viewed")
                 c = certificates.c
                 conn.execute(
                     certificates.update()
@@ -1042,16 +1042,20 @@ class Ledger:
         return claimed == 1
 
     def finish_notification(self, code: str, error: str | None, status: str = "failed") -> None:
-        """Sent (no ``error``), or ``status`` (failed; unknown: it may have arrived)."""
+        """Sent (no ``error``: a ``notified`` event says so), or ``status`` (failed;
+        unknown: it may have arrived)."""
+        at = utc_now()
         values = (
             {"status": status, "last_error": error}
             if error
-            else {"status": "sent", "sent_at": utc_now(), "last_error": None}
+            else {"status": "sent", "sent_at": at, "last_error": None}
         )
+        n = notifications.c
         with self._transaction() as conn:
-            conn.execute(
-                notifications.update().where(notifications.c.code == code).values(**values)
-            )
+            sent = notifications.update().where(n.code == code).values(**values)
+            recipient = conn.execute(sent.returning(n.recipient)).scalar()
+            if not error and recipient is not None:
+                self._event(conn, code, "notified", at, "certgen", "email", {"to": recipient})
 
     def notifications(self, *statuses: str) -> list[dict[str, Any]]:
         query = sa.select(notifications).order_by(notifications.c.created_at)
@@ -1473,6 +1477,20 @@ def _issued(record: CertificateRecord, batch_id: str, actor: str, channel: str) 
         "channel": channel,
         "detail_json": json.dumps({"batch": batch_id, "page": record.page}),
     }
+
+
+def _insert_events(
+    conn: Connection, rows: list[dict[str, Any]], kind: str, hooked: bool | None = None
+) -> None:
+    """Insert events of one kind; where a receiver listens to it (``hooked``, else asked
+    here), owe them to it in the same transaction."""
+    if hooked is None:
+        hooked = listened(conn, kind)
+    if not hooked:
+        conn.execute(events.insert(), rows)
+        return
+    ids = conn.execute(events.insert().returning(events.c.id), rows).scalars().all()
+    publish(conn, ids, time.time())
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -414,6 +414,48 @@ def _m016_owners_and_locations(conn: Connection) -> None:
     conn.execute(sa.text(f"CREATE INDEX certificates_expiring ON {expiring}"))
 
 
+def _webhooks(md: sa.MetaData) -> None:
+    """The tables m017 creates: receivers of the ledger's events (a CRM, Zapier) and the
+    outbox of each event owed to each, filled in the transaction that records the event."""
+    sa.Table(
+        "webhooks",
+        md,
+        sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),
+        sa.Column("url", sa.Text, nullable=False),
+        sa.Column("events", sa.Text, nullable=False),  # comma-separated event kinds
+        sa.Column("secret", sa.Text, nullable=False),  # signs each body (HMAC-SHA256)
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("failures", sa.Integer, nullable=False),  # in a row, for the pause
+        sa.Column("paused_until", sa.Float),  # unix time: a receiver that is down rests
+    )
+    sa.Table(
+        "webhook_outbox",
+        md,
+        sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),
+        sa.Column("webhook_id", sa.Integer, sa.ForeignKey("webhooks.id"), nullable=False),
+        sa.Column("event_id", sa.Integer, nullable=False),
+        sa.Column("code", sa.String(32), nullable=False),
+        # pending (to send, or to retry), sending (claimed), delivered, failed (given up)
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_attempt_at", sa.Float, nullable=False),  # unix time
+        sa.Column("claimed_by", sa.String(100)),  # host:pid of the sender holding it
+        sa.Column("claimed_at", sa.Float),
+        sa.Column("last_error", sa.Text),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("delivered_at", sa.String(32)),
+        sa.Index("webhook_outbox_due", "status", "next_attempt_at"),
+        # a certificate's earlier events for the same receiver go first
+        sa.Index("webhook_outbox_order", "webhook_id", "code", "event_id"),
+    )
+
+
+def _m017_webhooks(conn: Connection) -> None:
+    md = sa.MetaData()
+    _webhooks(md)
+    md.create_all(conn)
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -433,6 +475,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m014_api_tokens", _m014_api_tokens),
     ("m015_search", _m015_search),
     ("m016_owners_and_locations", _m016_owners_and_locations),
+    ("m017_webhooks", _m017_webhooks),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -469,6 +512,9 @@ _api_replies(metadata)
 api_replies = metadata.tables["api_replies"]
 _api_tokens(metadata)
 api_tokens = metadata.tables["api_tokens"]
+_webhooks(metadata)
+webhooks = metadata.tables["webhooks"]
+webhook_outbox = metadata.tables["webhook_outbox"]
 migrations_table = sa.Table(
     "certgen_migrations",
     sa.MetaData(),
