@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import email.policy
 import hashlib
 import hmac
 import os
@@ -18,7 +19,7 @@ import ssl
 import unicodedata
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,26 @@ EMAIL_FIELD = "giver_email"
 DEFAULT_SENDER = "certgen@localhost"
 STALE_CLAIM = dt.timedelta(minutes=10)  # far longer than a conversation can last
 UNSUBSCRIBE_PATH = "/unsubscribe/"
+# Header lines up to RFC 5322's limit: a List-Unsubscribe link longer than 78 characters
+# would otherwise be folded into an encoded word, which mail clients do not read as a link.
+POLICY = email.policy.default.clone(max_line_length=998)
+
+
+def domain(sender: str) -> str:
+    """The sender's domain, for Message-IDs and content ids."""
+    return sender.rpartition("@")[2].strip("> ") or "certgen"
+
+
+def add_unsubscribe(message: EmailMessage, url: str | None, sender: str) -> None:
+    """RFC 2369: how to ask for no more (``certgen unsubscribe`` records a reply); RFC 8058:
+    one click on the signed link, which the redemption site records."""
+    ways = [f"<{url}>"] if url else []
+    reply_to = parseaddr(sender)[1]
+    ways += [f"<mailto:{reply_to}?subject=unsubscribe>"] if reply_to else []
+    if ways:
+        message["List-Unsubscribe"] = ", ".join(ways)
+    if url:
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
 
 def unsubscribe_url(base_url: str, key: str, address: str) -> str:

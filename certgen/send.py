@@ -14,7 +14,6 @@ Message-ID, which receiving systems use to drop duplicates.
 from __future__ import annotations
 
 import datetime as dt
-import email.policy
 import io
 import os
 import secrets
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import formatdate
 from typing import Any, Protocol
 
 from certgen import codes, locks, mail, preview, render, runs, stopping, workers
@@ -78,9 +77,6 @@ MAYBE = (
     "the server took the whole message and its answer was lost, so it may have arrived; "
     "check the mailbox or the server's log, and send it again with --resend-unknown"
 )
-# Header lines up to RFC 5322's limit: a List-Unsubscribe link longer than 78 characters
-# would otherwise be folded into an encoded word, which mail clients do not read as a link.
-POLICY = email.policy.default.clone(max_line_length=998)
 
 
 class Postbox(Protocol):
@@ -247,12 +243,8 @@ def _bodies(design: Design, to: str, values: dict[str, Any]) -> tuple[str, str, 
     return subject, templates.text.render(values), html
 
 
-def _domain(sender: str) -> str:
-    return sender.rpartition("@")[2].strip("> ") or "certgen"
-
-
 def _image_id(code: str, sender: str) -> str:
-    return f"certificate.{code}@{_domain(sender)}"
+    return f"certificate.{code}@{mail.domain(sender)}"
 
 
 def image_dpi(design: Design) -> float:
@@ -282,21 +274,13 @@ def compose(
     recognisable."""
     values = email_context(design, row, cert.code, issued_on, outgoing)
     subject, text, html = _bodies(design, outgoing.to, values)
-    message = EmailMessage(policy=POLICY)
+    message = EmailMessage(policy=mail.POLICY)
     message["From"] = outgoing.sender
     message["To"] = outgoing.address(row)
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = f"<{cert.code}.{batch_id}@{_domain(outgoing.sender)}>"
-    # RFC 2369: how to ask for no more (certgen unsubscribe records a reply); RFC 8058:
-    # one click on the link, which the redemption site records.
-    ways = [f"<{values['unsubscribe_url']}>"] if values.get("unsubscribe_url") else []
-    reply_to = parseaddr(outgoing.sender)[1]
-    ways += [f"<mailto:{reply_to}?subject=unsubscribe>"] if reply_to else []
-    if ways:
-        message["List-Unsubscribe"] = ", ".join(ways)
-    if values.get("unsubscribe_url"):
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Message-ID"] = f"<{cert.code}.{batch_id}@{mail.domain(outgoing.sender)}>"
+    mail.add_unsubscribe(message, values.get("unsubscribe_url"), outgoing.sender)
     message.set_content(text)
     pdf = io.BytesIO()
     drawn = issue_mod.with_qr(design, cert, outgoing.base_url)

@@ -53,6 +53,7 @@ LAYERS = {
     "report": 3,
     "dashboard": 3,
     "webhooks": 3,
+    "remind": 3,
     "mail": 3,
     "send": 3,
     "preview": 3,

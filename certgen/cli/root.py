@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "preview": ("designs", "Render a design with its sample data as a PNG."),
     "profiles": ("lists", "Mapping profiles for exports (Shopify, Mailchimp, ...)."),
     "redeem": ("records", "Redeem CODE once."),
+    "remind": ("sending", "Email each friend whose gift expires soon, once."),
     "report": ("records", "What was issued, redeemed and converted, by referrer."),
     "runs": ("issuing", "List runs, newest first, and how each went."),
     "send": ("sending", "Email certificates, one per row of a customer list."),

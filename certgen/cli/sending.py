@@ -1,4 +1,4 @@
-"""certgen send."""
+"""certgen send, remind and unsubscribe: the emails of a run."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from certgen import codes
+from certgen import codes, stopping
+from certgen import config as config_mod
 from certgen.cli.base import (
+    INTERRUPTED,
     ROWS_LEFT_OUT,
     RowInput,
     actor_name,
@@ -134,7 +136,7 @@ def send(
     with --resume ID; an address the server refuses is listed with its row. Exit code 13:
     some emails were not delivered.
     """
-    from certgen import mail, mailing
+    from certgen import mailing
     from certgen import runs as runs_mod
     from certgen import send as send_mod
     from certgen.ledger import safe_url
@@ -147,22 +149,8 @@ def send(
         if csv_file is not None:
             raise click.UsageError("--email is for one certificate; a CSV gives it per row")
         row_input = row_input.with_value(field, email)
-    postbox: mail.Outbox | mail.Session
-    if outbox is not None:
-        postbox = mail.Outbox(outbox)
-        sender = config.smtp.sender if config.smtp else mail.DEFAULT_SENDER
-        via = f"outbox {outbox.resolve()}"
-    elif config.smtp is not None:
-        postbox, sender = mail.Session(config.smtp), config.smtp.sender
-        via = f"email via {config.smtp.host}"
-    else:
-        raise ConfigError(
-            "no [smtp] in certgen.toml and no --outbox: nowhere to send the emails "
-            '(add [smtp] with host = "smtp.example.com", or give --outbox DIR)'
-        )
-    # The one-click unsubscribe link needs the redemption site, which records it.
-    key = None if config.base_url_is_default else config.web().secret_key
-    outgoing = send_mod.Outgoing(sender, config.base_url, to, key)
+    postbox, sender, via = _postbox(config, outbox)
+    outgoing = send_mod.Outgoing(sender, config.base_url, to, _unsubscribe_key(config))
     extra = {**mailing.fields(False), **send_mod.FIELDS[to]}
     started = time.monotonic()
     with open_configured(config) as opened:
@@ -309,6 +297,159 @@ def _test_send(
         f"Sent {sent} test email{plural} to {to}: the first {sent} row{plural}, with the "
         f"sample code {codes.display(codes.SAMPLE)}; nothing was recorded"
     )
+
+
+def _postbox(
+    config: config_mod.Config, outbox: Path | None
+) -> tuple[mail.Outbox | mail.Session, str, str]:
+    """Where a run's emails go (the --outbox folder, else the [smtp] server, one connection
+    kept open), the sender, and a few words saying which."""
+    from certgen import mail
+
+    if outbox is not None:
+        sender = config.smtp.sender if config.smtp else mail.DEFAULT_SENDER
+        return mail.Outbox(outbox), sender, f"outbox {outbox.resolve()}"
+    if config.smtp is not None:
+        return mail.Session(config.smtp), config.smtp.sender, f"email via {config.smtp.host}"
+    raise ConfigError(
+        "no [smtp] in certgen.toml and no --outbox: nowhere to send the emails "
+        '(add [smtp] with host = "smtp.example.com", or give --outbox DIR)'
+    )
+
+
+def _unsubscribe_key(config: config_mod.Config) -> str | None:
+    """The one-click unsubscribe link needs the redemption site, which records it."""
+    return None if config.base_url_is_default else config.web().secret_key
+
+
+def _days(text: str) -> int:
+    """``14d``, ``2w`` or ``14`` as days."""
+    number, unit = (text[:-1], text[-1].lower()) if text[-1:].isalpha() else (text, "d")
+    if not number.isdigit() or unit not in "dw" or int(number) > 3660:
+        raise click.BadParameter(f"'{text}': give days or weeks, e.g. 14d or 2w")
+    return int(number) * (7 if unit == "w" else 1)
+
+
+@cli.command()
+@click.option(
+    "--before",
+    "window",
+    default="14d",
+    show_default=True,
+    metavar="DAYS",
+    help="Remind gifts that expire within this many days (14d, 2w).",
+)
+@click.option(
+    "--test-to",
+    metavar="ADDRESS",
+    help="Send the first reminder to ADDRESS instead, to see it; nothing is recorded.",
+)
+@click.option(
+    "--outbox",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write the emails as .eml files into this folder instead of sending them.",
+)
+@safety_options(
+    dry_run="List whom it would remind, and who is left out and why; send nothing.",
+    limit="Remind the first N (soonest to expire); the same command sends the rest later.",
+)
+@base_url_option
+@settings_options
+def remind(
+    window: str,
+    test_to: str | None,
+    outbox: Path | None,
+    dry_run: bool,
+    limit: int | None,
+    base_url: str | None,
+    config_file: Path | None,
+    ledger: str | None,
+) -> None:
+    """Email each friend whose gift expires soon and is not used yet, once per gift.
+
+    The friend's address is the list's recipient_email, or where certgen send delivered
+    the gift (--address-to recipient); gifts given to customers to pass on have no one to
+    remind. Run it daily (cron): each gift is reminded at most once, an unsubscribed
+    address never, and a failed one again on the next run.
+    """
+    from certgen import remind as remind_mod
+
+    days = _days(window)
+    config = config_mod.load(config_file=config_file, ledger=ledger, base_url=base_url)
+    today = config.today()
+    with open_configured(config) as opened:
+        plan = remind_mod.plan(opened, today, days)
+        last = today + dt.timedelta(days=days)
+        left_out = [
+            (plan.already, "reminded before"),
+            (plan.no_address, "no address for the friend (given to the customer to pass on)"),
+            (plan.unsubscribed, "unsubscribed"),
+            (plan.converted, "the friend is a customer already"),
+        ]
+        notes = "; ".join(f"{n} {why}" for n, why in left_out if n)
+        click.echo(
+            f"{len(plan.due)} to remind of gifts expiring {today} to {last}"
+            + (f"; left out: {notes}" if notes else "")
+        )
+        if dry_run:
+            for due in plan.due[: limit or 20]:
+                record = due.record
+                click.echo(f"  {codes.display(record.code)}  {record.expires_on}  {due.address}")
+            if len(plan.due) > (limit or 20):
+                click.echo(f"  ... and {len(plan.due) - (limit or 20)} more")
+            click.echo("Dry run: nothing was sent or recorded")
+            return
+        if not plan.due:
+            return
+        postbox, sender, via = _postbox(config, outbox)
+        key = _unsubscribe_key(config)
+        try:
+            if test_to is not None:
+                first = remind_mod.Due(plan.due[0].record, test_to)
+                message = remind_mod.compose(
+                    first,
+                    remind_mod.Templates.shipped(),
+                    sender=sender,
+                    base_url=config.base_url,
+                    today=today,
+                    unsubscribe_key=key,
+                )
+                postbox.send(message, "reminder-test")
+                click.echo(f"Sent the first reminder to {test_to} ({via}); nothing was recorded")
+                return
+            with stopping.at_safe_points():
+                result = remind_mod.remind(
+                    opened,
+                    plan.due,
+                    postbox,
+                    sender=sender,
+                    base_url=config.base_url,
+                    today=today,
+                    unsubscribe_key=key,
+                    limit=limit,
+                )
+        finally:
+            postbox.close()
+    click.echo(f"Reminded {result.sent} friend{'s' if result.sent != 1 else ''} ({via})")
+    for due, reason in result.failed:
+        click.secho(f"  {codes.display(due.record.code)} to {due.address}: {reason}", err=True)
+    if result.unknown:
+        click.echo(
+            f"{result.unknown} may have arrived (the server's answer was lost): not sent again"
+        )
+    again = this_command(drop=frozenset({"--limit"}))
+    if result.stopped:
+        click.echo(f"Stopped; the rest are sent by: {again}", err=True)
+        raise click.exceptions.Exit(INTERRUPTED)
+    if result.held:
+        click.echo(f"{result.held} more wait (--limit): {again}")
+    if result.failed:
+        click.secho(
+            f"{len(result.failed)} failed; the same command tries them again: {again}",
+            err=True,
+            fg="red",
+        )
+        raise click.exceptions.Exit(DeliveryError.exit_code)
 
 
 @cli.command()

@@ -33,6 +33,7 @@ from certgen.ledger.schema import (
     migrations_table,
     notifications,
     referrer_key,
+    reminders,
     run_leases,
     search_folded,
     search_key,
@@ -780,10 +781,10 @@ class Ledger(WebhookStore):
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def expiring(
-        self, first: str, last: str, *, limit: int = 50
+        self, first: str, last: str, *, limit: int | None = 50
     ) -> tuple[int, list[CertificateRecord]]:
         """Certificates neither redeemed nor voided that expire from ``first`` through
-        ``last`` (ISO dates): how many, and the ``limit`` soonest."""
+        ``last`` (ISO dates): how many, and the ``limit`` soonest (None: all)."""
         where = expiring_where(first, last)
         c = certificates.c
         with self._transaction() as conn:
@@ -1004,14 +1005,48 @@ class Ledger(WebhookStore):
                 conn.execute(touched.values(last_used=at))
         return str(found.staff)
 
-    # Notifications: the referrer's thank-you, at most one per certificate.
+    # Notifications (the referrer's thank-you) and reminders (the friend's, before the gift
+    # expires): at most one of each per certificate, in tables of the same shape.
 
     def queue_notification(self, code: str, recipient: str) -> bool:
         """False if this certificate already has one (queued, sent or failed)."""
+        return self._queue_mail(notifications, code, recipient)
+
+    def claim_notification(self, code: str, stale_before: str | None = None) -> bool:
+        """Take an unsent notification for one attempt; False if it is sent or another
+        sender has it. A claim made before ``stale_before`` (its sender died mid-send) may
+        be taken again."""
+        return self._claim_mail(notifications, code, stale_before)
+
+    def finish_notification(self, code: str, error: str | None, status: str = "failed") -> None:
+        """Sent (no ``error``: a ``notified`` event says so), or ``status`` (failed;
+        unknown: it may have arrived)."""
+        self._finish_mail(notifications, code, error, status, "notified")
+
+    def queue_reminder(self, code: str, recipient: str) -> bool:
+        return self._queue_mail(reminders, code, recipient)
+
+    def claim_reminder(self, code: str, stale_before: str | None = None) -> bool:
+        return self._claim_mail(reminders, code, stale_before)
+
+    def finish_reminder(self, code: str, error: str | None, status: str = "failed") -> None:
+        """Sent (a ``reminded`` event), or ``status`` (failed; unknown: it may have arrived)."""
+        self._finish_mail(reminders, code, error, status, "reminded")
+
+    def reminder_status(self, codes: Collection[str]) -> dict[str, str]:
+        """The reminder status of each of these codes that has one."""
+        found: dict[str, str] = {}
+        with self._transaction() as conn:
+            for some in _batches(codes, 500):
+                query = sa.select(reminders.c.code, reminders.c.status)
+                found.update(conn.execute(query.where(reminders.c.code.in_(some))).all())
+        return found
+
+    def _queue_mail(self, table: sa.Table, code: str, recipient: str) -> bool:
         try:
             with self._transaction() as conn:
                 conn.execute(
-                    notifications.insert().values(
+                    table.insert().values(
                         code=code,
                         recipient=recipient,
                         status="pending",
@@ -1023,11 +1058,8 @@ class Ledger(WebhookStore):
             return False
         return True
 
-    def claim_notification(self, code: str, stale_before: str | None = None) -> bool:
-        """Take an unsent notification for one attempt; False if it is sent or another
-        sender has it. A claim made before ``stale_before`` (its sender died mid-send) may
-        be taken again."""
-        n = notifications.c
+    def _claim_mail(self, table: sa.Table, code: str, stale_before: str | None) -> bool:
+        n = table.c
         claimable: sa.ColumnElement[bool] = n.status.in_(("pending", "failed"))
         if stale_before is not None:
             claimable = sa.or_(
@@ -1035,27 +1067,27 @@ class Ledger(WebhookStore):
             )
         with self._transaction() as conn:
             claimed = conn.execute(
-                notifications.update()
+                table.update()
                 .where(n.code == code, claimable)
                 .values(status="sending", attempts=n.attempts + 1, claimed_at=utc_now())
             ).rowcount
         return claimed == 1
 
-    def finish_notification(self, code: str, error: str | None, status: str = "failed") -> None:
-        """Sent (no ``error``: a ``notified`` event says so), or ``status`` (failed;
-        unknown: it may have arrived)."""
+    def _finish_mail(
+        self, table: sa.Table, code: str, error: str | None, status: str, kind: str
+    ) -> None:
         at = utc_now()
         values = (
             {"status": status, "last_error": error}
             if error
             else {"status": "sent", "sent_at": at, "last_error": None}
         )
-        n = notifications.c
+        n = table.c
         with self._transaction() as conn:
-            sent = notifications.update().where(n.code == code).values(**values)
+            sent = table.update().where(n.code == code).values(**values)
             recipient = conn.execute(sent.returning(n.recipient)).scalar()
             if not error and recipient is not None:
-                self._event(conn, code, "notified", at, "certgen", "email", {"to": recipient})
+                self._event(conn, code, kind, at, "certgen", "email", {"to": recipient})
 
     def notifications(self, *statuses: str) -> list[dict[str, Any]]:
         query = sa.select(notifications).order_by(notifications.c.created_at)
@@ -1065,6 +1097,23 @@ class Ledger(WebhookStore):
             return [dict(r._mapping) for r in conn.execute(query)]
 
     # Deliveries: each certificate of a send run, emailed once.
+
+    def friend_addresses(self, codes: Collection[str]) -> dict[str, str]:
+        """The address each of these certificates was emailed to where a send run delivered
+        it to the friend (``--address-to recipient``), not to the customer to pass on."""
+        d = deliveries.c
+        found: dict[str, str] = {}
+        with self._transaction() as conn:
+            for some in _batches(codes, 500):
+                rows = conn.execute(
+                    sa.select(d.code, d.address, batches.c.settings)
+                    .join(batches, batches.c.id == d.batch_id)
+                    .where(d.code.in_(some), d.status == "sent")
+                )
+                for code, address, settings in rows:
+                    if json.loads(settings or "{}").get("address_to") == "recipient":
+                        found[code] = address
+        return found
 
     def deliveries(self, batch_id: str) -> dict[str, Delivery]:
         """The run's deliveries by code."""

@@ -456,6 +456,29 @@ def _m017_webhooks(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _reminders(md: sa.MetaData) -> None:
+    """The table m018 creates: the friend's reminder that a gift is about to expire, at most
+    one per certificate (as ``notifications`` is for the referrer's thank-you)."""
+    sa.Table(
+        "reminders",
+        md,
+        sa.Column("code", sa.String(32), primary_key=True),
+        sa.Column("recipient", sa.Text, nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),  # pending, sending, sent, failed
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("last_error", sa.Text),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("sent_at", sa.String(32)),
+        sa.Column("claimed_at", sa.String(32)),
+    )
+
+
+def _m018_reminders(conn: Connection) -> None:
+    md = sa.MetaData()
+    _reminders(md)
+    md.create_all(conn)
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -476,6 +499,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m015_search", _m015_search),
     ("m016_owners_and_locations", _m016_owners_and_locations),
     ("m017_webhooks", _m017_webhooks),
+    ("m018_reminders", _m018_reminders),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -512,6 +536,8 @@ _api_replies(metadata)
 api_replies = metadata.tables["api_replies"]
 _api_tokens(metadata)
 api_tokens = metadata.tables["api_tokens"]
+_reminders(metadata)
+reminders = metadata.tables["reminders"]
 _webhooks(metadata)
 webhooks = metadata.tables["webhooks"]
 webhook_outbox = metadata.tables["webhook_outbox"]

@@ -27,6 +27,7 @@ WEBHOOK_EVENTS = (
     "voided",
     "converted",
     "notified",
+    "reminded",
 )
 
 
