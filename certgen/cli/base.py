@@ -121,11 +121,16 @@ def mailer_for(config: config_mod.Config, outbox: Path | None) -> mail.Mailer | 
     return mail.Mailer(config.smtp, outbox, config.include_friend_name)
 
 
-outbox_option = click.option(
-    "--outbox",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Write thank-you emails as .eml files into this folder instead of sending them.",
-)
+def eml_outbox_option(what: str) -> Callable[[F], F]:
+    """--outbox: ``what`` written as .eml files into a folder instead of sent."""
+    return click.option(
+        "--outbox",
+        type=click.Path(path_type=Path, file_okay=False),
+        help=f"Write {what} into this folder instead of sending by email.",
+    )
+
+
+outbox_option = eml_outbox_option("thank-you emails as .eml files")
 
 
 design_option = click.option(

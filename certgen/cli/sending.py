@@ -24,6 +24,7 @@ from certgen.cli.base import (
     cli,
     design_option,
     designs_dir_option,
+    eml_outbox_option,
     jobs_option,
     known_run,
     left_out,
@@ -64,11 +65,7 @@ if TYPE_CHECKING:  # --help and completion import no mail stack, design or ledge
     again="running it again sends only what it has not sent",
     resume="what was sent is not sent again",
 )
-@click.option(
-    "--outbox",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Write each email as CODE.eml into this folder instead of sending it.",
-)
+@eml_outbox_option("each email as CODE.eml")
 @click.option(
     "--rate",
     type=click.FloatRange(min=0, min_open=True),
@@ -344,11 +341,7 @@ def _days(text: str) -> int:
     metavar="ADDRESS",
     help="Send the first reminder to ADDRESS instead, to see it; nothing is recorded.",
 )
-@click.option(
-    "--outbox",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Write the emails as .eml files into this folder instead of sending them.",
-)
+@eml_outbox_option("the reminders as .eml files")
 @safety_options(
     dry_run="List whom it would remind, and who is left out and why; send nothing.",
     limit="Remind the first N (soonest to expire); the same command sends the rest later.",
