@@ -63,7 +63,7 @@ WEB_TYPES: dict[str, type] = {
     "book_label": str,
     "color": str,
 }
-_NOTIFY_KEYS = {"include_friend_name"}
+_NOTIFY_KEYS = {"include_friend_name", "new_gift"}
 
 
 def home() -> Path:
@@ -143,6 +143,7 @@ class Config:
     source: Path | None = None  # the certgen.toml that was read, if any
     smtp: Smtp | None = None
     include_friend_name: bool = False  # in thank-you emails; off: no personal data of the friend
+    new_gift: bool = False  # each thank-you carries a fresh certificate to pass on
     web_settings: Mapping[str, object] = field(default_factory=dict)
     date_format: str | None = None  # how customer lists write dates (strptime)
     profile: str | None = None  # the mapping profile customer lists are read with
@@ -319,6 +320,7 @@ def load(
         path,
         smtp=_smtp(data, path),
         include_friend_name=bool(notify.get("include_friend_name", False)),
+        new_gift=bool(notify.get("new_gift", False)),
         web_settings=_table(data, "web", _WEB_KEYS, path),
         date_format=setting("date_format", None, "CERTGEN_DATE_FORMAT"),
         profile=setting("profile", None, "CERTGEN_PROFILE"),
@@ -424,4 +426,6 @@ def explain(config: Config) -> list[tuple[str, str, str]]:
         lines.append((f"web.{key}", shown, file))
     if config.include_friend_name:
         lines.append(("notify.include_friend_name", "true", file))
+    if config.new_gift:
+        lines.append(("notify.new_gift", "true", file))
     return lines

@@ -19,13 +19,18 @@ import ssl
 import unicodedata
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, parseaddr
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from certgen.config import Smtp
-from certgen.errors import ConfigError
+from certgen import codes
+from certgen.config import Smtp, today_in
+from certgen.errors import CertgenError, ConfigError
 from certgen.ledger import CertificateRecord, Ledger
+
+if TYPE_CHECKING:  # a redemption imports neither templates nor drawing until it mails
+    from certgen.design import EmailTemplates
+    from certgen.gifts import Gift, GiftMaker
 
 EMAIL_FIELD = "giver_email"
 DEFAULT_SENDER = "certgen@localhost"
@@ -91,6 +96,9 @@ class Mailer:
     smtp: Smtp | None = None
     outbox: Path | None = None
     include_friend_name: bool = False
+    timezone: str | None = None  # the shop's: when a gift was used, as it reads it
+    locale: str = "en"
+    gifts: GiftMaker | None = None  # [notify] new_gift: a fresh certificate in each thank-you
 
     def __post_init__(self) -> None:
         if self.smtp is None and self.outbox is None:
@@ -230,26 +238,75 @@ class Session:
             self._drop()
 
 
-def thank_you(record: CertificateRecord, sender: str, include_friend_name: bool) -> EmailMessage:
-    """Tells the referrer their gift was used; no code, and the friend's name only if allowed."""
+THANKS_SUBJECT = (
+    "Your gift was used{% if business %} at {{ business }}{% endif %}"
+    "{% if new_gift %}: here is another to pass on{% endif %}"
+)
+THANKS_NAMES = {
+    "giver", "giver_first", "friend", "business", "offer", "pain", "phone", "website",
+    "address", "redeemed", "new_gift", "gift_code", "gift_url", "gift_expires",
+}  # fmt: skip
+
+
+def shipped_message(name: str, subject: str, known: set[str]) -> EmailTemplates:
+    """One of certgen's own messages: ``email_templates/NAME.txt`` and ``.html``."""
+    from certgen import text as text_mod
+    from certgen.design import EmailTemplates
+
+    folder = Path(__file__).resolve().parent / "email_templates"
+
+    def compiled(source: str, path: str, field: str | None, html: bool) -> Any:
+        return text_mod.compile_text(
+            source, known=known, path=path, element=None, field=field, html=html
+        )
+
+    bodies = [
+        compiled((folder / f"{name}.{kind}").read_text(encoding="utf-8"),
+                 str(folder / f"{name}.{kind}"), None, kind == "html")
+        for kind in ("txt", "html")
+    ]  # fmt: skip
+    return EmailTemplates(compiled(subject, name, "subject", False), *bodies)
+
+
+def thank_you(record: CertificateRecord, mailer: Mailer, gift: Gift | None = None) -> EmailMessage:
+    """Tells the referrer their gift was used, when (in the shop's time zone) and where, in
+    the words of the certificate's campaign; no code of the used gift, and the friend's
+    name only if allowed. With ``gift``, a new certificate to pass on is attached."""
+    from certgen.clock import Clock
+
     data = record.data
-    business = header_text(data.get("business") or "") or "us"
-    giver = record.giver or "there"
-    friend = f"{record.recipient} " if include_friend_name and record.recipient else "the friend "
-    redeemed = (record.redeemed_at or "")[:10]
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = data[EMAIL_FIELD]
-    message["Subject"] = f"Your gift was used at {business}"
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="certgen")
-    message.set_content(
-        f"Hi {giver},\n\n"
-        f"Good news: {friend}you gave a gift certificate to came in and used it at {business}"
-        f"{f' on {redeemed}' if redeemed else ''}.\n\n"
-        "Thank you for recommending us. It means a lot.\n\n"
-        f"{business}\n"
+    redeemed = (
+        Clock(mailer.timezone, mailer.locale).at(record.redeemed_at) if record.redeemed_at else ""
     )
+    values: dict[str, Any] = dict.fromkeys(THANKS_NAMES, "")
+    values.update({k: v for k, v in data.items() if k in THANKS_NAMES})
+    values.update(
+        business=header_text(data.get("business") or ""),
+        giver=record.giver,
+        giver_first=record.giver.split(maxsplit=1)[0] if record.giver.strip() else "",
+        friend=record.recipient if mailer.include_friend_name else "",
+        redeemed=redeemed,
+        new_gift=gift is not None,
+    )
+    if gift is not None:
+        values.update(
+            gift_code=codes.display(gift.code),
+            gift_url=gift.url,
+            gift_expires=gift.expires_on or "",
+        )
+    templates = shipped_message("thanks", THANKS_SUBJECT, THANKS_NAMES)
+    message = EmailMessage(policy=POLICY)
+    message["From"] = mailer.sender
+    message["To"] = data[EMAIL_FIELD]
+    message["Subject"] = " ".join(templates.subject.render(values).split())
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = f"<thanks.{record.code}@{domain(mailer.sender)}>"
+    message.set_content(templates.text.render(values))
+    if templates.html is not None:
+        message.add_alternative(templates.html.render(values), subtype="html")
+    if gift is not None:
+        name = f"gift-certificate-{codes.display(gift.code)}.pdf"
+        message.add_attachment(gift.pdf, maintype="application", subtype="pdf", filename=name)
     return message
 
 
@@ -271,14 +328,16 @@ def _attempt(
     if not ledger.claim_notification(record.code, stale_before):
         return "already"
     try:
-        message = thank_you(record, mailer.sender, mailer.include_friend_name)
-        mailer.deliver(message, record.code)
+        gift = (
+            mailer.gifts.make(ledger, record, today_in(mailer.timezone)) if mailer.gifts else None
+        )
+        mailer.deliver(thank_you(record, mailer, gift), record.code)
     except MaybeDelivered as exc:  # not sent again by --retry: it may be in their inbox
         ledger.finish_notification(record.code, f"may have arrived: {exc}", status="unknown")
         return "unknown"
-    except (OSError, smtplib.SMTPException, ValueError, TypeError, IndexError) as exc:
-        # A value the message cannot hold (a stored address that is not one) fails this one
-        # thank-you, with the reason; the queue goes on.
+    except (OSError, smtplib.SMTPException, ValueError, TypeError, IndexError, CertgenError) as exc:
+        # A value the message cannot hold (a stored address that is not one), or a new gift
+        # that cannot be issued, fails this one thank-you, with the reason; the queue goes on.
         ledger.finish_notification(record.code, f"{type(exc).__name__}: {exc}")
         return "failed"
     ledger.finish_notification(record.code, None)

@@ -17,16 +17,13 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
-from pathlib import Path
 from typing import Any, Protocol
 
 from certgen import codes, issue, mail, qr, stopping
-from certgen import text as text_mod
-from certgen.design import EMAIL_NAMES
+from certgen.design import EMAIL_NAMES, EmailTemplates
 from certgen.ledger import CertificateRecord, Ledger
 
 FRIEND_EMAIL = "recipient_email"
-TEMPLATES = Path(__file__).resolve().parent / "email_templates"
 SUBJECT = (
     "{% if giver_first %}Your gift from {{ giver_first }}{% else %}Your gift{% endif %}"
     "{% if business %} at {{ business }}{% endif %} expires {{ expires | date }}"
@@ -113,34 +110,13 @@ def context(record: CertificateRecord, base_url: str, today: dt.date) -> dict[st
     return values
 
 
-@dataclass(frozen=True)
-class Templates:
-    subject: text_mod.TextTemplate
-    text: text_mod.TextTemplate
-    html: text_mod.TextTemplate
-
-    @classmethod
-    def shipped(cls) -> Templates:
-        def body(name: str, html: bool) -> text_mod.TextTemplate:
-            path = TEMPLATES / name
-            return text_mod.compile_text(
-                path.read_text(encoding="utf-8"),
-                known=KNOWN,
-                path=str(path),
-                element=None,
-                field=None,
-                html=html,
-            )
-
-        subject = text_mod.compile_text(
-            SUBJECT, known=KNOWN, path="reminder", element=None, field="subject"
-        )
-        return cls(subject, body("reminder.txt", False), body("reminder.html", True))
+def templates() -> EmailTemplates:
+    return mail.shipped_message("reminder", SUBJECT, KNOWN)
 
 
 def compose(
     due: Due,
-    templates: Templates,
+    templates: EmailTemplates,
     *,
     sender: str,
     base_url: str,
@@ -160,7 +136,8 @@ def compose(
     message["Message-ID"] = f"<reminder.{due.record.code}@{mail.domain(sender)}>"
     mail.add_unsubscribe(message, values["unsubscribe_url"] or None, sender)
     message.set_content(templates.text.render(values))
-    message.add_alternative(templates.html.render(values), subtype="html")
+    if templates.html is not None:
+        message.add_alternative(templates.html.render(values), subtype="html")
     return message
 
 
@@ -178,7 +155,7 @@ def remind(
 ) -> Result:
     """Send the reminders ``due`` (the first ``limit``), each claimed in the ledger first so
     two runs at once never send one twice, and recorded as it goes."""
-    templates = Templates.shipped()
+    shipped = templates()
     stale_before = (dt.datetime.now(dt.UTC) - mail.STALE_CLAIM).isoformat(timespec="seconds")
     result = Result()
     now = due[:limit] if limit is not None else due
@@ -193,7 +170,7 @@ def remind(
             try:
                 message = compose(
                     item,
-                    templates,
+                    shipped,
                     sender=sender,
                     base_url=base_url,
                     today=today,

@@ -90,10 +90,15 @@ def referrers(rows: list[dict[str, Any]]) -> list[Line]:
     return sorted(made, key=lambda line: (-line.converted, -line.redeemed, line.group))
 
 
+# The runs of the gifts that thank-you emails carry (certgen.gifts), one per redemption:
+# counted as one group, the referrals that came of a referral.
+REPEAT_PREFIX = "thanks-"
+REPEATS = "repeat referrals (thank-you gifts)"
+
 # How each grouping names a rollup row's group.
 KEYS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "design": lambda row: row["design"],
-    "batch": lambda row: row["batch"],
+    "batch": lambda row: REPEATS if row["batch"].startswith(REPEAT_PREFIX) else row["batch"],
     "month": lambda row: row["day"][:7],
     "week": lambda row: _week(row["day"]),  # ISO weeks here: the engines name them differently
     "day": lambda row: row["day"],

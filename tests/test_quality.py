@@ -54,6 +54,7 @@ LAYERS = {
     "dashboard": 3,
     "webhooks": 3,
     "remind": 3,
+    "gifts": 3,
     "mail": 3,
     "send": 3,
     "preview": 3,

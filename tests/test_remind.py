@@ -35,9 +35,10 @@ def issue_list(name: str, rows: list[tuple[str, str, str]], expires: str) -> lis
         "--set", f"expires={expires}", "-o", f"{name}.pdf",
     )  # fmt: skip
     assert status == 0, err
+    batch = re.search(r"batch (\S+),", out + err)
+    assert batch, out + err
     with open_ledger(f"sqlite:///{Path.cwd() / 'ledger.db'}") as ledger:
-        run = ledger.runs()[0][0]
-        return [record.code for record in ledger.batch(run.id)]
+        return [record.code for record in ledger.batch(batch.group(1))]
 
 
 def to(message: Message) -> str:

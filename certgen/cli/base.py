@@ -118,7 +118,22 @@ def mailer_for(config: config_mod.Config, outbox: Path | None) -> mail.Mailer | 
 
     if outbox is None and config.smtp is None:
         return None
-    return mail.Mailer(config.smtp, outbox, config.include_friend_name)
+    gifts = None
+    if config.new_gift:
+        from certgen.gifts import GiftMaker
+
+        folder = config_mod.home() / "gifts"
+        gifts = GiftMaker(
+            config.designs_dirs, config.base_url, config.defaults, folder, config.logo
+        )
+    return mail.Mailer(
+        config.smtp,
+        outbox,
+        config.include_friend_name,
+        timezone=config.timezone,
+        locale=config.locale,
+        gifts=gifts,
+    )
 
 
 def eml_outbox_option(what: str) -> Callable[[F], F]:

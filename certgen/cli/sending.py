@@ -401,7 +401,7 @@ def remind(
                 first = remind_mod.Due(plan.due[0].record, test_to)
                 message = remind_mod.compose(
                     first,
-                    remind_mod.Templates.shipped(),
+                    remind_mod.templates(),
                     sender=sender,
                     base_url=config.base_url,
                     today=today,
