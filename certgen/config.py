@@ -35,6 +35,7 @@ _KEYS = {
     "timezone",
     "locale",
     "logo",
+    "variants",
 }
 _SMTP_KEYS = {"host", "port", "security", "username", "password", "sender", "timeout"}
 _WEB_KEYS = {
@@ -144,6 +145,8 @@ class Config:
     smtp: Smtp | None = None
     include_friend_name: bool = False  # in thank-you emails; off: no personal data of the friend
     new_gift: bool = False  # each thank-you carries a fresh certificate to pass on
+    # [[variants]]: the campaign's wordings to compare, each its fields' text (certgen.variants)
+    variants: tuple[Mapping[str, str], ...] = ()
     web_settings: Mapping[str, object] = field(default_factory=dict)
     date_format: str | None = None  # how customer lists write dates (strptime)
     profile: str | None = None  # the mapping profile customer lists are read with
@@ -217,6 +220,25 @@ def _table(
         )
         raise ConfigError(f"{path}: unknown key '{key}' in [{name}]{hint}")
     return dict(table)
+
+
+def _variants(data: Mapping[str, object], path: Path | None) -> tuple[dict[str, str], ...]:
+    """``[[variants]]`` tables: each a variant's field values as text (checked against the
+    design by the run)."""
+    found = data.get("variants", [])
+    shape = (
+        f'{path}: write each variant as a [[variants]] table, e.g. [[variants]] pain = "..." '
+        'offer = "..."'
+    )
+    if not isinstance(found, list) or not all(isinstance(t, dict) for t in found):
+        raise ConfigError(shape)
+    tables = []
+    for number, table in enumerate(found, start=1):
+        for key, value in table.items():
+            if not isinstance(value, str | int | float) or isinstance(value, bool):
+                raise ConfigError(f"{path}: [[variants]] {number}: {key} must be text")
+        tables.append({key: str(value) for key, value in table.items()})
+    return tuple(tables)
 
 
 def _smtp(data: Mapping[str, object], path: Path | None) -> Smtp | None:
@@ -321,6 +343,7 @@ def load(
         smtp=_smtp(data, path),
         include_friend_name=bool(notify.get("include_friend_name", False)),
         new_gift=bool(notify.get("new_gift", False)),
+        variants=_variants(data, path),
         web_settings=_table(data, "web", _WEB_KEYS, path),
         date_format=setting("date_format", None, "CERTGEN_DATE_FORMAT"),
         profile=setting("profile", None, "CERTGEN_PROFILE"),

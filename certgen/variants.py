@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import string
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import overload
 
@@ -26,20 +26,47 @@ class Variant:
     values: dict[str, inputs.Value]
 
 
-def parse(specs: Sequence[str], design: Design, issued_on: dt.date) -> list[Variant]:
-    """``--variant "pain=...;offer=..."`` options (``name=B`` names one; else A, B, ...),
-    each value checked as its field's own; every problem, located by option."""
-    found, problems = [], []
-    protected = inputs.protected_fields(design)
+def from_options(specs: Sequence[str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``--variant "pain=...;offer=..."`` options as (where, [(field, text)]); a part that
+    is not FIELD=VALUE is kept with an empty field for ``parse`` to report."""
+    found = []
     for number, spec in enumerate(specs, start=1):
-        where = f"--variant {number}"
-        values: dict[str, inputs.Value] = {}
-        name = string.ascii_uppercase[number - 1] if number <= 26 else f"V{number}"
+        pairs = []
         for part in (p for p in spec.split(";") if p.strip()):
             key, equals, raw = part.partition("=")
-            key, raw = key.strip(), inputs.clean(raw)
-            if not equals or not key:
-                problems.append(Problem(f"{where}: '{part.strip()}' is not FIELD=VALUE"))
+            pairs.append((key.strip() if equals else "", raw if equals else part.strip()))
+        found.append((f"--variant {number}", pairs))
+    return found
+
+
+def from_config(
+    tables: Sequence[Mapping[str, str]], path: str
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``[[variants]]`` tables of certgen.toml, located as ``path: [[variants]] N``."""
+    return [
+        (f"{path}: [[variants]] {number}", list(table.items()))
+        for number, table in enumerate(tables, start=1)
+    ]
+
+
+def parse(
+    given: Sequence[tuple[str, list[tuple[str, str]]]],
+    design: Design,
+    issued_on: dt.date,
+    label: str = "--variant",
+) -> list[Variant]:
+    """Variants as given (``from_options``, ``from_config``; ``label`` says where the set
+    is): ``name`` names one (else A, B, ...), each value checked as its field's own;
+    every problem, located."""
+    found, problems = [], []
+    protected = inputs.protected_fields(design)
+    for number, (where, pairs) in enumerate(given, start=1):
+        values: dict[str, inputs.Value] = {}
+        name = string.ascii_uppercase[number - 1] if number <= 26 else f"V{number}"
+        for key, text in pairs:
+            raw = inputs.clean(text)
+            if not key:
+                problems.append(Problem(f"{where}: '{text}' is not FIELD=VALUE"))
                 continue
             if key == "name":
                 name = raw
@@ -70,9 +97,9 @@ def parse(specs: Sequence[str], design: Design, issued_on: dt.date) -> list[Vari
         found.append(Variant(name, values))
     names = [v.name for v in found]
     for twice in sorted({n for n in names if names.count(n) > 1}):
-        problems.append(Problem(f"--variant: the name '{twice}' is given twice"))
+        problems.append(Problem(f"{label}: the name '{twice}' is given twice"))
     if len(found) == 1:
-        problems.append(Problem("--variant: one variant is no test; give two or more"))
+        problems.append(Problem(f"{label}: one variant is no test; give two or more"))
     if problems:
         raise InputError(problems)
     return found

@@ -166,3 +166,44 @@ def test_the_ledger_groups_by_variant_on_both_engines(ledger_url: str) -> None:
         ("B", 2, 0),
     ]
     assert lines[0].redemption_ci == report.wilson(1, 3)
+
+
+def test_variants_from_the_campaign_file(env: Path) -> None:
+    """[[variants]] in certgen.toml, when no --variant is given; the options win over it."""
+    Path("certgen.toml").write_text(
+        '[[variants]]\npain = "Sore back?"\noffer = "A free posture check"\n'
+        '[[variants]]\nname = "stiff"\npain = "Stiff neck?"\noffer = "A free neck check"\n'
+    )
+    write_list(4)
+    status, _, err = issue("-o", "file.pdf")
+    assert status == 0, err
+    names = [variant for _, variant, _ in recorded()]
+    assert (names.count("A"), names.count("stiff")) == (2, 2)
+    assert "Stiff neck?" in page_text(Path("file.pdf"), 1)
+
+    status, _, err = issue("--variant", "pain=x", "--variant", "pain=y", "-o", "o.pdf", "--new-run")
+    assert status == 0, err
+    assert {pain for _, _, pain in recorded()} >= {"x", "y"}, "the options win over the file"
+
+
+@pytest.mark.parametrize(
+    ("toml", "says"),
+    [
+        ('[[variants]]\npain = "Sore back?"\n', "toml: [[variants]]: one variant is no test"),
+        (
+            '[[variants]]\npain = "a"\n[[variants]]\nbogus = "b"\n',
+            "[[variants]] 2: unknown field 'bogus'",
+        ),
+        ('variants = "pain=a"\n', "write each variant as a [[variants]] table"),
+        (
+            '[[variants]]\npain = ["a"]\n[[variants]]\npain = "b"\n',
+            "[[variants]] 1: pain must be text",
+        ),
+    ],
+)
+def test_a_wrong_variant_in_the_file_is_located(env: Path, toml: str, says: str) -> None:
+    Path("certgen.toml").write_text(toml)
+    write_list(2)
+    status, out, err = issue("-o", "x.pdf")
+    assert status != 0 and says in err, err
+    assert "certgen.toml" in err and not Path("x.pdf").exists()

@@ -253,10 +253,15 @@ def issue(
             )
             rejects = row_input.rejects_file(csv_file, output)
             left_out(rows, refused, problems, rejects, write=not dry_run)
-        if variant_specs:  # after screening: the rows that are issued are dealt in turn
+        if variant_specs or config.variants:  # after screening: rows issued are dealt in turn
             from certgen import variants as variants_mod
 
-            dealt = variants_mod.parse(variant_specs, design, now.date())
+            if variant_specs:  # the options, else the campaign file's [[variants]]
+                given, label = variants_mod.from_options(variant_specs), "--variant"
+            else:
+                given = variants_mod.from_config(config.variants, str(config.source))
+                label = f"{config.source}: [[variants]]"
+            dealt = variants_mod.parse(given, design, now.date(), label)
             clash = variants_mod.conflicts(rows, dealt, source)
             if clash:
                 raise InputError(clash)
