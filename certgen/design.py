@@ -41,6 +41,15 @@ DEFAULT_GIVER_SUBJECT = (
     "{% if giver_first %}{{ giver_first }}, a{% else %}A{% endif %} gift for you to pass on"
     "{% if business %}, from {{ business }}{% endif %}"
 )
+DEFAULT_THANKS_SUBJECT = (
+    "Your gift was used{% if business %} at {{ business }}{% endif %}"
+    "{% if new_gift %}: here is another to pass on{% endif %}"
+)
+# What the referrer's thank-you reads beside the certificate's fields (certgen.mail).
+THANKS_NAMES = (
+    "giver", "giver_first", "friend", "business", "offer", "pain", "phone", "website",
+    "address", "redeemed", "new_gift", "gift_code", "gift_url", "gift_expires",
+)  # fmt: skip
 # The cover letters every design has unless it writes its own ([letter] in design.toml).
 DEFAULT_LETTER_TO_GIVER = """Dear {{ giver_first or "customer" }},
 
@@ -258,12 +267,25 @@ class MessageSpec(_Model):
     html: str | None = Field(default=None, description="HTML body, a file in the folder")
 
 
+class ThanksSpec(MessageSpec):
+    """The referrer's thank-you: its templates read the certificate's fields and
+    ``redeemed`` (when, in the shop's time zone), ``friend`` (where allowed) and, with
+    ``[notify] new_gift``, ``new_gift``, ``gift_code``, ``gift_url``, ``gift_expires``."""
+
+    subject: str = Field(default=DEFAULT_THANKS_SUBJECT, description="template of the subject")
+    text: str = Field(default="thanks.txt", description="plain-text body, a file in the folder")
+
+
 class EmailSpec(MessageSpec):
     """The message to the recipient (the business delivers the gift), and ``pass_on``, the
     one to the giver (the customer, who passes it on: ``send --address-to giver``)."""
 
     pass_on: MessageSpec | None = Field(
         default=None, description="the message to the giver, who passes it on; default: certgen's"
+    )
+    thanks: ThanksSpec | None = Field(
+        default=None,
+        description="the referrer's thank-you when their gift is redeemed; default: certgen's",
     )
 
 
@@ -297,6 +319,7 @@ DEFAULT_EMAIL = EmailSpec(html="email.html")
 DEFAULT_PASS_ON = MessageSpec(
     subject=DEFAULT_GIVER_SUBJECT, text="pass-on.txt", html="pass-on.html"
 )
+DEFAULT_THANKS = ThanksSpec(html="thanks.html")
 
 
 @dataclass(frozen=True)
@@ -326,7 +349,8 @@ class Design:
 
     @property
     def emails(self) -> dict[str, EmailTemplates]:
-        """The messages to the "recipient" and to the "giver" (pass it on), compiled when
+        """The messages to the "recipient", to the "giver" (pass it on) and the referrer's
+        "thanks", compiled when
         first asked for unless ``load`` compiled them: a print run never asks, and
         compiling them is a tenth of a second of its start-up."""
         if self.messages is None:
@@ -563,6 +587,8 @@ def _emails(
     one it does not have."""
     ours = Path(__file__).resolve().parent / "email_templates"
     pass_on = spec.pass_on if spec else None
+    thanks = spec.thanks if spec else None
+    thanked = known | set(THANKS_NAMES)
     return {
         "recipient": _email(folder, spec, known, where)
         if spec
@@ -570,6 +596,9 @@ def _emails(
         "giver": _email(folder, pass_on, known, where)
         if pass_on
         else _email(ours, DEFAULT_PASS_ON, known, where),
+        "thanks": _email(folder, thanks, thanked, where)
+        if thanks
+        else _email(ours, DEFAULT_THANKS, thanked, where),
     }
 
 

@@ -97,6 +97,7 @@ class Mailer:
     outbox: Path | None = None
     include_friend_name: bool = False
     timezone: str | None = None  # the shop's: when a gift was used, as it reads it
+    designs_dirs: tuple[Path, ...] = ()  # where a certificate's design (its thank-you) is
     locale: str = "en"
     gifts: GiftMaker | None = None  # [notify] new_gift: a fresh certificate in each thank-you
 
@@ -238,16 +239,6 @@ class Session:
             self._drop()
 
 
-THANKS_SUBJECT = (
-    "Your gift was used{% if business %} at {{ business }}{% endif %}"
-    "{% if new_gift %}: here is another to pass on{% endif %}"
-)
-THANKS_NAMES = {
-    "giver", "giver_first", "friend", "business", "offer", "pain", "phone", "website",
-    "address", "redeemed", "new_gift", "gift_code", "gift_url", "gift_expires",
-}  # fmt: skip
-
-
 def shipped_message(name: str, subject: str, known: set[str]) -> EmailTemplates:
     """One of certgen's own messages: ``email_templates/NAME.txt`` and ``.html``."""
     from certgen import text as text_mod
@@ -268,33 +259,51 @@ def shipped_message(name: str, subject: str, known: set[str]) -> EmailTemplates:
     return EmailTemplates(compiled(subject, name, "subject", False), *bodies)
 
 
+def thanks_templates(mailer: Mailer, record: CertificateRecord) -> EmailTemplates:
+    """The thank-you of the certificate's design (its own ``[email.thanks]``, else
+    certgen's); certgen's own where the design is no longer installed."""
+    from certgen import design as design_mod
+
+    try:
+        found = design_mod.locate(record.design, list(mailer.designs_dirs))
+    except CertgenError:  # removed or renamed since the gift was issued
+        names = set(design_mod.THANKS_NAMES)
+        return shipped_message("thanks", design_mod.DEFAULT_THANKS_SUBJECT, names)
+    return design_mod.load(found).emails["thanks"]
+
+
 def thank_you(record: CertificateRecord, mailer: Mailer, gift: Gift | None = None) -> EmailMessage:
     """Tells the referrer their gift was used, when (in the shop's time zone) and where, in
-    the words of the certificate's campaign; no code of the used gift, and the friend's
-    name only if allowed. With ``gift``, a new certificate to pass on is attached."""
+    the design's words (``thanks_templates``); never the used code, and the friend's name
+    only if allowed. With ``gift``, a new certificate to pass on is attached."""
+    from certgen import design as design_mod
+    from certgen import text as text_mod
     from certgen.clock import Clock
 
     data = record.data
-    redeemed = (
-        Clock(mailer.timezone, mailer.locale).at(record.redeemed_at) if record.redeemed_at else ""
-    )
-    values: dict[str, Any] = dict.fromkeys(THANKS_NAMES, "")
-    values.update({k: v for k, v in data.items() if k in THANKS_NAMES})
+    at = record.redeemed_at
+    redeemed = Clock(mailer.timezone, mailer.locale).at(at) if at else ""
+    names = (*design_mod.THANKS_NAMES, *design_mod.EMAIL_NAMES, *text_mod.BUILTINS)
+    values: dict[str, Any] = dict.fromkeys(names, "")  # the used code among them: never shown
+    values.update(data)
     values.update(
         business=header_text(data.get("business") or ""),
         giver=record.giver,
         giver_first=record.giver.split(maxsplit=1)[0] if record.giver.strip() else "",
+        recipient=record.recipient if mailer.include_friend_name else "",
         friend=record.recipient if mailer.include_friend_name else "",
         redeemed=redeemed,
         new_gift=gift is not None,
     )
+    for name in ("recipient_email", "recipient_phone", "recipient_id"):
+        values.pop(name, None)  # the friend's details are not the referrer's to read
     if gift is not None:
         values.update(
             gift_code=codes.display(gift.code),
             gift_url=gift.url,
             gift_expires=gift.expires_on or "",
         )
-    templates = shipped_message("thanks", THANKS_SUBJECT, THANKS_NAMES)
+    templates = thanks_templates(mailer, record)
     message = EmailMessage(policy=POLICY)
     message["From"] = mailer.sender
     message["To"] = data[EMAIL_FIELD]

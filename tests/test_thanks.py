@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 import zoneinfo
 from email.message import Message
 from pathlib import Path
@@ -16,7 +17,7 @@ from aiosmtpd.controller import Controller
 from certgen import codes
 from certgen import config as config_mod
 from certgen.ledger import open_ledger
-from tests.helpers import page_text, qr_codes
+from tests.helpers import SHIPPED, page_text, qr_codes
 from tests.test_cli import invoke
 from tests.test_mail import (  # noqa: F401 - smtp: the fixture
     Inbox,
@@ -128,3 +129,45 @@ def gift_code(message: Message, folder: Path) -> str:
     [[url]] = qr_codes(pdf)
     assert url.startswith("https://gifts.northside.example/r/")
     return url.rsplit("/", 1)[1]
+
+
+def test_a_design_may_write_its_own_thank_you(
+    smtp: tuple[Inbox, Controller],  # noqa: F811
+    env: Path,
+) -> None:
+    """``[email.thanks]`` in design.toml: the design's words, its fields and the redemption
+    time; the used code is never there, even where the template asks for it."""
+    inbox, controller = smtp
+    configure(controller.port)
+    own = env / "designs" / "physio"
+    shutil.copytree(SHIPPED / "modern", own)
+    manifest = own / "design.toml"
+    manifest.write_text(
+        manifest.read_text()
+        .replace('name = "modern"', 'name = "physio"', 1)
+        .replace(
+            "[email]\n",
+            "[email.thanks]\n"
+            'subject = "{{ giver_first }}, your friend loved {{ offer }}"\n'
+            'text = "thanks.txt"\n'
+            "[email]\n",
+        )
+    )
+    (own / "thanks.txt").write_text(
+        "Cheers {{ giver_first }}! Redeemed {{ redeemed }} at {{ business }} [{{ code }}]\n"
+    )
+    status, out, err = invoke(
+        "issue", "-d", "physio", "--to", "Zelda Friend", "--from", "Jane Doe",
+        "--set", "business=Northside Physio", "--set", "offer=A free assessment",
+        "--set", "giver_email=jane@example.com", "-o", "own.pdf",
+    )  # fmt: skip
+    assert status == 0, err
+    code = codes.normalize(re.search(r"Code: (\S+)", out).group(1))  # type: ignore[union-attr]
+    assert invoke("redeem", code)[0] == 0
+    (message,) = inbox.messages
+    assert message["Subject"] == "Jane, your friend loved A free assessment"
+    texts = bodies(message)
+    assert list(texts) == ["text/plain"]
+    body = texts["text/plain"]
+    assert body.startswith("Cheers Jane! Redeemed ") and "at Northside Physio []" in body
+    assert code not in body and codes.display(code) not in body

@@ -131,6 +131,7 @@ def mailer_for(config: config_mod.Config, outbox: Path | None) -> mail.Mailer | 
         outbox,
         config.include_friend_name,
         timezone=config.timezone,
+        designs_dirs=tuple(config.designs_dirs),
         locale=config.locale,
         gifts=gifts,
     )
