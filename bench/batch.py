@@ -1,6 +1,7 @@
 """Mailing-run benchmark: the real `certgen issue` on a generated CSV, as a mail house runs it.
 
     python bench/batch.py [--sizes 10000,100000] [--design compact] [--split 1000]
+    python bench/batch.py --orders --sizes 10000   # sheets in the list's order vs cut-stack
 
 For each size: one PDF, and --split files with their manifest drawn by one process and by one
 per core; each records every code in a fresh SQLite ledger. Then the same names as a Shopify
@@ -124,15 +125,42 @@ def compare_profile(folder: Path, count: int, design: str, cores: str) -> None:
     print(f"{'':>7}  a Shopify export through its profile: {change:+.1%} against the plain CSV")
 
 
+def compare_orders(folder: Path, count: int, design: str, cores: str) -> None:
+    """letter-3up sheets filled in the list's order beside cut-and-stack, alternated three
+    times, the best of each kept: what placing for the guillotine costs."""
+    base = ["issue", str(folder / "rows.csv"), "-d", design, "-q", "--jobs", cores, *BUSINESS]
+    base += ["--sheet", "letter-3up"]
+    best = {"rows": 0.0, "cut-stack": 0.0}
+    for attempt in range(3):
+        for order in best:
+            out = folder / f"order-{attempt}-{order}" / "run.pdf"
+            out.parent.mkdir()
+            seconds, _ = run_cli([*base, "--order", order, "-o", str(out)], out.parent)
+            best[order] = max(best[order], count / seconds)
+    for order, rate in best.items():
+        print(ROW.format(count, f"3-up --order {order} best/3", f"{rate:.0f}", "-", "-"))
+    change = best["cut-stack"] / best["rows"] - 1
+    print(f"{'':>7}  cut-and-stack: {change:+.1%} against sheets in the list's order")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--design", default="compact")
     parser.add_argument("--split", type=int, default=1000)
+    parser.add_argument(
+        "--orders", action="store_true", help="only compare --order rows and cut-stack"
+    )
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
+        return
+    if args.orders:
+        for count in (int(n) for n in args.sizes.split(",")):
+            with tempfile.TemporaryDirectory() as tmp:
+                write_csv(Path(tmp) / "rows.csv", count)
+                compare_orders(Path(tmp), count, args.design, str(os.cpu_count() or 1))
         return
     seconds, _ = render_bench.measure("naive", args.design, 1000)
     naive = 1000 / seconds

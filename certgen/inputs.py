@@ -437,7 +437,11 @@ def sorted_rows(
         hint = f"did you mean '{close[0]}'?" if close else f"fields: {', '.join(known)}"
         raise InputError([Problem(f"--sort-by: unknown field '{field}'", hint=hint)])
     keys = [(not row.text(name), row.text(name).casefold()) for row in rows]
-    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return reordered(rows, sorted(range(len(keys)), key=keys.__getitem__))
+
+
+def reordered(rows: Sequence[Row], order: Sequence[int]) -> Sequence[Row]:
+    """``rows`` in the order of ``order`` (positions in ``rows``), a table still a table."""
     return rows.reordered(order) if isinstance(rows, Table) else [rows[i] for i in order]
 
 

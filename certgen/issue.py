@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from certgen import codes, pdfjoin, qr, render, runs, stopping, workers
+from certgen import sheets as sheets_mod
 from certgen.design import EMAIL_NAMES, Design, QrElement, TextElement
 from certgen.errors import InputError, OutputError, Problem, RunMismatchError
-from certgen.inputs import Row, csv_written
+from certgen.inputs import Row, csv_written, reordered
 from certgen.inputs import screen as screen_rows
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger
 from certgen.mailing import FIELDS as ADDRESS_FIELDS
@@ -391,6 +392,7 @@ def issue(
     fingerprint: str | None = None,
     dry_run: bool = False,
     limit: int | None = None,
+    order: str = "rows",
 ) -> BatchResult:
     """Issue one certificate per row into ``output``, recording every code in ``ledger``.
 
@@ -403,8 +405,14 @@ def issue(
     run made are not written over unless ``force``. A new run records ``fingerprint``
     (``runs.fingerprint``) with its batch. A ``dry_run`` checks every row and file as the
     run would, and stops there. With ``limit``, only the first that many are drawn and
-    recorded: the run stays unfinished, and running it again (``--resume``) does the rest."""
+    recorded: the run stays unfinished, and running it again (``--resume``) does the rest.
+    ``order`` ``cut-stack`` places the rows on the sheets so that each file's stack, cut and
+    piled, is in the rows' order (``sheets.after_cutting``); its manifest says where each
+    certificate is on the sheets and in the cut stack."""
     output = output.resolve()
+    per_sheet = len(sheet.slots) if sheet else 1
+    if order == "cut-stack":
+        rows = reordered(rows, _cut_stack(len(rows), per_sheet, split))
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
     settings = {
@@ -479,7 +487,8 @@ def issue(
             pages[i] = page
 
     _publish(drawing, outputs, todo, record, progress, jobs)
-    manifest = _manifest(output, rows, row_codes, outputs, pages) if split else None
+    listed = split or order == "cut-stack"
+    manifest = _manifest(output, rows, row_codes, outputs, pages, per_sheet) if listed else None
     return BatchResult(
         run.id,
         output,
@@ -661,7 +670,17 @@ def _check_same_places(
             )
 
 
-MANIFEST_COLUMNS = ("code", "row", "recipient", "giver", "file", "page")
+MANIFEST_COLUMNS = ("code", "row", "recipient", "giver", "file", "page", "sheet", "slot", "stack")
+
+
+def _cut_stack(count: int, per_sheet: int, split: int | None) -> list[int]:
+    """The rows' positions in the order to draw them for cut-and-stack, each file its own
+    stack."""
+    drawn: list[int] = []
+    for start in range(0, count, split or max(count, 1)):
+        size = min(split or count, count - start)
+        drawn += [start + place for place in sheets_mod.after_cutting(size, per_sheet)]
+    return drawn
 
 
 def _manifest(
@@ -670,18 +689,24 @@ def _manifest(
     row_codes: Sequence[str],
     outputs: dict[Path, range],
     pages: Sequence[int],
+    per_sheet: int,
 ) -> Path:
     """``<output>-manifest.csv``: where each row's certificate is, for the print shop or mail
-    house; written (atomically) after the PDFs are in place."""
+    house (its file and page; its sheet and slot, and its place in the file's stack once
+    cut and piled); written (atomically) after the PDFs are in place."""
     path = _manifest_path(output)
     with csv_written(path, encoding="utf-8") as writer:
         writer.writerow(MANIFEST_COLUMNS)
         for file, part in outputs.items():
+            stacked = sheets_mod.after_cutting(len(part), per_sheet)
             for i in part:
                 row = rows[i]
                 names = (row.text("recipient"), row.text("giver"), file.name)
                 cells = [safe_cell(name) for name in names]
-                writer.writerow([codes.display(row_codes[i]), row.number or "", *cells, pages[i]])
+                sheet, slot = divmod(i - part.start, per_sheet)
+                place = [sheet + 1, slot + 1, stacked[i - part.start] + 1]
+                code = codes.display(row_codes[i])
+                writer.writerow([code, row.number or "", *cells, pages[i], *place])
     return path
 
 

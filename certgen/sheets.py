@@ -143,6 +143,27 @@ def load(
     return Sheet(path.stem, spec.width_mm, spec.height_mm, tuple(slots), trim, crop_marks, bleed)
 
 
+ORDERS = ("rows", "cut-stack")
+
+
+def after_cutting(count: int, per_sheet: int) -> list[int]:
+    """For each certificate in the order drawn (sheets filled slot by slot, the last sheet
+    partly), its place (from 0) in the stack a guillotine leaves: cut the stack of sheets
+    into one pile a slot, then put the piles on each other, the first slot's on top.
+
+    Drawing row ``after_cutting(...)[j]`` at place ``j`` is cut-and-stack imposition: the
+    piled stack is then in the rows' order (presorted mail stays presorted)."""
+    if count == 0:
+        return []
+    sheets_ = -(-count // per_sheet)
+    filled_last = count - (sheets_ - 1) * per_sheet  # slots the last sheet fills
+    starts, start = [], 0
+    for slot in range(per_sheet):  # a slot's pile: a certificate from every sheet but, past
+        starts.append(start)  # the last sheet's filled slots, the last one
+        start += sheets_ if slot < filled_last else sheets_ - 1
+    return [starts[j % per_sheet] + j // per_sheet for j in range(count)]
+
+
 def _check_gutter(gutter: float, bleed: float) -> None:
     """Neighbours' art must not overlap: each runs ``bleed`` into the gutter."""
     if gutter < 2 * bleed - 1e-9:

@@ -72,6 +72,15 @@ ENVELOPE_NAMES = ("dl", "us10")
 )
 @click.option("--gutter", type=float, metavar="MM", help="Space between certificates on a sheet.")
 @click.option(
+    "--order",
+    "placing",
+    type=click.Choice(("rows", "cut-stack")),  # sheets.ORDERS, without importing pydantic
+    default="rows",
+    show_default=True,
+    help="rows: each sheet filled in the list's order; cut-stack: placed so that the stack, "
+    "cut and its piles put on each other, is in the list's order (presorted mail).",
+)
+@click.option(
     "--crop-marks", is_flag=True, help="Draw crop marks outside each trim (and its bleed)."
 )
 @click.option(
@@ -152,6 +161,7 @@ def issue(
     new_run: bool,
     sheet: str | None,
     gutter: float | None,
+    placing: str,
     crop_marks: bool,
     bleed: float,
     duplex: bool,
@@ -198,6 +208,11 @@ def issue(
         raise click.UsageError("--count is for certificates from the options; a list has its rows")
     if sheet is None and gutter is not None:
         raise click.UsageError("--gutter needs --sheet")
+    if placing == "cut-stack" and limit is not None:
+        raise click.UsageError(
+            "--limit would print the first N sheets of a cut-and-stack run, whose certificates "
+            "are not the first N rows: issue it whole, or give --split N for stacks of N"
+        )
     if sheet is None and crop_marks and not bleed:
         raise click.UsageError("--crop-marks needs --sheet or --bleed")
     if mailing_ and (sheet or bleed):
@@ -231,6 +246,11 @@ def issue(
     imposed = sheets.load(sheet, trim, gutter, crop_marks, bleed) if sheet else None
     if imposed is None and bleed:
         imposed = sheets.bleed_page(trim, bleed, crop_marks)
+    if placing == "cut-stack" and (imposed is None or len(imposed.slots) < 2):
+        raise click.UsageError(
+            "--order cut-stack is for several certificates a sheet: give --sheet letter-3up, "
+            "say, or a sheet file"
+        )
     started = time.monotonic()
     with open_configured(config) as opened:
         batch_id, now = known_run(opened, config, batch_id, resume)
@@ -296,6 +316,7 @@ def issue(
                 fingerprint=fingerprint,
                 dry_run=dry_run,
                 limit=limit,
+                order=placing,
             )
     count = len(result.codes)
     plural = "s" if count != 1 else ""
