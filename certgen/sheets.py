@@ -103,7 +103,7 @@ def load(
         gutter = 2 * bleed if gutter is None else gutter
         _check_gutter(gutter, bleed)
         sheet = _named(name_or_path.lower(), trim, gutter, crop_marks)
-        return dataclasses.replace(sheet, bleed=bleed)
+        return _marked(dataclasses.replace(sheet, bleed=bleed))
     path = Path(name_or_path)
     if not path.is_file():
         raise InputError(
@@ -140,7 +140,28 @@ def load(
             "mm sheet",
             path=str(path),
         )
-    return Sheet(path.stem, spec.width_mm, spec.height_mm, tuple(slots), trim, crop_marks, bleed)
+    return _marked(
+        Sheet(path.stem, spec.width_mm, spec.height_mm, tuple(slots), trim, crop_marks, bleed)
+    )
+
+
+def _marked(sheet: Sheet) -> Sheet:
+    """The sheet, unless crop marks were asked for and none fits: never silently none."""
+    if sheet.crop_marks and not sheet.marks():
+        room = max(MARK_OFFSET, sheet.bleed + 1.0) + MARK_LENGTH
+        raise InputError(
+            [
+                Problem(
+                    f"--crop-marks: no crop mark fits on {sheet.name}: the certificates leave "
+                    f"no {room:g} mm of paper outside them, nor a gutter that wide between "
+                    "them",
+                    hint="print fewer a sheet (2up or 1up), or on a sheet file with room "
+                    "around them; or leave out --crop-marks and give --bleed, whose TrimBox "
+                    "tells the print shop where to cut",
+                )
+            ]
+        )
+    return sheet
 
 
 ORDERS = ("rows", "cut-stack")

@@ -20,6 +20,7 @@ from certgen.ledger import open_ledger
 from certgen.units import PT_PER_MM
 from tests.helpers import REPO_ROOT, issue_rows, load, qr_codes, rows, words
 from tests.test_cli import certgen as certgen_cli
+from tests.test_cli import invoke
 
 TINY = load("tiny")
 TRIM = (TINY.width_mm, TINY.height_mm)
@@ -91,10 +92,12 @@ def test_crop_marks_sit_outside_every_trim_on_the_trim_lines(tmp_path: Path) -> 
         assert min(abs((x0 if vertical else top) - e) for e in on) < 0.1
 
 
-def test_full_bleed_sheets_have_no_room_for_marks_and_say_so_by_drawing_none() -> None:
+def test_full_bleed_sheets_have_no_room_for_marks_and_say_so() -> None:
     compact = load("compact")
-    sheet = sheets.load("letter-3up", (compact.width_mm, compact.height_mm), None, True)
-    assert len(sheet.slots) == 3 and sheet.marks() == []  # three fill the Letter page
+    trim = (compact.width_mm, compact.height_mm)
+    assert len(sheets.load("letter-3up", trim).slots) == 3  # three fill the Letter page
+    with pytest.raises(InputError, match="no crop mark fits on letter-3up"):
+        sheets.load("letter-3up", trim, None, True)
 
 
 def test_a_custom_sheet_file_fixes_the_grid(tmp_path: Path) -> None:
@@ -370,3 +373,14 @@ def test_bleed_on_a_sheet_fills_the_gutter_and_keeps_marks_off_the_art(env: Path
     assert narrow.returncode == 3
     assert "a 3 mm bleed needs a gutter of at least 6 mm, not 2 mm" in narrow.stderr
     assert not Path("narrow.pdf").exists()
+
+
+def test_crop_marks_that_cannot_be_drawn_are_refused_not_dropped(env: Path) -> None:
+    """Compact is a third of a Letter page: three fill the paper, so no mark has room."""
+    Path("list.csv").write_text("to,from\nAnn,Bob\n")
+    args = ["issue", "list.csv", "-d", "compact", "--set", "business=X", "-o", "marks.pdf"]
+    status, _, err = invoke(*args, "--sheet", "letter-3up", "--crop-marks")
+    assert status == 3 and "--crop-marks: no crop mark fits on letter-3up" in err, err
+    assert "print fewer a sheet" in err and not Path("marks.pdf").exists()
+    status, _, err = invoke(*args, "--sheet", "letter-2up", "--crop-marks")
+    assert status == 0, err
