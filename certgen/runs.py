@@ -328,7 +328,7 @@ def _check_same_settings(batch: BatchRecord, settings: str, run_id: str) -> None
         return
     before, now = json.loads(batch.settings), json.loads(settings)
     changed = [
-        "the rows are in another order (--sort-by)"
+        "the rows are in another order (--sort-by, --order)"
         if key == "order"
         else f"{OPTION_NAMES.get(key, key)} was {_shown(before.get(key))}, now "
         f"{_shown(now.get(key))}"

@@ -366,7 +366,7 @@ def test_resume_refuses_a_list_changed_past_the_rows_it_recorded(env: Path) -> N
         (["--sheet", "letter-3up"], ["--sheet", "letter-2up"], "--sheet"),
         (["--sheet", "letter-2up"], ["--sheet", "letter-2up", "--gutter", "4"], "--sheet"),
         (["--split", "2"], [], "--split was '2', now not given"),
-        ([], ["--sort-by", "to"], "the rows are in another order (--sort-by)"),
+        ([], ["--sort-by", "to"], "the rows are in another order (--sort-by, --order)"),
     ],
 )  # fmt: skip
 def test_a_reprint_or_resume_with_other_options_is_refused_naming_them(
