@@ -171,6 +171,8 @@ def test_given_up_after_the_last_attempt_and_retried_by_command(
     assert "certgen webhooks retry" in listing.output
     again = CliRunner().invoke(cli, ["webhooks", "retry", "--ledger", ledger_url])
     assert again.exit_code == 0 and "Queued 3 deliveries again" in again.output
+    dry = CliRunner().invoke(cli, ["webhooks", "deliver", "--dry-run", "--ledger", ledger_url])
+    assert dry.exit_code == 0 and "3 due now; nothing was posted" in dry.output
     with receiving(down.port) as up:
         result = CliRunner().invoke(
             cli, ["webhooks", "deliver", "--ledger", ledger_url], catch_exceptions=False

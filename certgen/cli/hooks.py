@@ -164,11 +164,17 @@ def webhooks_remove(webhook_id: int, config_file: Path | None, ledger: str | Non
 
 @webhooks.command("deliver")
 @click.option("--watch", is_flag=True, help="Keep going: deliver new events as they happen.")
-@click.option("--limit", type=click.IntRange(min=1), help="Make at most N attempts.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Make at most N attempts.")
+@click.option("--dry-run", is_flag=True, help="Say how many are due now; post nothing.")
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds a receiver has.")
 @settings_options
 def webhooks_deliver(
-    watch: bool, limit: int | None, timeout: float, config_file: Path | None, ledger: str | None
+    watch: bool,
+    limit: int | None,
+    dry_run: bool,
+    timeout: float,
+    config_file: Path | None,
+    ledger: str | None,
 ) -> None:
     """Deliver the events owed to receivers now (what `certgen serve` does as it runs).
 
@@ -178,6 +184,10 @@ def webhooks_deliver(
     from certgen import webhooks as hooks
 
     with opened_ledger(config_file, ledger) as (config, opened):
+        if dry_run:
+            due = opened.webhook_deliveries_due(time.time())
+            click.echo(f"{due} due now; nothing was posted (certgen webhooks list: each receiver)")
+            return
         sender = hooks.Sender(opened, timeout=timeout)
         if watch:
             stop = threading.Event()

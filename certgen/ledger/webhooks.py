@@ -294,6 +294,19 @@ class WebhookStore:
             conn.execute(receivers.values(failures=0, paused_until=None))
         return int(queued)
 
+    def webhook_deliveries_due(self, now: float) -> int:
+        """How many deliveries a sender would post now (claims held by senders aside)."""
+        o, w = webhook_outbox.c, webhooks.c
+        ready = sa.or_(w.paused_until.is_(None), w.paused_until <= now)
+        with self._transaction() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(webhook_outbox.join(webhooks, w.id == o.webhook_id))
+                    .where(o.status == "pending", o.next_attempt_at <= now, ready)
+                ).scalar_one()
+            )
+
     def next_webhook_attempt(self) -> float | None:
         """When the earliest delivery still waiting for a retry is due (unix time)."""
         o = webhook_outbox.c
