@@ -414,6 +414,16 @@ class Design:
     def has_back(self) -> bool:
         return any(e.side == "back" for e in self.manifest.elements)
 
+    def printed_boxes(self) -> dict[str, tuple[float, float, float, float]]:
+        """Where ink goes, in mm of the trim (left, top, right, bottom): each element by
+        id, and the page's background (art, or a colour other than white) as ``background``."""
+        boxes = {e.id: _bounds(e) for e in self.manifest.elements}
+        page = self.manifest.design
+        colour = (page.background_color or "#FFFFFF").upper()
+        if page.background or colour not in ("#FFFFFF", "#FFF"):
+            boxes["background"] = (0.0, 0.0, self.width_mm, self.height_mm)
+        return boxes
+
     def is_static(self, element: object) -> bool:
         """Whether an element looks the same on every certificate (drawn once per PDF)."""
         if isinstance(element, TextElement):

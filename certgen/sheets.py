@@ -164,6 +164,30 @@ def _marked(sheet: Sheet) -> Sheet:
     return sheet
 
 
+DESKTOP_MARGIN = 5.0  # mm a desktop printer leaves unprinted at each edge (about 4 to 6)
+
+
+def in_printer_margin(
+    sheet: Sheet | None,
+    trim: tuple[float, float],
+    boxes: dict[str, tuple[float, float, float, float]],
+) -> dict[str, float]:
+    """Of the design's ``boxes`` (name -> left, top, right, bottom in mm of the trim), those
+    that come within DESKTOP_MARGIN of the paper's edge on ``sheet`` (None: a page each, the
+    paper the trim), with how near; none on a sheet with bleed, which goes to a print shop."""
+    if sheet is not None and sheet.bleed:
+        return {}
+    paper = (sheet.width, sheet.height) if sheet else trim
+    corners = sheet.slots if sheet else ((0.0, 0.0),)
+    near: dict[str, float] = {}
+    for name, (left, top, right, bottom) in boxes.items():
+        for x, y in corners:
+            edge = min(x + left, y + top, paper[0] - x - right, paper[1] - y - bottom)
+            if edge < DESKTOP_MARGIN - 1e-6:
+                near[name] = min(near.get(name, edge), max(edge, 0.0))
+    return near
+
+
 ORDERS = ("rows", "cut-stack")
 
 

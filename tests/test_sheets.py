@@ -384,3 +384,26 @@ def test_crop_marks_that_cannot_be_drawn_are_refused_not_dropped(env: Path) -> N
     assert "print fewer a sheet" in err and not Path("marks.pdf").exists()
     status, _, err = invoke(*args, "--sheet", "letter-2up", "--crop-marks")
     assert status == 0, err
+
+
+def test_a_run_says_what_a_desktop_printer_would_cut_off_on_its_sheet(env: Path) -> None:
+    """compact fills a third of Letter: its background and the code near its edge land in
+    the printer's margin on letter-3up; a custom sheet with room around them says nothing."""
+    Path("list.csv").write_text("to,from\nAnn,Bob\n")
+    args = ["issue", "list.csv", "-d", "compact", "--set", "business=X", "-o", "m.pdf"]
+    status, _, err = invoke(*args, "--sheet", "letter-3up")
+    assert status == 0, err
+    note = next(line for line in err.splitlines() if line.startswith("Note: on letter-3up"))
+    assert "background (0.0 mm)" in note and "--bleed 3" in note
+    compact = load("compact")
+    roomy = Path("roomy.toml")
+    width, height = compact.width_mm + 30, 3 * compact.height_mm + 40
+    roomy.write_text(f"width_mm = {width}\nheight_mm = {height}\ncolumns = 1\nrows = 3\n")
+    status, _, err = invoke(*args, "--sheet", str(roomy), "--new-run", "-o", "roomy.pdf")
+    assert status == 0 and "printer prints nothing" not in err, err
+    near = sheets.in_printer_margin(
+        sheets.load("letter-3up", (compact.width_mm, compact.height_mm)),
+        (compact.width_mm, compact.height_mm),
+        {"inside": (6.0, 6.0, 20.0, 20.0), "edge": (0.0, 40.0, 10.0, 50.0)},
+    )
+    assert near == {"edge": 0.0}, "measured from each slot's place on the paper"

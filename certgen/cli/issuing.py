@@ -246,6 +246,17 @@ def issue(
     imposed = sheets.load(sheet, trim, gutter, crop_marks, bleed) if sheet else None
     if imposed is None and bleed:
         imposed = sheets.bleed_page(trim, bleed, crop_marks)
+    if sheet is not None and imposed is not None and not quiet:  # a desktop printer's sheet
+        near = sheets.in_printer_margin(imposed, trim, design.printed_boxes())
+        if near:
+            shown = ", ".join(f"{name} ({mm:.1f} mm)" for name, mm in sorted(near.items())[:6])
+            click.echo(
+                f"Note: on {imposed.name} sheets, {shown} come within "
+                f"{sheets.DESKTOP_MARGIN:g} mm of the paper's edge, where a desktop printer "
+                "prints nothing: they will be cut off there. Print on a sheet with room "
+                "around them, or at a print shop with --bleed 3.",
+                err=True,
+            )
     if placing == "cut-stack" and (imposed is None or len(imposed.slots) < 2):
         raise click.UsageError(
             "--order cut-stack is for several certificates a sheet: give --sheet letter-3up, "
