@@ -451,4 +451,7 @@ def explain(config: Config) -> list[tuple[str, str, str]]:
         lines.append(("notify.include_friend_name", "true", file))
     if config.new_gift:
         lines.append(("notify.new_gift", "true", file))
+    for number, variant in enumerate(config.variants, start=1):
+        shown = "; ".join(f"{key}={value}" for key, value in variant.items())
+        lines.append((f"variants.{number}", shown, file))
     return lines

@@ -175,6 +175,8 @@ def test_variants_from_the_campaign_file(env: Path) -> None:
         '[[variants]]\nname = "stiff"\npain = "Stiff neck?"\noffer = "A free neck check"\n'
     )
     write_list(4)
+    status, out, _ = invoke("config")
+    assert "variants.2" in out and "name=stiff; pain=Stiff neck?" in out, out
     status, _, err = issue("-o", "file.pdf")
     assert status == 0, err
     names = [variant for _, variant, _ in recorded()]
