@@ -27,7 +27,7 @@ from typing import Any
 import qrcode
 from reportlab.lib.utils import ImageReader
 
-from certgen import codes, inputs, issue, qr, render, units
+from certgen import codes, inputs, issue, placement, qr, render, units
 from certgen import design as design_mod
 from certgen.ledger import open_ledger
 
@@ -93,7 +93,8 @@ def run_naive(design: design_mod.Design, rows: list[inputs.Row], folder: Path) -
     background = ImageReader(str(design.assets[page.background])) if page.background else None
     width, height = units.mm_to_pt(design.width_mm), units.mm_to_pt(design.height_mm)
     with output.open("wb") as stream:
-        writer = render.Writer(design, stream, title="naive")
+        layout = placement.Layout((design.width_mm, design.height_mm))
+        writer = render.Writer(design, stream, title="naive", layout=layout)
         drawers = {**render.DRAWERS, design_mod.QrElement: _naive_qr}
         c = writer.surface.canvas
         for row in rows:

@@ -12,7 +12,7 @@ import functools
 import io
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from reportlab.pdfgen.canvas import Canvas
 
 from certgen import cache
 from certgen.errors import DesignError
+from certgen.inks import Press
+from certgen.units import parse_color
 
 # Pillow warns at ~89 Mpx and errors only at twice that; art for an A4 page at 300 dpi
 # needs under 9 Mpx, so refuse anything past 40 Mpx before it is decoded.
@@ -94,10 +96,12 @@ class PdfPage(Art):
     it draws a page into on the page's objects, so a PdfPage serves one document and
     ``fresh`` reads another from the same bytes."""
 
-    def __init__(self, data: bytes, page: int):
-        self.data, self.page = data, page
+    def __init__(self, data: bytes, page: int, fonts: bool = True):
+        self.data, self.page, self.fonts = data, page, fonts
         source = PdfReader(fdata=data).pages[page - 1]
         _walk(source, measure=False)
+        if not fonts and source.Resources:  # reportlab's page default, never used by pixels
+            source.Resources.Font = None
         self.xobject = pagexobj(source)
         left, bottom, right, top = (float(v) for v in self.xobject.BBox)
         self.origin = (left, bottom)
@@ -112,7 +116,7 @@ class PdfPage(Art):
         c.restoreState()
 
     def fresh(self) -> PdfPage:
-        return PdfPage(self.data, self.page)
+        return PdfPage(self.data, self.page, self.fonts)
 
 
 def open_art(
@@ -122,11 +126,17 @@ def open_art(
     boxes: Iterable[tuple[float, float]] = (),
     dpi: int = 300,
     screen: bool = False,
+    press: Press | None = None,
+    matte: str | None = None,
 ) -> Art:
     """The art at ``path``; ``boxes`` are the sizes in pt it is drawn at, so a raster image
     keeps only the pixels ``dpi`` needs for the largest of them. For a ``screen``, raster
-    art without transparency is stored as the smaller of JPEG and lossless."""
+    art without transparency is stored as the smaller of JPEG and lossless. For a ``press``
+    (PDF/X), every piece of art is pixels in its CMYK, vector art rendered at ``dpi`` first;
+    ``matte`` (a colour) is what transparent pixels are flattened onto, if anything."""
     suffix = path.suffix.lower()
+    if press is not None:
+        return _pressed(path, page, list(boxes), dpi, press, matte)
     if suffix == ".svg":
         return _svg(path)
     if suffix == ".pdf":
@@ -136,21 +146,26 @@ def open_art(
 
 def _raster(path: Path, boxes: list[tuple[float, float]], dpi: int, screen: bool) -> PdfPage:
     """The image fitted and encoded once into the cache (decoding, checking, resampling
-    and compressing are a tenth of a second of a one-certificate run): keyed by the file's
-    bytes, the sizes it is drawn at, the resolution and the code and libraries that made it."""
+    and compressing are a tenth of a second of a one-certificate run)."""
+    made = _cached(path, "raster", (boxes, dpi, screen), lambda: _fitted(path, boxes, dpi, screen))
+    return PdfPage(made, 1)
+
+
+def _cached(path: Path, kind: str, details: object, make: Callable[[], PdfPage | bytes]) -> bytes:
+    """Art made once into the cache, keyed by the file's bytes, ``details`` (the sizes it
+    is drawn at, the resolution...) and the code and libraries that made it."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise DesignError(f"cannot read image {path.name}: {exc}", path=str(path)) from exc
-    parts = (
-        "raster",
-        PIL.__version__,
-        REPORTLAB_VERSION,
-        _code_digest(),
-        cache.file_digest(data),
-        repr((boxes, dpi, screen)),
-    )
-    return PdfPage(cache.fetch("art", parts, lambda: _fitted(path, boxes, dpi, screen).data), 1)
+        noun = "image" if kind == "raster" else "art"
+        raise DesignError(f"cannot read {noun} {path.name}: {exc}", path=str(path)) from exc
+    parts = (kind, PIL.__version__, REPORTLAB_VERSION, _code_digest(), cache.file_digest(data))
+
+    def made() -> bytes:
+        art = make()
+        return art.data if isinstance(art, PdfPage) else art
+
+    return cache.fetch("art", (*parts, repr(details)), made)
 
 
 @functools.cache
@@ -201,16 +216,121 @@ def _for_screen(image: Image.Image, scale: float) -> PdfPage:
     return min(as_jpeg, lossless, key=lambda art: len(art.data))
 
 
-def _encoded(reader: ImageReader, pixels: tuple[int, int], alpha: bool = False) -> PdfPage:
+class _Fontless(Canvas):  # type: ignore[misc]
+    """A canvas whose pages set no font: reportlab's default (Helvetica, not embedded)
+    would otherwise be named by art that has no text, which PDF/X refuses."""
+
+    def _make_preamble(self) -> None:
+        super()._make_preamble()
+        self._preamble = self._preamble.split(" BT ")[0]  # type: ignore[has-type]
+
+
+def _encoded(
+    reader: ImageReader, pixels: tuple[int, int], alpha: bool = False, fontless: bool = False
+) -> PdfPage:
     """The image on a page of its own, a point a pixel, encoded once: every PDF drawn after
     copies its compressed stream rather than compressing the pixels again (for a one-page
     emailed certificate, most of the time it took)."""
     buffer = io.BytesIO()
-    c = Canvas(buffer, pagesize=pixels, invariant=1, pageCompression=1)
+    c = (_Fontless if fontless else Canvas)(buffer, pagesize=pixels, invariant=1, pageCompression=1)
     c.drawImage(reader, 0, 0, *pixels, mask="auto" if alpha else None)
     c.showPage()
     c.save()
     return PdfPage(buffer.getvalue(), 1)
+
+
+class _CmykReader(ImageReader):  # type: ignore[misc]
+    """CMYK pixels with an alpha channel, which reportlab's own reader drops: the image
+    goes in as DeviceCMYK with the alpha as its soft mask."""
+
+    def __init__(self, cmyk: Image.Image, alpha: Image.Image | None):
+        super().__init__(cmyk)
+        self.alpha = alpha
+
+    def getRGBData(self) -> bytes:  # reportlab's name; the data is CMYK
+        if self._data is None:  # type: ignore[has-type]
+            self.mode = "CMYK"
+            self._dataA = ImageReader(self.alpha) if self.alpha is not None else None
+            self._data = self._image.tobytes()
+        return bytes(self._data)
+
+
+def _pressed(
+    path: Path,
+    page: int,
+    boxes: list[tuple[float, float]],
+    dpi: int,
+    press: Press,
+    matte: str | None,
+) -> PdfPage:
+    """The art as CMYK pixels for ``press``, encoded once into the cache like raster art;
+    transparent pixels flattened onto ``matte`` where it is given, else a soft mask."""
+
+    def make() -> bytes:
+        picture = _pixels(path, page, boxes, dpi)
+        alpha = picture.getchannel("A") if "A" in picture.getbands() else None
+        if alpha is not None and alpha.getextrema()[0] == 255:
+            alpha = None  # opaque after all
+        if alpha is not None and matte is not None:
+            colour = tuple(round(v * 255) for v in parse_color(matte))
+            ground = Image.new("RGB", picture.size, colour)
+            ground.paste(picture.convert("RGB"), mask=alpha)
+            picture, alpha = ground, None
+        reader = _CmykReader(press.image(picture), alpha)
+        return _encoded(reader, picture.size, alpha is not None, fontless=True).data
+
+    made = _cached(path, "press", (press.digest, page, boxes, dpi, matte), make)
+    return PdfPage(made, 1, fonts=False)
+
+
+def _pixels(path: Path, page: int, boxes: list[tuple[float, float]], dpi: int) -> Image.Image:
+    """The art as pixels enough for its largest box at ``dpi``: raster art downsampled
+    (never enlarged), vector art rendered by PDFium (an SVG drawn to a PDF page first)."""
+    suffix = path.suffix.lower()
+    if suffix in (".svg", ".pdf"):
+        import pypdfium2 as pdfium  # only a PDF/X run of vector art renders it
+
+        if suffix == ".svg":
+            vector: Art = _svg(path)
+            buffer = io.BytesIO()
+            c = Canvas(buffer, pagesize=(vector.width, vector.height), invariant=1)
+            vector.draw(c, 0, 0, vector.width, vector.height)
+            c.showPage()
+            c.save()
+            source, number = buffer.getvalue(), 1
+        else:
+            vector, source, number = _pdf_page(path, page), path.read_bytes(), page
+        scale = max((max(w / vector.width, h / vector.height) for w, h in boxes), default=1.0)
+        document = pdfium.PdfDocument(source)
+        try:
+            bitmap = document[number - 1].render(
+                scale=scale * dpi / 72, fill_color=(255, 255, 255, 0), may_draw_forms=False
+            )
+            rendered: Image.Image = bitmap.to_pil()
+            return rendered.convert("RGBA")
+        finally:
+            document.close()
+    try:
+        with Image.open(path, formats=["PNG", "JPEG"]) as image:
+            _check_pixels(image, path.name, path)
+            image.load()
+            size = image.size
+            needed = max((max(w / size[0], h / size[1]) * dpi / 72 for w, h in boxes), default=1)
+            transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+            picture = image.convert("RGBA" if transparent else "RGB")
+    except DesignError:
+        raise
+    except Exception as exc:  # Pillow's decoders raise what the bytes make them
+        raise DesignError(f"cannot read image {path.name}: {exc}", path=str(path)) from exc
+    if needed < 1:
+        target = (max(1, round(size[0] * needed)), max(1, round(size[1] * needed)))
+        picture = picture.resize(target, Image.Resampling.LANCZOS)
+    return picture
+
+
+def transparent(art: Art) -> bool:
+    """Whether the art has transparent pixels (a soft mask): PDF/X-1a forbids them."""
+    return isinstance(art, PdfPage) and b"/SMask" in art.data
 
 
 def _check_pixels(image: Image.Image, name: str, path: Path) -> None:

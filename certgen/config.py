@@ -36,6 +36,7 @@ _KEYS = {
     "locale",
     "logo",
     "variants",
+    "printers",
 }
 _SMTP_KEYS = {"host", "port", "security", "username", "password", "sender", "timeout"}
 _WEB_KEYS = {
@@ -147,6 +148,8 @@ class Config:
     new_gift: bool = False  # each thank-you carries a fresh certificate to pass on
     # [[variants]]: the campaign's wordings to compare, each its fields' text (certgen.variants)
     variants: tuple[Mapping[str, str], ...] = ()
+    # [printers.NAME]: a printer's error, measured with certgen calibrate (placement.Printer)
+    printers: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
     web_settings: Mapping[str, object] = field(default_factory=dict)
     date_format: str | None = None  # how customer lists write dates (strptime)
     profile: str | None = None  # the mapping profile customer lists are read with
@@ -239,6 +242,37 @@ def _variants(data: Mapping[str, object], path: Path | None) -> tuple[dict[str, 
                 raise ConfigError(f"{path}: [[variants]] {number}: {key} must be text")
         tables.append({key: str(value) for key, value in table.items()})
     return tuple(tables)
+
+
+PRINTER_KEYS = {"offset_x_mm": (-50.0, 50.0), "offset_y_mm": (-50.0, 50.0), "scale": (0.5, 2.0)}
+
+
+def _printers(
+    data: Mapping[str, object], path: Path | None
+) -> dict[str, tuple[float, float, float]]:
+    """``[printers.NAME]`` tables: how far off (mm) and how scaled NAME prints."""
+    found = data.get("printers", {})
+    if not isinstance(found, dict):
+        raise ConfigError(f"{path}: [printers] must hold [printers.NAME] tables")
+    printers = {}
+    for name, table in found.items():
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"{path}: write each printer as a table: [printers.{name}] offset_x_mm = 1.5"
+            )
+        settled = _table({name: table}, name, set(PRINTER_KEYS), path)
+        values = []
+        for key, (low, high) in PRINTER_KEYS.items():
+            value = settled.get(key, 1.0 if key == "scale" else 0.0)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not low <= float(value) <= high:  # type: ignore[arg-type]
+                raise ConfigError(
+                    f"{path}: [printers.{name}] {key} must be a number from {low:g} to {high:g}, "
+                    f"not {value!r}"
+                )
+            values.append(float(value))  # type: ignore[arg-type]
+        printers[name] = (values[0], values[1], values[2])
+    return printers
 
 
 def _smtp(data: Mapping[str, object], path: Path | None) -> Smtp | None:
@@ -344,6 +378,7 @@ def load(
         include_friend_name=bool(notify.get("include_friend_name", False)),
         new_gift=bool(notify.get("new_gift", False)),
         variants=_variants(data, path),
+        printers=_printers(data, path),
         web_settings=_table(data, "web", _WEB_KEYS, path),
         date_format=setting("date_format", None, "CERTGEN_DATE_FORMAT"),
         profile=setting("profile", None, "CERTGEN_PROFILE"),
@@ -451,6 +486,9 @@ def explain(config: Config) -> list[tuple[str, str, str]]:
         lines.append(("notify.include_friend_name", "true", file))
     if config.new_gift:
         lines.append(("notify.new_gift", "true", file))
+    for name, (x, y, scale) in sorted(config.printers.items()):
+        shown = f"offset_x_mm={x:g}; offset_y_mm={y:g}; scale={scale:g}"
+        lines.append((f"printers.{name}", shown, file))
     for number, variant in enumerate(config.variants, start=1):
         shown = "; ".join(f"{key}={value}" for key, value in variant.items())
         lines.append((f"variants.{number}", shown, file))

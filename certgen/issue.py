@@ -33,12 +33,13 @@ from certgen import codes, pdfjoin, qr, render, runs, stopping, workers
 from certgen import sheets as sheets_mod
 from certgen.design import EMAIL_NAMES, Design, QrElement, TextElement
 from certgen.errors import InputError, OutputError, Problem, RunMismatchError
+from certgen.inks import Pdfx
 from certgen.inputs import Row, csv_written, reordered
 from certgen.inputs import screen as screen_rows
 from certgen.ledger import BatchRecord, CertificateRecord, Ledger
 from certgen.mailing import FIELDS as ADDRESS_FIELDS
 from certgen.mailing import Envelope
-from certgen.sheets import Sheet
+from certgen.placement import Layout
 from certgen.tables import safe_cell
 from certgen.text import RenderError
 
@@ -215,7 +216,8 @@ def layout_problems(
 ) -> list[Problem]:
     """Why rows cannot print, laid out a chunk at a time and kept no longer (as a split run
     checks its rows, in this process)."""
-    drawing = _Drawing(design, rows, row_codes, base_url, issued_on, file, None, None, False)
+    layout = Layout((design.width_mm, design.height_mm))
+    drawing = _Drawing(design, rows, row_codes, base_url, issued_on, file, layout)
     return _check(drawing, _split(range(len(rows)), CHUNK), jobs=1)
 
 
@@ -227,18 +229,17 @@ def screen(
     base_url: str,
     issued_on: dt.date,
     file: str | None,
-    sheet: Sheet | None = None,
-    envelope: Envelope | None = None,
-    duplex: bool = False,
+    layout: Layout | None = None,
     jobs: int = 1,
 ) -> tuple[Sequence[Row], list[Problem], list[Problem]]:
     """For a run that leaves bad rows out (``--skip-invalid``): every row laid out as it
     would print (with the sample code, whose width every code shares), then
     ``inputs.screen``: the rows to issue, the problems of those left out, and the problems
     that still stop the run."""
-    found = [*problems, *static_problems(design, duplex, envelope)]
+    layout = layout or Layout((design.width_mm, design.height_mm))
+    found = [*problems, *static_problems(design, layout.duplex, layout.envelope)]
     sample = codes.Packed([codes.SAMPLE] * len(rows))
-    drawing = _Drawing(design, rows, sample, base_url, issued_on, file, sheet, envelope, duplex)
+    drawing = _Drawing(design, rows, sample, base_url, issued_on, file, layout)
     found += _check(drawing, _split(range(len(rows)), drawing.chunk_size()), jobs)
     return screen_rows(rows, found, file)
 
@@ -382,44 +383,45 @@ def issue(
     batch_id: str | None = None,
     problems: Sequence[Problem] = (),
     actor: str = "certgen",
-    sheet: Sheet | None = None,
+    layout: Layout | None = None,
     progress: Callable[[int], None] | None = None,
     split: int | None = None,
     jobs: int = 1,
-    envelope: Envelope | None = None,
-    duplex: bool = False,
     force: bool = False,
     fingerprint: str | None = None,
     dry_run: bool = False,
     limit: int | None = None,
     order: str = "rows",
+    pdfx: Pdfx | None = None,
 ) -> BatchResult:
     """Issue one certificate per row into ``output``, recording every code in ``ledger``.
 
     ``problems`` found while reading the input are reported with any found here; if there
-    are any, nothing is recorded. ``sheet`` imposes several to a printer sheet; ``split``
+    are any, nothing is recorded. ``layout`` places the certificates (default: one a page;
+    several to a printer sheet, on mailers, with their backs: ``placement``); ``split``
     writes files of at most that many certificates (``run-0001.pdf``...) and a
     ``run-manifest.csv``; ``jobs`` processes draw; ``progress`` is called with the number
-    drawn so far; ``envelope`` prints each on a mailer for that window envelope, its address
-    showing through the window; ``duplex`` follows each page with its back. Files another
+    drawn so far. Files another
     run made are not written over unless ``force``. A new run records ``fingerprint``
     (``runs.fingerprint``) with its batch. A ``dry_run`` checks every row and file as the
     run would, and stops there. With ``limit``, only the first that many are drawn and
     recorded: the run stays unfinished, and running it again (``--resume``) does the rest.
     ``order`` ``cut-stack`` places the rows on the sheets so that each file's stack, cut and
     piled, is in the rows' order (``sheets.after_cutting``); its manifest says where each
-    certificate is on the sheets and in the cut stack."""
+    certificate is on the sheets and in the cut stack. ``pdfx`` writes PDF/X for a print
+    shop, every colour in its press's CMYK."""
     output = output.resolve()
-    per_sheet = len(sheet.slots) if sheet else 1
+    layout = layout or Layout((design.width_mm, design.height_mm))
+    if layout.skip and (split or order == "cut-stack"):
+        raise ValueError("a partly used first sheet is for one file drawn in the rows' order")
     if order == "cut-stack":
-        rows = reordered(rows, _cut_stack(len(rows), per_sheet, split))
+        rows = reordered(rows, _cut_stack(len(rows), layout.per_sheet, split))
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
     settings = {
         "base_url": base_url,
-        "sheet": sheet.describe() if sheet else None,
-        "mailer": envelope.describe() if envelope else None,
-        "duplex": duplex,
+        **layout.settings(),
+        **({"pdfx": pdfx.describe()} if pdfx else {}),
         "split": split,
         "order": runs.order_digest(rows),
     }
@@ -437,9 +439,7 @@ def issue(
         randbelow=randbelow,
     )
     recorded, row_codes = run.recorded, run.codes
-    drawing = _Drawing(
-        design, rows, row_codes, base_url, run.issued_on, run.file, sheet, envelope, duplex
-    )
+    drawing = _Drawing(design, rows, row_codes, base_url, run.issued_on, run.file, layout, pdfx)
     outputs = _outputs(output, len(rows), split)
     if limit is not None:  # the first ``limit`` now, in the files they belong in
         now_part = run.part(limit)
@@ -452,9 +452,9 @@ def issue(
     # A split run keeps the parts already recorded and in place: that is how it resumes.
     done = {out for out, part in outputs.items() if split and part.stop <= len(recorded)}
     todo = {out: part for out, part in outputs.items() if out not in done or not out.is_file()}
-    problems = [*problems, *static_problems(design, duplex, envelope)]
+    problems = [*problems, *static_problems(design, layout.duplex, layout.envelope)]
     if problems or len(todo) > 1 or dry_run:  # every row checked before anything is recorded
-        chunks = [chunk for part in todo.values() for chunk in _split(part, drawing.chunk_size())]
+        chunks = [chunk for part in todo.values() for chunk in drawing.chunks(part)]
         problems += _check(drawing, chunks, jobs)
     run.stop_on(problems)
     known = run.batch if run.known else None
@@ -488,7 +488,7 @@ def issue(
 
     _publish(drawing, outputs, todo, record, progress, jobs)
     listed = split or order == "cut-stack"
-    manifest = _manifest(output, rows, row_codes, outputs, pages, per_sheet) if listed else None
+    manifest = _manifest(output, rows, row_codes, outputs, pages, layout) if listed else None
     return BatchResult(
         run.id,
         output,
@@ -537,14 +537,22 @@ class _Drawing:
     base_url: str
     issued_on: dt.date
     file: str | None
-    sheet: Sheet | None
-    envelope: Envelope | None
-    duplex: bool
+    layout: Layout
+    pdfx: Pdfx | None = None
 
     def chunk_size(self) -> int:
         """Certificates a chunk holds: CHUNK, in whole sheets."""
-        slots = len(self.sheet.slots) if self.sheet else 1
+        slots = self.layout.per_sheet
         return max(slots, CHUNK // slots * slots)
+
+    def chunks(self, part: range) -> list[range]:
+        """A file's rows in chunks of whole sheets: the first chunk of the run fills
+        the rest of a partly used first sheet (``Layout.skip``), so later ones start a sheet."""
+        skip = self.layout.skip if part.start == 0 else 0
+        if not skip or len(part) <= self.chunk_size() - skip:
+            return _split(part, self.chunk_size())
+        first = range(part.start, part.start + self.chunk_size() - skip)
+        return [first, *_split(range(first.stop, part.stop), self.chunk_size())]
 
     def lay_out(self, part: range) -> tuple[list[render.Certificate], list[Problem]]:
         return lay_out(
@@ -554,8 +562,8 @@ class _Drawing:
             base_url=self.base_url,
             issued_on=self.issued_on,
             file=self.file,
-            envelope=self.envelope,
-            duplex=self.duplex,
+            envelope=self.layout.envelope,
+            duplex=self.layout.duplex,
         )
 
     def check(self, part: range) -> list[Problem]:
@@ -571,7 +579,8 @@ class _Drawing:
             return [], problems
         chunk = _counted(certs, progress, part.start)
         drawn = (with_qr(self.design, c, self.base_url) for c in chunk)
-        return _write(self.design, drawn, temp, self.sheet, self.envelope, self.duplex), []
+        layout = self.layout.restarted(self.layout.skip if part.start == 0 else 0)
+        return _write(self.design, drawn, temp, layout, self.pdfx), []
 
 
 def _check(drawing: _Drawing, chunks: Sequence[range], jobs: int) -> list[Problem]:
@@ -603,11 +612,10 @@ def _publish(
             stale.unlink(missing_ok=True)
     token = secrets.token_hex(4)
     temps = {out: out.with_name(f".{out.name}.{token}.part") for out in todo}
-    per = drawing.chunk_size()
     chunks = {
         out: [
             (c, out.with_name(f".{out.name}.{token}.{i:04d}.part"))
-            for i, c in enumerate(_split(part, per))
+            for i, c in enumerate(drawing.chunks(part))
         ]
         for out, part in todo.items()
     }
@@ -689,7 +697,7 @@ def _manifest(
     row_codes: Sequence[str],
     outputs: dict[Path, range],
     pages: Sequence[int],
-    per_sheet: int,
+    layout: Layout,
 ) -> Path:
     """``<output>-manifest.csv``: where each row's certificate is, for the print shop or mail
     house (its file and page; its sheet and slot, and its place in the file's stack once
@@ -698,12 +706,12 @@ def _manifest(
     with csv_written(path, encoding="utf-8") as writer:
         writer.writerow(MANIFEST_COLUMNS)
         for file, part in outputs.items():
-            stacked = sheets_mod.after_cutting(len(part), per_sheet)
+            stacked = sheets_mod.after_cutting(len(part), layout.per_sheet)
             for i in part:
                 row = rows[i]
                 names = (row.text("recipient"), row.text("giver"), file.name)
                 cells = [safe_cell(name) for name in names]
-                sheet, slot = divmod(i - part.start, per_sheet)
+                sheet, slot = layout.where(i - part.start)
                 place = [sheet + 1, slot + 1, stacked[i - part.start] + 1]
                 code = codes.display(row_codes[i])
                 writer.writerow([code, row.number or "", *cells, pages[i], *place])
@@ -730,13 +738,12 @@ def _write(
     design: Design,
     certs: Iterable[render.Certificate],
     temp: Path,
-    sheet: Sheet | None,
-    envelope: Envelope | None,
-    duplex: bool,
+    layout: Layout,
+    pdfx: Pdfx | None,
 ) -> list[int]:
     with _created(temp) as stream:
         title = design.manifest.design.title
-        return render.write_pdf(design, certs, stream, title, sheet, envelope, duplex)
+        return render.write_pdf(design, certs, stream, title, layout, pdfx)
 
 
 @contextlib.contextmanager

@@ -20,6 +20,9 @@ from typing import BinaryIO
 _REF = re.compile(rb"(\d+) 0 R\b")
 _STREAM = b"\nstream\n"
 _SUBSET_TAG = b"/AAAAAA+"
+_VERSION = re.compile(rb"%PDF-1\.[0-7]")
+# Catalog entries a part may carry besides its pages: PDF/X's output intent and metadata.
+_CATALOG_EXTRAS = re.compile(rb"/OutputIntents \[[^\]]*\]\s*|/Metadata \d+ 0 R\s*")
 
 
 class JoinError(ValueError):
@@ -29,18 +32,25 @@ class JoinError(ValueError):
 def join(parts: Sequence[Path], out: BinaryIO) -> list[int]:
     """Write the parts' pages, in order, as one PDF to ``out``; returns each part's number of
     pages. Objects 1 and 2 are the new catalog and page tree root."""
-    out.write(b"%PDF-1.4\n%\x93\x8c\x8b\x9e certgen\n")
+    header = parts[0].open("rb").read(8) if parts else b"%PDF-1.4"
+    if not _VERSION.fullmatch(header):
+        raise JoinError(f"{parts[0]} is not a PDF")
+    out.write(header + b"\n%\x93\x8c\x8b\x9e certgen\n")  # the parts' version (PDF/X-4: 1.6)
     offsets = array("q", [0, 0, 0])  # by object number; 1 and 2 are written last
     position = out.tell()
     kids, counts, ids = [], [], []
     info: bytes | None = None
+    extras = b""  # the first part's output intent and metadata (PDF/X), for the file's root
     for index, part in enumerate(parts):
         data = part.read_bytes()
         objects, trailer = _objects(data, part)
         root = _number(trailer, rb"/Root (\d+) 0 R", part)
-        pages = _number(_body(data, objects[root]), rb"/Pages (\d+) 0 R", part)
+        root_body = _body(data, objects[root])
+        pages = _number(root_body, rb"/Pages (\d+) 0 R", part)
         info_number = _number(trailer, rb"/Info (\d+) 0 R", part)
-        kept = [n for n in sorted(objects) if n not in (root, info_number)]
+        shared = _shared(data, objects, root_body)
+        dropped = {root, info_number, *(shared if index else ())}  # the first part's serve all
+        kept = [n for n in sorted(objects) if n not in dropped]
         new = {old: len(offsets) + i for i, old in enumerate(kept)}
         renumber = _renumbering(new)
         tag = b"/" + _tag(index) + b"+"
@@ -58,12 +68,15 @@ def join(parts: Sequence[Path], out: BinaryIO) -> list[int]:
             position += len(chunk)
         if info is None:
             info = _body(data, objects[info_number])
+            extras = b"".join(
+                _REF.sub(renumber, m.group(0)) for m in _CATALOG_EXTRAS.finditer(root_body)
+            )
         ids.append(_file_id(trailer))
     info_number = len(offsets)
     offsets.append(0)
     kid_refs = b" ".join(b"%d 0 R" % k for k in kids)
     for number, body in (
-        (1, b"<<\n/PageMode /UseNone /Pages 2 0 R /Type /Catalog\n>>\n"),
+        (1, b"<<\n%s/PageMode /UseNone /Pages 2 0 R /Type /Catalog\n>>\n" % extras),
         (2, b"<<\n/Count %d /Kids [ %s ] /Type /Pages\n>>\n" % (sum(counts), kid_refs)),
         (info_number, info or b"<<\n>>\n"),
     ):
@@ -85,6 +98,21 @@ def join(parts: Sequence[Path], out: BinaryIO) -> list[int]:
     )
     out.write(b"trailer\n%s\nstartxref\n%d\n%%%%EOF\n" % (trailer, position))
     return counts
+
+
+def _shared(data: bytes, objects: dict[int, tuple[int, int]], root: bytes) -> set[int]:
+    """The objects the root's output intent and metadata are made of: every part has its
+    own copy, and the joined file keeps the first part's only."""
+    found: set[int] = set()
+    todo = [int(n) for m in _CATALOG_EXTRAS.finditer(root) for n in _REF.findall(m.group(0))]
+    while todo:
+        number = todo.pop()
+        if number in found or number not in objects:
+            continue
+        found.add(number)
+        head = _body(data, objects[number]).partition(_STREAM)[0]
+        todo += [int(n) for n in _REF.findall(head)]
+    return found
 
 
 def _renumbering(new: dict[int, int]) -> Callable[[re.Match[bytes]], bytes]:

@@ -10,17 +10,29 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import functools
+import hashlib
 import io
 import pickle
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
+from xml.sax.saxutils import escape
 
 from reportlab import Version as REPORTLAB_VERSION
 from reportlab import rl_config
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFDictionary,
+    PDFInfo,
+    PDFName,
+    PDFStream,
+    PDFString,
+    PDFZCompress,
+)
 from reportlab.pdfbase.ttfonts import TTEncoding, TTFError, TTFont, TTFontFace
 from reportlab.pdfgen.canvas import Canvas
 
@@ -35,16 +47,16 @@ from certgen.design import (
     TextElement,
 )
 from certgen.errors import DesignError
+from certgen.inks import Pdfx, Press
 from certgen.mailing import (
     ADDRESS_FONT,
     ADDRESS_MIN_SIZE,
     ADDRESS_SIZE,
-    FOLD_MARK,
     LETTER_SIZE,
     Envelope,
 )
+from certgen.placement import Layout, Spot
 from certgen.qr import Matrix
-from certgen.sheets import Sheet
 
 STATIC_FORM = "certgen-static"
 BACK_FORM = "certgen-back"  # the same for the back side, with --duplex
@@ -301,21 +313,23 @@ def _sizes(largest: float, smallest: float) -> list[float]:
     return [largest - i * SHRINK_STEP for i in range(steps)] + [smallest]
 
 
-def load_art(design: Design) -> dict[tuple[str, int], art.Art]:
+def load_art(design: Design, press: Press | None = None) -> dict[tuple[str, int], art.Art]:
     """Every piece of art the design draws, by file and page, for one document: opened,
     checked and encoded once a process (every chunk and every emailed certificate draws
-    it), raster art downsampled to the largest size it is drawn at."""
-    key = (design.path, design.hash, design.manifest.design.art_dpi, design.screen)
+    it), raster art downsampled to the largest size it is drawn at; for a ``press``, all
+    of it CMYK pixels, the background's transparency flattened onto the colour under it."""
+    page = design.manifest.design
+    key = (design.path, design.hash, page.art_dpi, design.screen, press.digest if press else "")
     if key not in _ART:
         _ART.clear()  # one design a run
-        _ART[key] = _open_art(design)
+        _ART[key] = _open_art(design, press)
     return {name: opened.fresh() for name, opened in _ART[key].items()}
 
 
-_ART: dict[tuple[Path, str, int, bool], dict[tuple[str, int], art.Art]] = {}
+_ART: dict[tuple[Path, str, int, bool, str], dict[tuple[str, int], art.Art]] = {}
 
 
-def _open_art(design: Design) -> dict[tuple[str, int], art.Art]:
+def _open_art(design: Design, press: Press | None) -> dict[tuple[str, int], art.Art]:
     page = design.manifest.design
     boxes: dict[tuple[str, int], list[tuple[float, float]]] = {}
     if page.background:
@@ -325,9 +339,16 @@ def _open_art(design: Design) -> dict[tuple[str, int], art.Art]:
         if isinstance(e, ImageElement) and e.file in design.assets:  # no logo: left out
             size = (units.mm_to_pt(e.width), units.mm_to_pt(e.height))
             boxes.setdefault((e.file, e.page), []).append(size)
+    under = page.background_color or "#FFFFFF"
     return {
         (name, number): art.open_art(
-            design.assets[name], page=number, boxes=sizes, dpi=page.art_dpi, screen=design.screen
+            design.assets[name],
+            page=number,
+            boxes=sizes,
+            dpi=page.art_dpi,
+            screen=design.screen,
+            press=press,
+            matte=under if (name, number) == (page.background, page.background_page) else None,
         )
         for (name, number), sizes in boxes.items()
     }
@@ -402,12 +423,25 @@ class Surface:
     art: Mapping[tuple[str, int], art.Art]
     # (text, fonts, size) -> its text-showing operators: names and dates repeat in a run.
     shown: dict[tuple[str, tuple[Path, ...], float], str] = field(default_factory=dict)
+    press: Press | None = None  # PDF/X: every colour in this press's CMYK
+
+    def fill(self, colour: str) -> None:
+        if self.press:
+            self.canvas.setFillColorCMYK(*self.press.cmyk(colour))
+        else:
+            self.canvas.setFillColorRGB(*units.parse_color(colour))
+
+    def stroke(self, colour: str) -> None:
+        if self.press:
+            self.canvas.setStrokeColorCMYK(*self.press.cmyk(colour))
+        else:
+            self.canvas.setStrokeColorRGB(*units.parse_color(colour))
 
 
 def _draw_text(s: Surface, element: TextElement, cert: Certificate) -> None:
     fitted = cert.texts[element.id]
     if fitted.lines == ("",) and element.blank == "line":
-        _draw_blank_line(s.canvas, s.page, element, _face(s.design, element))
+        _draw_blank_line(s, element, _face(s.design, element))
     else:
         _draw_lines(s, element, fitted, element.line_height)
 
@@ -450,7 +484,7 @@ def _draw_lines(
     offset = {"top": 0.0, "middle": (box_h - block) / 2, "bottom": box_h - block}[valign]
     baseline = page.y(element.y) - offset - metrics.ascent * size / 1000
     left, width = page.x(element.x), units.mm_to_pt(element.width)
-    c.setFillColorRGB(*units.parse_color(element.color))
+    s.fill(element.color)
     for text, line in zip(fitted.lines, shaped, strict=True):
         if line.runs:
             slack = width - line.width(size)
@@ -512,13 +546,13 @@ def _num(value: float) -> str:
     return "0" if text == "-0" else text
 
 
-def _draw_blank_line(c: Canvas, page: Page, element: TextElement, face: Any) -> None:
+def _draw_blank_line(s: Surface, element: TextElement, face: Any) -> None:
     """A rule to write on by hand, where the text's baseline would be."""
-    size = element.size
+    c, page, size = s.canvas, s.page, element.size
     ascent, descent = face.ascent * size / 1000, face.descent * size / 1000
     box_h = units.mm_to_pt(element.height)
     baseline = page.y(element.y) - (box_h - (ascent - descent)) / 2 - ascent
-    c.setStrokeColorRGB(*units.parse_color(element.color))
+    s.stroke(element.color)
     c.setLineWidth(0.6)
     left = page.x(element.x)
     c.line(left, baseline, left + units.mm_to_pt(element.width), baseline)
@@ -528,14 +562,14 @@ def _draw_qr(s: Surface, element: QrElement, cert: Certificate) -> None:
     c, modules = s.canvas, cert.qr[element.id]
     side = units.mm_to_pt(element.size)
     left, top = s.page.x(element.x), s.page.y(element.y)
-    c.setFillColorRGB(1, 1, 1)
+    s.fill("#FFFFFF")
     c.rect(left, top - side, side, side, stroke=0, fill=1)  # the quiet zone stays white
     module = side / (modules.size + 2 * element.quiet_zone)
     margin = element.quiet_zone * module
     c.saveState()
     # One transform, then integer run-length rectangles in module units: a short stream.
     c.transform(module, 0, 0, -module, left + margin, top - margin)
-    c.setFillColorRGB(*units.parse_color(element.color))
+    s.fill(element.color)
     rects = [_qr_rect(x, y, n) for y, bits in enumerate(modules.rows) for x, n in qr.row_runs(bits)]
     c.addLiteral("".join(rects) + "f")
     c.restoreState()
@@ -549,9 +583,9 @@ def _qr_rect(x: int, y: int, length: int) -> str:
 def _draw_rect(s: Surface, element: RectElement, cert: Certificate) -> None:
     c, page = s.canvas, s.page
     if element.fill:
-        c.setFillColorRGB(*units.parse_color(element.fill))
+        s.fill(element.fill)
     if element.stroke:
-        c.setStrokeColorRGB(*units.parse_color(element.stroke))
+        s.stroke(element.stroke)
         c.setLineWidth(element.stroke_width)
     x, y = page.x(element.x), page.y(element.y + element.height)
     w, h = units.mm_to_pt(element.width), units.mm_to_pt(element.height)
@@ -564,7 +598,7 @@ def _draw_rect(s: Surface, element: RectElement, cert: Certificate) -> None:
 
 def _draw_rule(s: Surface, element: LineElement, cert: Certificate) -> None:
     c, page = s.canvas, s.page
-    c.setStrokeColorRGB(*units.parse_color(element.color))
+    s.stroke(element.color)
     c.setLineWidth(element.width)
     c.setDash(list(element.dash) if element.dash else [])
     c.line(page.x(element.x1), page.y(element.y1), page.x(element.x2), page.y(element.y2))
@@ -583,7 +617,7 @@ DRAWERS: dict[type, Callable[[Surface, Any, Certificate], None]] = {
 
 
 class Writer:
-    """Writes certificates to a binary stream: one a page, or several to a printer sheet."""
+    """Writes certificates to a binary stream where ``layout`` places them: it only draws."""
 
     def __init__(
         self,
@@ -591,42 +625,46 @@ class Writer:
         stream: BinaryIO,
         *,
         title: str,
-        sheet: Sheet | None = None,
-        envelope: Envelope | None = None,
-        duplex: bool = False,
+        layout: Layout,
+        pdfx: Pdfx | None = None,
     ):
         register_fonts(design)
+        self.layout, self.pdfx = layout, pdfx
         self.trim = (units.mm_to_pt(design.width_mm), units.mm_to_pt(design.height_mm))
-        size = (units.mm_to_pt(sheet.width), units.mm_to_pt(sheet.height)) if sheet else self.trim
-        self.bleed = units.mm_to_pt(sheet.bleed) if sheet else 0.0
-        c = Canvas(stream, pagesize=size, invariant=1, pageCompression=1)
-        if sheet and len(sheet.slots) == 1:  # where to cut, for the print shop's software
-            left, top = (units.mm_to_pt(v) for v in sheet.slots[0])
-            bottom = size[1] - top - self.trim[1]
-            trim_box = (left, bottom, left + self.trim[0], bottom + self.trim[1])
-            c.setTrimBox(trim_box)
-            b = self.bleed
-            c.setBleedBox((trim_box[0] - b, trim_box[1] - b, trim_box[2] + b, trim_box[3] + b))
+        self.bleed = units.mm_to_pt(layout.bleed)
+        version = {None: None, "x1a": (1, 4), "x4": (1, 6)}[pdfx.version if pdfx else None]
+        # reportlab sets Helvetica on every page, unembedded, unless the first font is
+        # one of the design's own: PDF/X wants every font embedded.
+        first = glyph_font(_chain(design, design.text_elements[0])[0]).fontName if pdfx else None
+        c = Canvas(
+            stream,
+            pagesize=self.trim,
+            invariant=1,
+            pageCompression=1,
+            pdfVersion=version,
+            initialFontName=first,
+        )
         c.setTitle(title)
         c.setAuthor("certgen")
         c.setSubject("Gift certificates")
         c.setCreator(f"certgen {__version__}")
         c.setProducer(f"certgen {__version__}")
-        self.surface = Surface(c, Page(design.height_mm), design, load_art(design))
-        sides = ("front", "back") if duplex else ("front",)
+        press = pdfx.press if pdfx else None
+        pictures = load_art(design, press)
+        if pdfx:
+            _declare_pdfx(c, pdfx, title)
+            if pdfx.version == "x1a":
+                _refuse_transparency(design, pictures)
+        self.surface = Surface(c, Page(design.height_mm), design, pictures, press=press)
+        sides = ("front", "back") if layout.duplex else ("front",)
         elements = {s: [e for e in design.manifest.elements if e.side == s] for s in sides}
         self.static = {s: [e for e in elements[s] if design.is_static(e)] for s in sides}
         self.dynamic = {s: [e for e in elements[s] if not design.is_static(e)] for s in sides}
-        self.duplex = duplex
-        self.on_sheet: list[Certificate] = []  # the sheet being filled, for its back
-        self.sheet, self.height = sheet, size[1]
-        self.marks = sheet.marks() if sheet else []
-        self.envelope = envelope
-        # The address is placed on the mailer sheet, in its own coordinates.
-        paper = envelope.paper[1] if envelope else design.height_mm
-        self.mailer = dataclasses.replace(self.surface, page=Page(paper))
-        self.pages = 0
-        self.slot = 0  # certificates on the sheet being filled
+        self.count = 0  # certificates added
+        self.page = 0  # the page being drawn, from 0
+        self.begun = False  # whether anything is drawn on it yet
+        self.later: dict[int, list[tuple[Spot, Certificate]]] = {}  # spots on pages to come
+        self.panels: dict[float, Surface] = {}  # a mailer's surface, by its paper's height
 
     def _draw(self, elements: Iterable[object], cert: Certificate) -> None:
         for element in elements:
@@ -643,7 +681,7 @@ class Writer:
             c.beginForm(name, -b, -b, width + b, height + b)
             page = design.manifest.design
             if page.background_color and side == "front":
-                c.setFillColorRGB(*units.parse_color(page.background_color))
+                self.surface.fill(page.background_color)
                 c.rect(-b, -b, width + 2 * b, height + 2 * b, stroke=0, fill=1)
             if page.background and side == "front":
                 art = self.surface.art[page.background, page.background_page]
@@ -653,99 +691,87 @@ class Writer:
             self._draw(static, Certificate("", texts, "", {}))
             c.endForm()
 
-    def _draw_back(self, cert: Certificate) -> None:
-        self.surface.canvas.doForm(BACK_FORM)
-        self._draw(self.dynamic["back"], cert)
-
     def add(self, cert: Certificate) -> int:
-        """Draw one certificate; returns the number (from 1) of the page it is on."""
-        c = self.surface.canvas
-        if self.pages == 0 and self.slot == 0:
+        """Draw one certificate; returns the number (from 1) of the page its front is on."""
+        if self.count == 0:
             self._draw_static()
-        if self.envelope:
-            return self._add_mailer(cert, self.envelope)
-        if self.sheet is None:
-            c.doForm(STATIC_FORM)
-            self._draw(self.dynamic["front"], cert)
-            c.showPage()
-            self.pages += 1
-            if self.duplex:
-                self._draw_back(cert)
-                c.showPage()
-                self.pages += 1
-                return self.pages - 1
-            return self.pages
-        if self.slot == 0:
-            self.pages += 1
-        left, top = self.sheet.slots[self.slot]
-        self._enter_trim(units.mm_to_pt(left), self.height - units.mm_to_pt(top) - self.trim[1])
-        c.doForm(STATIC_FORM)
-        self._draw(self.dynamic["front"], cert)
-        c.restoreState()
-        self.on_sheet.append(cert)
-        self.slot += 1
-        page = self.pages
-        if self.slot == len(self.sheet.slots):
-            self._finish_sheet()  # with --duplex, its back is the next page
-        return page
+        spots = self.layout.spots(self.count)
+        self.count += 1
+        while self.page < min(spot.page for spot in spots):  # layouts never go back a page
+            self._finish_page()
+        for spot in spots:
+            if spot.page == self.page:
+                self._draw_spot(spot, cert)
+            else:
+                self.later.setdefault(spot.page, []).append((spot, cert))
+        return next(spot.page for spot in spots if spot.side == "front") + 1
 
-    def _add_mailer(self, cert: Certificate, envelope: Envelope) -> int:
-        """The mailer sheet: address block and fold marks in the top panel, and the
-        certificate centred below the first fold, or on the next page if it is larger.
-        With duplex, each sheet is followed by its back: the certificate's back where a
-        long-edge turn puts it, and a blank back for a cover sheet."""
-        c, mm = self.surface.canvas, units.mm_to_pt
-        width, height = (mm(v) for v in envelope.paper)
-        c.setPageSize((width, height))
-        panel = cert.mailer
-        if panel is None:
-            raise ValueError("a mailer needs the certificate's address block")
-        _draw_lines(
-            self.mailer, address_box(envelope, len(panel.address.lines)), panel.address, 1.15
-        )
-        if panel.sender:
-            _draw_lines(self.mailer, sender_box(envelope), panel.sender, 1.15)
-        if panel.letter:
-            _draw_lines(self.mailer, letter_box(envelope), panel.letter, 1.3)
-        below = height - mm(envelope.folds[0])
-        beside = self.trim[0] <= width + 0.01 and self.trim[1] <= below + 0.01
-        if beside:
-            left, bottom = (width - self.trim[0]) / 2, below - self.trim[1]
-            self._enter_trim(left, bottom)
-        else:
-            self._fold_marks(envelope)
-            self._show_page(blank_back=self.duplex)
-            width, (left, bottom) = self.trim[0], (0.0, 0.0)
-            c.setPageSize(self.trim)
-            c.saveState()
-        c.doForm(STATIC_FORM)
-        self._draw(self.dynamic["front"], cert)
-        c.restoreState()
-        if beside:  # the fold marks go over the certificate's art
-            self._fold_marks(envelope)
-        self._show_page()
-        front = self.pages
-        if self.duplex:
-            self._enter_trim(width - left - self.trim[0], bottom)
-            self._draw_back(cert)
+    def _begin_page(self) -> None:
+        if self.begun:
+            return
+        self.begun = True
+        c, mm, paper = self.surface.canvas, units.mm_to_pt, self.layout.paper(self.page)
+        c.setPageSize((mm(paper.width), mm(paper.height)))
+        if paper.trim:  # where to cut, for the print shop's software
+            left, top, right, bottom = paper.trim
+            height, b = mm(paper.height), self.bleed
+            box = (mm(left), height - mm(bottom), mm(right), height - mm(top))
+            c.setTrimBox(box)
+            c.setBleedBox((box[0] - b, box[1] - b, box[2] + b, box[3] + b))
+        elif self.pdfx:  # PDF/X boxes every page: a sheet of several is cut as it is
+            whole = (0.0, 0.0, mm(paper.width), mm(paper.height))
+            c.setTrimBox(whole)
+            c.setBleedBox(whole)
+        if paper.printer:
+            c.transform(*paper.printer.matrix(paper.height))
+
+    def _draw_spot(self, spot: Spot, cert: Certificate) -> None:
+        self._begin_page()
+        c, paper = self.surface.canvas, self.layout.paper(spot.page)
+        if spot.side == "panel":
+            self._draw_panel(cert, paper.height)
+            return
+        trim_h = self.surface.design.height_mm
+        own_page = spot.left == spot.top == 0 and (paper.width, paper.height) == self.layout.trim
+        moved = not own_page or bool(self.bleed)  # else the page is the trim: nothing to move
+        if moved:
+            bottom = units.mm_to_pt(paper.height - spot.top - trim_h)
+            self._enter_trim(units.mm_to_pt(spot.left), bottom)
+        c.doForm(STATIC_FORM if spot.side == "front" else BACK_FORM)
+        self._draw(self.dynamic[spot.side], cert)
+        if moved:
             c.restoreState()
-            self._show_page()
-        return front
 
-    def _show_page(self, blank_back: bool = False) -> None:
-        for _ in range(2 if blank_back else 1):
-            self.surface.canvas.showPage()
-            self.pages += 1
+    def _draw_panel(self, cert: Certificate, height: float) -> None:
+        """A mailer's address, return address and letter, in the mailer's coordinates."""
+        panel, envelope = cert.mailer, self.layout.envelope
+        if panel is None or envelope is None:
+            raise ValueError("a mailer needs an envelope and the certificate's address block")
+        if height not in self.panels:
+            self.panels[height] = dataclasses.replace(self.surface, page=Page(height))
+        surface = self.panels[height]
+        box = address_box(envelope, len(panel.address.lines))
+        _draw_lines(surface, box, panel.address, 1.15)
+        if panel.sender:
+            _draw_lines(surface, sender_box(envelope), panel.sender, 1.15)
+        if panel.letter:
+            _draw_lines(surface, letter_box(envelope), panel.letter, 1.3)
 
-    def _fold_marks(self, envelope: Envelope) -> None:
-        c, mm = self.surface.canvas, units.mm_to_pt
-        width, height = (mm(v) for v in envelope.paper)
-        c.setStrokeColorRGB(0, 0, 0)
-        c.setLineWidth(0.25)
-        for fold in envelope.folds:
-            y = height - mm(fold)
-            c.line(0, y, mm(FOLD_MARK), y)
-            c.line(width - mm(FOLD_MARK), y, width, y)
+    def _finish_page(self) -> None:
+        """The spots left for this page, then its marks over everything; then the next."""
+        self._begin_page()
+        for spot, cert in self.later.pop(self.page, []):
+            self._draw_spot(spot, cert)
+        c, mm, paper = self.surface.canvas, units.mm_to_pt, self.layout.paper(self.page)
+        if paper.marks:
+            self.surface.stroke("#000000")
+            c.setLineWidth(0.25)
+            height = mm(paper.height)
+            for x1, y1, x2, y2 in paper.marks:
+                c.line(mm(x1), height - mm(y1), mm(x2), height - mm(y2))
+        c.showPage()
+        self.page += 1
+        self.begun = False
 
     def _enter_trim(self, left: float, bottom: float) -> None:
         """Draw in a certificate's own coordinates from here until restoreState; its art
@@ -757,30 +783,9 @@ class Writer:
         trim.rect(-b, -b, self.trim[0] + 2 * b, self.trim[1] + 2 * b)
         c.clipPath(trim, stroke=0, fill=0)
 
-    def _finish_sheet(self) -> None:
-        """Crop marks, then with --duplex the sheet's back: each certificate's back side
-        where the paper turned over its long edge puts it, the slot mirrored left to right."""
-        c, mm = self.surface.canvas, units.mm_to_pt
-        c.setStrokeColorRGB(0, 0, 0)
-        c.setLineWidth(0.25)
-        for x1, y1, x2, y2 in self.marks:
-            c.line(mm(x1), self.height - mm(y1), mm(x2), self.height - mm(y2))
-        c.showPage()
-        if self.duplex and self.sheet:
-            width = mm(self.sheet.width)
-            for (left, top), cert in zip(self.sheet.slots, self.on_sheet, strict=False):
-                bottom = self.height - mm(top) - self.trim[1]
-                self._enter_trim(width - mm(left) - self.trim[0], bottom)
-                self._draw_back(cert)
-                c.restoreState()
-            c.showPage()
-            self.pages += 1
-        self.on_sheet.clear()
-        self.slot = 0
-
     def close(self) -> None:
-        if self.slot:
-            self._finish_sheet()
+        while self.page < self.layout.pages(self.count):
+            self._finish_page()
         self.surface.canvas.save()
 
 
@@ -821,14 +826,105 @@ def write_pdf(
     certificates: Iterable[Certificate],
     stream: BinaryIO,
     title: str,
-    sheet: Sheet | None = None,
-    envelope: Envelope | None = None,
-    duplex: bool = False,
+    layout: Layout | None = None,
+    pdfx: Pdfx | None = None,
 ) -> list[int]:
-    """All certificates, one a page, imposed on ``sheet`` or each on a mailer for
-    ``envelope``, each page followed by its back with ``duplex``; returns the page each
-    certificate's front is on."""
-    writer = Writer(design, stream, title=title, sheet=sheet, envelope=envelope, duplex=duplex)
+    """All certificates, where ``layout`` places them (default: one a page), as PDF/X
+    with ``pdfx``; returns the page each certificate's front is on."""
+    layout = layout or Layout((design.width_mm, design.height_mm))
+    writer = Writer(design, stream, title=title, layout=layout, pdfx=pdfx)
     pages = [writer.add(cert) for cert in certificates]
     writer.close()
     return pages
+
+
+class _PdfxInfo(PDFInfo):  # type: ignore[misc]
+    """The document information with the PDF/X version a print shop's preflight reads."""
+
+    pdfx = ""
+
+    def format(self, document: Any) -> bytes:
+        text: bytes = super().format(document)
+        version = b"(" + self.pdfx.encode("ascii") + b")"  # PDF/X-4, PDF/X-1a:2003
+        return text.replace(b"<<", b"<<\n/GTS_PDFXVersion " + version, 1)
+
+
+def _declare_pdfx(c: Canvas, pdfx: Pdfx, title: str) -> None:
+    """The output intent (the press's ICC profile), the version keys in the document
+    information and in its XMP metadata, as ISO 15930 asks; the boxes are per page."""
+    doc = c._doc
+    info = _PdfxInfo()
+    info.__dict__.update(doc.info.__dict__)
+    info.pdfx = pdfx.name
+    doc.info = info
+    profile = PDFStream(PDFDictionary({"N": 4}), pdfx.press.data, filters=[PDFZCompress])
+    intent = PDFDictionary(
+        {
+            "Type": PDFName("OutputIntent"),
+            "S": PDFName("GTS_PDFX"),
+            "OutputConditionIdentifier": PDFString("Custom"),
+            "OutputCondition": PDFString(pdfx.press.description),
+            "Info": PDFString(pdfx.press.description),
+            "RegistryName": PDFString("http://www.color.org"),
+            "DestOutputProfile": doc.Reference(profile),
+        }
+    )
+    catalog = doc.Catalog  # reportlab writes only the catalog keys it knows: add this one
+    catalog.__NoDefault__ = [*type(catalog).__NoDefault__, "OutputIntents"]
+    c.setCatalogEntry("OutputIntents", PDFArray([doc.Reference(intent)]))
+    when = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(doc._timeStamp.t))
+    xmp = XMP.format(
+        title=escape(title),
+        version=pdfx.name,
+        when=when,
+        producer=escape(f"certgen {__version__}"),
+        id=hashlib.sha256(f"{title}{when}{pdfx.describe()}".encode()).hexdigest()[:32],
+    )
+    metadata = PDFStream(
+        PDFDictionary({"Type": PDFName("Metadata"), "Subtype": PDFName("XML")}),
+        xmp.encode(),
+        filters=[],  # preflight tools read it as it is
+    )
+    c.setCatalogEntry("Metadata", doc.Reference(metadata))
+
+
+XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about=""
+ xmlns:dc="http://purl.org/dc/elements/1.1/"
+ xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+ xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
+ xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"
+ xmlns:pdfxid="http://www.npes.org/pdfx/ns/id/">
+<dc:format>application/pdf</dc:format>
+<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+<xmp:CreateDate>{when}</xmp:CreateDate>
+<xmp:ModifyDate>{when}</xmp:ModifyDate>
+<xmp:MetadataDate>{when}</xmp:MetadataDate>
+<xmp:CreatorTool>{producer}</xmp:CreatorTool>
+<pdf:Producer>{producer}</pdf:Producer>
+<pdf:Trapped>False</pdf:Trapped>
+<xmpMM:DocumentID>uuid:{id}</xmpMM:DocumentID>
+<xmpMM:InstanceID>uuid:{id}</xmpMM:InstanceID>
+<xmpMM:VersionID>1</xmpMM:VersionID>
+<xmpMM:RenditionClass>default</xmpMM:RenditionClass>
+<pdfxid:GTS_PDFXVersion>{version}</pdfxid:GTS_PDFXVersion>
+</rdf:Description>
+</rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="r"?>"""
+
+
+def _refuse_transparency(design: Design, pictures: Mapping[tuple[str, int], art.Art]) -> None:
+    """PDF/X-1a has no transparency: art with transparent pixels (other than a background,
+    flattened onto its colour) cannot go in."""
+    for (name, _), picture in pictures.items():
+        if art.transparent(picture):
+            users = [e.id for e in design.manifest.elements if getattr(e, "file", None) == name]
+            raise DesignError(
+                f"{name} has transparent pixels, which PDF/X-1a does not allow",
+                path=str(design.path / "design.toml"),
+                element=users[0] if users else None,
+                hint="use --pdfx x4 (which keeps them), or give art without transparency",
+            )

@@ -16,7 +16,7 @@ from pathlib import Path
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from certgen import tomlfile, units
+from certgen import stock, tomlfile, units
 from certgen.errors import DesignError, InputError, Problem
 
 PAPERS = {"letter": "Letter", "a4": "A4"}
@@ -99,6 +99,11 @@ def load(
 ) -> Sheet:
     """The sheet ``name_or_path`` names, for certificates ``trim`` (width, height) mm whose
     art runs ``bleed`` mm past the trim (the gutter is then at least twice that)."""
+    if name_or_path.lower() in stock.BY_NAME:
+        if gutter is not None:
+            message = f"--gutter: the parts of {name_or_path} sheets are where the paper has them"
+            raise InputError([Problem(message, hint="leave out --gutter")])
+        return _marked(_stocked(stock.BY_NAME[name_or_path.lower()], trim, crop_marks, bleed))
     if name_or_path.lower() in NAMES:
         gutter = 2 * bleed if gutter is None else gutter
         _check_gutter(gutter, bleed)
@@ -110,7 +115,8 @@ def load(
             [
                 Problem(
                     f"no sheet named '{name_or_path}'",
-                    hint=f"use one of {', '.join(NAMES)} or a sheet TOML file",
+                    hint=f"use one of {', '.join(NAMES)}, a printer stock (certgen sheets "
+                    "list shows them) or a sheet TOML file",
                 )
             ]
         )
@@ -143,6 +149,50 @@ def load(
     return _marked(
         Sheet(path.stem, spec.width_mm, spec.height_mm, tuple(slots), trim, crop_marks, bleed)
     )
+
+
+def _stocked(
+    paper: stock.Stock, trim: tuple[float, float], crop_marks: bool, bleed: float
+) -> Sheet:
+    """The stock's parts, each with a certificate centred on it; a certificate that fits
+    the parts only turned puts the page in landscape (the sheet is fed the same way)."""
+    (width, height), (part_w, part_h) = paper.paper, paper.part
+    corners = paper.corners()
+    e = 1e-6
+    if trim[0] > part_w + e or trim[1] > part_h + e:
+        if trim[0] > part_h + e or trim[1] > part_w + e:
+            raise InputError(
+                [
+                    Problem(
+                        f"a {trim[0]:g} x {trim[1]:g} mm certificate does not fit the "
+                        f"{part_w:.4g} x {part_h:.4g} mm parts of {paper.name} ({paper.title})",
+                        hint="pick a design that size or smaller (certgen designs list), or "
+                        "another sheet (certgen sheets list)",
+                    )
+                ]
+            )
+        turned = [(y, width - x - part_w) for x, y in corners]  # the page turned left
+        corners = sorted(turned, key=lambda corner: (round(corner[1], 6), corner[0]))
+        (width, height), (part_w, part_h) = (height, width), (part_h, part_w)
+    slots = tuple((x + (part_w - trim[0]) / 2, y + (part_h - trim[1]) / 2) for x, y in corners)
+    sheet = Sheet(paper.name, width, height, slots, trim, crop_marks, bleed)
+    grown = sheet.trims(bleed - e)
+    if bleed and any(_overlap(a, b) for i, a in enumerate(grown) for b in grown[i + 1 :]):
+        raise InputError(
+            [
+                Problem(
+                    f"--bleed {bleed:g}: the certificates on {paper.name} sheets are too close "
+                    "for their art to run past the trim without printing on each other",
+                    hint="leave out --bleed, or give a sheet file with a gutter of at least "
+                    f"{2 * bleed:g} mm",
+                )
+            ]
+        )
+    return sheet
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _marked(sheet: Sheet) -> Sheet:

@@ -17,6 +17,7 @@ import pytest
 from certgen import codes, sheets
 from certgen.errors import InputError
 from certgen.ledger import open_ledger
+from certgen.placement import Layout
 from certgen.units import PT_PER_MM
 from tests.helpers import REPO_ROOT, issue_rows, load, qr_codes, rows, words
 from tests.test_cli import certgen as certgen_cli
@@ -42,7 +43,9 @@ def test_each_certificate_lands_where_the_sheet_says(tmp_path: Path) -> None:
     sheet = sheets.load("a4-2up", TRIM, gutter=6, crop_marks=True)
     assert (sheet.width, sheet.height) == pytest.approx((210, 297))
     single = issue_rows(tmp_path / "single", TINY, rows(TINY, PEOPLE)).file
-    imposed = issue_rows(tmp_path / "sheet", TINY, rows(TINY, PEOPLE), sheet=sheet)
+    imposed = issue_rows(
+        tmp_path / "sheet", TINY, rows(TINY, PEOPLE), layout=Layout(sheet.trim, sheet)
+    )
     alone, placed = positions(single), positions(imposed.file)
     for i in range(5):
         name = f"Person{i}"
@@ -66,7 +69,7 @@ def test_each_certificate_lands_where_the_sheet_says(tmp_path: Path) -> None:
 
 def test_crop_marks_sit_outside_every_trim_on_the_trim_lines(tmp_path: Path) -> None:
     sheet = sheets.load("a4-2up", TRIM, gutter=10, crop_marks=True)
-    pdf = issue_rows(tmp_path, TINY, rows(TINY, PEOPLE[:2]), sheet=sheet).file
+    pdf = issue_rows(tmp_path, TINY, rows(TINY, PEOPLE[:2]), layout=Layout(sheet.trim, sheet)).file
     with pdfplumber.open(pdf) as doc:
         page = doc.pages[0]
         height = float(page.height)
@@ -109,7 +112,9 @@ def test_a_custom_sheet_file_fixes_the_grid(tmp_path: Path) -> None:
     sheet = sheets.load(str(spec), TRIM)
     flat = [v for slot in sheet.slots for v in slot]
     assert flat == pytest.approx([10, 8, 162, 8, 10, 117, 162, 117])
-    pdf = issue_rows(tmp_path / "out", TINY, rows(TINY, PEOPLE[:4]), sheet=sheet).file
+    pdf = issue_rows(
+        tmp_path / "out", TINY, rows(TINY, PEOPLE[:4]), layout=Layout(sheet.trim, sheet)
+    ).file
     alone = positions(issue_rows(tmp_path / "one", TINY, rows(TINY, PEOPLE[:4])).file)
     for i, (name, (page, x, y)) in enumerate(sorted(positions(pdf).items())):
         assert page == 1
@@ -183,9 +188,9 @@ def test_gutter_without_a_sheet_is_a_usage_error() -> None:
 def test_a_sheet_run_reprinted_by_batch_id_is_the_same_file(tmp_path: Path) -> None:
     sheet = sheets.load("a4-2up", TRIM, gutter=6, crop_marks=True)
     people = rows(TINY, PEOPLE)
-    first = issue_rows(tmp_path, TINY, people, sheet=sheet, batch_id="s1")
+    first = issue_rows(tmp_path, TINY, people, layout=Layout(sheet.trim, sheet), batch_id="s1")
     before = first.file.read_bytes()
-    again = issue_rows(tmp_path, TINY, people, sheet=sheet, batch_id="s1")
+    again = issue_rows(tmp_path, TINY, people, layout=Layout(sheet.trim, sheet), batch_id="s1")
     assert again.reprinted and again.codes == first.codes and again.file.read_bytes() == before
 
 

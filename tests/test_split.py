@@ -11,6 +11,7 @@ import pytest
 from certgen import codes, issue, sheets
 from certgen.errors import InputError, RunMismatchError
 from certgen.ledger import open_ledger
+from certgen.placement import Layout
 from tests.helpers import issue_rows, load, page_count, qr_codes, rows
 
 TINY = load("tiny")
@@ -93,8 +94,8 @@ def test_one_file_is_drawn_in_chunks_joined_in_order_whatever_the_jobs(
     monkeypatch.setattr(issue, "CHUNK", 5)  # 7 certificates on 2-up sheets: chunks of 4 and 3
     people = rows(TINY, PEOPLE)
     sheet = sheets.load("a4-2up", (TINY.width_mm, TINY.height_mm))
-    one = issue_rows(tmp_path / "j1", TINY, people, sheet=sheet, jobs=1)
-    two = issue_rows(tmp_path / "j2", TINY, people, sheet=sheet, jobs=2)
+    one = issue_rows(tmp_path / "j1", TINY, people, layout=Layout(sheet.trim, sheet), jobs=1)
+    two = issue_rows(tmp_path / "j2", TINY, people, layout=Layout(sheet.trim, sheet), jobs=2)
     assert one.file.read_bytes() == two.file.read_bytes()  # the same bytes from 1 or 2 jobs
     assert page_count(one.file) == 4
     with open_ledger(f"sqlite:///{tmp_path / 'j1' / 'ledger.db'}") as ledger:

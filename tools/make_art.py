@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-DPI = 150
+DPI = 300  # what print shops ask for at the placed size
 SS = 2  # supersampling factor
 
 

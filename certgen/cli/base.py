@@ -735,18 +735,28 @@ _ROW_OPTIONS = [
 ]
 
 
-def row_options(func: F) -> F:
-    """The options that give certificates their values, passed on as one ``row_input``."""
+def grouped_options(
+    options: Sequence[Callable[[Any], Any]], into: type, name: str
+) -> Callable[[F], F]:
+    """A decorator adding ``options``, whose values reach the command as one ``into``
+    (a dataclass with a field for each) named ``name``."""
 
-    @functools.wraps(func)
-    def command(*args: Any, **kwargs: Any) -> Any:
-        names = RowInput.__dataclass_fields__
-        kwargs["row_input"] = RowInput(**{name: kwargs.pop(name) for name in names})
-        return func(*args, **kwargs)
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            fields = into.__dataclass_fields__  # type: ignore[attr-defined]
+            kwargs[name] = into(**{field: kwargs.pop(field) for field in fields})
+            return func(*args, **kwargs)
 
-    for option in reversed(_ROW_OPTIONS):
-        command = option(command)
-    return command  # type: ignore[return-value]
+        for option in reversed(options):
+            command = option(command)
+        return command  # type: ignore[return-value]
+
+    return decorate
+
+
+# The options that give certificates their values, passed on as one ``row_input``.
+row_options = grouped_options(_ROW_OPTIONS, RowInput, "row_input")
 
 
 @contextmanager

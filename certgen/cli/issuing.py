@@ -39,6 +39,7 @@ from certgen.cli.base import (
     stopped_safely,
     this_command,
 )
+from certgen.cli.placing import SheetOptions, sheet_options
 from certgen.errors import DesignError, InputError, Problem
 
 # mailing.ENVELOPES's names (a test keeps them equal): --help and completion of these
@@ -65,12 +66,7 @@ ENVELOPE_NAMES = ("dl", "us10")
     again="running it again prints the same codes and issues none",
     resume="with --split, kept parts stay",
 )
-@click.option(
-    "--sheet",
-    metavar="NAME|FILE",
-    help="Several to a printer sheet: letter-1up/2up/3up, a4-1up/2up/3up, or a sheet TOML file.",
-)
-@click.option("--gutter", type=float, metavar="MM", help="Space between certificates on a sheet.")
+@sheet_options
 @click.option(
     "--order",
     "placing",
@@ -81,15 +77,18 @@ ENVELOPE_NAMES = ("dl", "us10")
     "cut and its piles put on each other, is in the list's order (presorted mail).",
 )
 @click.option(
-    "--crop-marks", is_flag=True, help="Draw crop marks outside each trim (and its bleed)."
+    "--pdfx",
+    type=click.Choice(("x4", "x1a")),  # inks.VERSIONS, without importing Pillow
+    help="PDF/X for a print shop: every colour in CMYK for --icc's press, an output "
+    "intent, trim and bleed boxes on every page (x4: PDF/X-4; x1a: PDF/X-1a:2003, no "
+    "transparency).",
 )
 @click.option(
-    "--bleed",
-    type=click.FloatRange(min=0, max=20),
-    default=0,
-    metavar="MM",
-    help="Run the art MM past each trim edge (its edges mirrored), for cutting; without "
-    "--sheet, each page grows by the bleed and says where to cut (TrimBox).",
+    "--icc",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    metavar="FILE",
+    help="The print shop's CMYK ICC profile for --pdfx (default: Ghostscript's free SWOP "
+    "profile, from Debian's libgs-common).",
 )
 @click.option(
     "--duplex",
@@ -159,11 +158,10 @@ def issue(
     batch_id: str | None,
     resume: str | None,
     new_run: bool,
-    sheet: str | None,
-    gutter: float | None,
+    sheets_given: SheetOptions,
     placing: str,
-    crop_marks: bool,
-    bleed: float,
+    pdfx: str | None,
+    icc: Path | None,
     duplex: bool,
     mailing_: bool,
     envelope: str | None,
@@ -195,7 +193,7 @@ def issue(
     and the bad ones go to a rejects file; exit code 14).
     """
     from certgen import design as design_mod
-    from certgen import inputs, mailing, sheets
+    from certgen import inputs, mailing
     from certgen import issue as issue_mod
     from certgen import runs as runs_mod
     from certgen.ledger import safe_url
@@ -206,17 +204,12 @@ def issue(
     row_input.check(csv_file)
     if copies is not None and csv_file is not None:
         raise click.UsageError("--count is for certificates from the options; a list has its rows")
-    if sheet is None and gutter is not None:
-        raise click.UsageError("--gutter needs --sheet")
+    sheets_given.check(mailing=mailing_)
     if placing == "cut-stack" and limit is not None:
         raise click.UsageError(
             "--limit would print the first N sheets of a cut-and-stack run, whose certificates "
             "are not the first N rows: issue it whole, or give --split N for stacks of N"
         )
-    if sheet is None and crop_marks and not bleed:
-        raise click.UsageError("--crop-marks needs --sheet or --bleed")
-    if mailing_ and (sheet or bleed):
-        raise click.UsageError("--mailing prints one mailer a sheet; leave out --sheet and --bleed")
     if output.suffix.lower() != ".pdf":
         raise click.UsageError(f"-o {output}: certgen writes PDF files; name the output .pdf")
     if (envelope or address_to) and not mailing_:
@@ -242,25 +235,25 @@ def issue(
                 err=True,
             )
     extra = mailing.fields(mailing_)
-    trim = (design.width_mm, design.height_mm)
-    imposed = sheets.load(sheet, trim, gutter, crop_marks, bleed) if sheet else None
-    if imposed is None and bleed:
-        imposed = sheets.bleed_page(trim, bleed, crop_marks)
-    if sheet is not None and imposed is not None and not quiet:  # a desktop printer's sheet
-        near = sheets.in_printer_margin(imposed, trim, design.printed_boxes())
-        if near:
-            shown = ", ".join(f"{name} ({mm:.1f} mm)" for name, mm in sorted(near.items())[:6])
-            click.echo(
-                f"Note: on {imposed.name} sheets, {shown} come within "
-                f"{sheets.DESKTOP_MARGIN:g} mm of the paper's edge, where a desktop printer "
-                "prints nothing: they will be cut off there. Print on a sheet with room "
-                "around them, or at a print shop with --bleed 3.",
-                err=True,
-            )
-    if placing == "cut-stack" and (imposed is None or len(imposed.slots) < 2):
+    layout = sheets_given.layout(design, config, duplex=duplex, envelope=window, quiet=quiet)
+    if icc and not pdfx:
+        raise click.UsageError("--icc is the press profile for --pdfx; give --pdfx x4 too")
+    if pdfx and mailing_:
+        raise click.UsageError("--pdfx is for a print shop's files; mailers print at the desk")
+    print_shop = None
+    if pdfx:
+        from certgen import inks
+
+        print_shop = inks.Pdfx(pdfx, inks.press(icc))  # type: ignore[arg-type]
+    if placing == "cut-stack" and layout.per_sheet < 2:
         raise click.UsageError(
             "--order cut-stack is for several certificates a sheet: give --sheet letter-3up, "
             "say, or a sheet file"
+        )
+    if sheets_given.start_at > 1 and (placing == "cut-stack" or split):
+        raise click.UsageError(
+            "--start-at fills a partly used first sheet of one file in the list's order; "
+            "leave out --order cut-stack and --split"
         )
     started = time.monotonic()
     with open_configured(config) as opened:
@@ -277,9 +270,7 @@ def issue(
                 base_url=config.base_url,
                 issued_on=now.date(),
                 file=source,
-                sheet=imposed,
-                envelope=window,
-                duplex=duplex,
+                layout=layout,
                 jobs=jobs,
             )
             rejects = row_input.rejects_file(csv_file, output)
@@ -317,25 +308,24 @@ def issue(
                 batch_id=batch_id,
                 problems=problems,
                 actor=actor_name(by),
-                sheet=imposed,
+                layout=layout,
                 progress=progress,
                 split=split,
                 jobs=jobs,
-                envelope=window,
-                duplex=duplex,
                 force=force,
                 fingerprint=fingerprint,
                 dry_run=dry_run,
                 limit=limit,
                 order=placing,
+                pdfx=print_shop,
             )
     count = len(result.codes)
     plural = "s" if count != 1 else ""
     seconds = time.monotonic() - started
     drawn = result.issued if 0 < result.issued < count else count  # a resumed run: the rest
     timing = f"{seconds:.1f} s" + (f", {drawn / seconds:.0f} certificates/s" if drawn > 1 else "")
-    on_sheets = f" on {imposed.name} sheets" if sheet and imposed else ""
-    on_sheets += f" with {bleed:g} mm bleed" if bleed else ""
+    on_sheets = f" on {layout.sheet.name} sheets" if sheets_given.sheet else ""
+    on_sheets += f" with {layout.bleed:g} mm bleed" if layout.bleed else ""
     on_sheets += f" on {window.name} mailers" if window else ""
     files = result.files
     where = (

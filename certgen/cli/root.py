@@ -22,6 +22,7 @@ from certgen.errors import CertgenError
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # Every command: the module that defines it, and its line in the listing.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "calibrate": ("placing", "Print a test page that measures how far off a printer prints."),
     "config": ("setup", "Every setting, its value and where it comes from."),
     "convert": ("records", "Record that the friend who redeemed CODE became a customer."),
     "designs": ("designs", "Designs: the shipped ones and your own."),
@@ -30,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ledger": ("admin", "Where the ledger is and what it holds."),
     "notify": ("admin", "Referrers' thank-you emails: list them or send them again."),
     "preview": ("designs", "Render a design with its sample data as a PNG."),
+    "preflight": ("printshop", "Check a PDF as a print shop's preflight does."),
     "profiles": ("lists", "Mapping profiles for exports (Shopify, Mailchimp, ...)."),
     "redeem": ("records", "Redeem CODE once."),
     "remind": ("sending", "Email each friend whose gift expires soon, once."),
@@ -37,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("issuing", "List runs, newest first, and how each went."),
     "send": ("sending", "Email certificates, one per row of a customer list."),
     "serve": ("admin", "Serve the redemption page every QR code opens."),
+    "sheets": ("placing", "Printer sheets and stock certificates can be imposed on (--sheet)."),
     "show": ("records", "Show the ledger record of CODE."),
     "staff": ("admin", "Staff who may sign in and use the API."),
     "unredeem": ("records", "Undo a redemption made by mistake."),
@@ -128,6 +131,7 @@ def cli() -> None:
     9 expired, 10 voided, 11 not redeemed, 12 already converted,
     13 emails not delivered, 14 rows left out (--skip-invalid),
     15 the same list was issued or sent before, 16 another run holds the output or id,
-    17 a run's files differ from the ledger (verify), 70 a bug in certgen (a report is
-    written), 130 interrupted (Ctrl-C).
+    17 a run's files differ from the ledger (verify), 18 too late to unredeem,
+    19 a PDF fails a print shop's preflight, 70 a bug in certgen (a report is written),
+    130 interrupted (Ctrl-C).
     """
