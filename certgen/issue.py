@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from certgen import codes, pdfjoin, qr, render, runs, stopping, workers
+from certgen import imb as imb_mod
 from certgen import sheets as sheets_mod
 from certgen.design import EMAIL_NAMES, Design, QrElement, TextElement
 from certgen.errors import InputError, OutputError, Problem, RunMismatchError
@@ -180,15 +181,17 @@ def lay_out(
     file: str | None,
     envelope: Envelope | None = None,
     duplex: bool = False,
+    serial: int = 0,
 ) -> tuple[list[render.Certificate], list[Problem]]:
-    """A certificate per row, and why rows cannot print (theirs lack those texts)."""
+    """A certificate per row, and why rows cannot print (theirs lack those texts); with an
+    IMb on the envelope, the rows' serials count from ``serial``."""
     render.register_fonts(design)
     problems: list[Problem] = []
     certificates = []
     printed = [e for e in design.text_elements if duplex or e.side == "front"]
     dynamic = [e for e in printed if not design.is_static(e)]
     layouts = _Layouts(design)
-    for row, code in zip(rows, row_codes, strict=True):
+    for i, (row, code) in enumerate(zip(rows, row_codes, strict=True)):
         values = context(design, row, code, issued_on, base_url)
         texts = {}
         for element in dynamic:
@@ -201,6 +204,13 @@ def lay_out(
         if envelope:
             panel, found = _mailer(layouts, envelope, row, values, file)
             problems += found
+            if envelope.imb and panel:
+                piece, problem = mail_piece(envelope, row, serial + i, file)
+                if problem:
+                    problems.append(problem)
+                else:
+                    bars = imb_mod.bars(piece[:20], piece[20:])
+                    panel = dataclasses.replace(panel, barcode=bars)
         certificates.append(render.Certificate(code, texts, codes.display(code), {}, panel))
     return certificates, problems
 
@@ -320,6 +330,25 @@ def _mailer(
         hint = f"shorten [letter] {envelope.addressee} in {design.path / 'design.toml'}"
         return None, [Problem(message, file, row.number, columns, hint)]
     return render.MailerText(address, sender, letter), []
+
+
+def mail_piece(
+    envelope: Envelope, row: Row, serial: int, file: str | None
+) -> tuple[str, Problem | None]:
+    """The row's IMb digits (tracking code, then the ZIP code it routes to), or why the
+    row cannot have one."""
+    plan = envelope.imb
+    if plan is None:
+        return "", None
+    route = imb_mod.routing(row.text("postal_code"))
+    if route is None:
+        message = (
+            f"postal code '{row.text('postal_code')}' is not a US ZIP code (5 digits, or 9 "
+            "with the +4), which the Intelligent Mail barcode routes to"
+        )
+        hint = "correct the ZIP code, or leave out --imb-mailer-id for mail outside the US"
+        return "", Problem(message, file, row.number, row.column("postal_code"), hint)
+    return plan.tracking(serial) + route, None
 
 
 def _letter(design: Design, addressee: str, values: dict[str, Any]) -> str:
@@ -471,6 +500,10 @@ def issue(
         return BatchResult(
             run.id, output, row_codes, files=tuple(outputs), issued=issued, dry_run=True
         )
+    plan = layout.envelope.imb if layout.envelope else None
+    if plan:  # the run's block of serials, taken once: a resumed run prints the same
+        first = ledger.reserve_serials(run.id, plan.mailer_id, len(rows), plan.modulus, run.now)
+        drawing = dataclasses.replace(drawing, serial=first)
     pages = array("l", [0]) * len(rows)
     for i, r in enumerate(recorded):
         pages[i] = r.page
@@ -482,13 +515,18 @@ def issue(
         old = [i for i in part if i < len(recorded)]
         _check_same_places([recorded[i] for i in old], output, placed[: len(old)], run.id)
         new = range(part.start + len(old), part.stop)
-        run.record(new, ((output, page) for page in placed[len(old) :]))
+        placed_new = ((output, page) for page in placed[len(old) :])
+        run.record(new, placed_new, pieces=drawing.pieces(new))
         for i, page in zip(part, placed, strict=True):
             pages[i] = page
 
     _publish(drawing, outputs, todo, record, progress, jobs)
     listed = split or order == "cut-stack"
-    manifest = _manifest(output, rows, row_codes, outputs, pages, layout) if listed else None
+    listed = listed or plan is not None  # a mail house matches pieces by their serials
+    if listed:
+        manifest = _manifest(output, rows, row_codes, outputs, pages, layout, drawing)
+    else:
+        manifest = None
     return BatchResult(
         run.id,
         output,
@@ -539,6 +577,7 @@ class _Drawing:
     file: str | None
     layout: Layout
     pdfx: Pdfx | None = None
+    serial: int = 0  # the first row's IMb serial (the ledger's counter), on a mailing run
 
     def chunk_size(self) -> int:
         """Certificates a chunk holds: CHUNK, in whole sheets."""
@@ -564,7 +603,15 @@ class _Drawing:
             file=self.file,
             envelope=self.layout.envelope,
             duplex=self.layout.duplex,
+            serial=self.serial + part.start,
         )
+
+    def pieces(self, part: range) -> list[str | None]:
+        """The rows' IMb digits, for the ledger (None without an IMb)."""
+        envelope = self.layout.envelope
+        if envelope is None or envelope.imb is None:
+            return [None] * len(part)
+        return [mail_piece(envelope, self.rows[i], self.serial + i, self.file)[0] for i in part]
 
     def check(self, part: range) -> list[Problem]:
         return self.lay_out(part)[1]
@@ -698,15 +745,19 @@ def _manifest(
     outputs: dict[Path, range],
     pages: Sequence[int],
     layout: Layout,
+    drawing: _Drawing,
 ) -> Path:
     """``<output>-manifest.csv``: where each row's certificate is, for the print shop or mail
     house (its file and page; its sheet and slot, and its place in the file's stack once
     cut and piled); written (atomically) after the PDFs are in place."""
     path = _manifest_path(output)
+    envelope = layout.envelope
+    barcoded = envelope is not None and envelope.imb is not None
     with csv_written(path, encoding="utf-8") as writer:
-        writer.writerow(MANIFEST_COLUMNS)
+        writer.writerow([*MANIFEST_COLUMNS, *(["imb"] if barcoded else [])])
         for file, part in outputs.items():
             stacked = sheets_mod.after_cutting(len(part), layout.per_sheet)
+            pieces = drawing.pieces(part) if barcoded else []
             for i in part:
                 row = rows[i]
                 names = (row.text("recipient"), row.text("giver"), file.name)
@@ -714,7 +765,8 @@ def _manifest(
                 sheet, slot = layout.where(i - part.start)
                 place = [sheet + 1, slot + 1, stacked[i - part.start] + 1]
                 code = codes.display(row_codes[i])
-                writer.writerow([code, row.number or "", *cells, pages[i], *place])
+                piece = [pieces[i - part.start]] if barcoded else []
+                writer.writerow([code, row.number or "", *cells, pages[i], *place, *piece])
     return path
 
 

@@ -12,11 +12,14 @@ from the sheet's top-left corner.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+from certgen import imb as imb_mod
 from certgen.design import FieldSpec
 
 INCH = 25.4
+SENDER_LINE = 4.0  # mm: one 8 pt line of the address font, its ascenders to its descenders
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,30 @@ class Envelope:
     # giver (the business mails it to its customer, who passes it on).
     addressee: str = "recipient"
     sender: str = ""  # the business's return address, as printed; "" prints none
+    current_resident: bool = False  # "Or Current Resident" under the name
+    imb: imb_mod.Plan | None = None  # an Intelligent Mail barcode above the address
 
     def describe(self) -> str:
         """What the mailer is, for a run's settings."""
         sender = f", return address '{self.sender}'" if self.sender else ""
-        return f"{self.name}, to the {self.addressee}{sender}"
+        resident = ", or current resident" if self.current_resident else ""
+        barcode = f", IMb {self.imb.describe()}" if self.imb else ""
+        return f"{self.name}, to the {self.addressee}{sender}{resident}{barcode}"
+
+    def with_imb(self, plan: imb_mod.Plan) -> Envelope:
+        """The envelope with an IMb in the window, between the return address's line and
+        the address: its clear zone above in the gap below the return address, below in
+        the blank above the address's first capitals."""
+        band = self.sender_zone[3]
+        top = band + imb_mod.CLEAR_Y + imb_mod.FULL
+        return dataclasses.replace(
+            self, imb=plan, address=(*self.address[:1], top, *self.address[2:])
+        )
+
+    @property
+    def barcode_at(self) -> tuple[float, float]:
+        """Where the IMb's first bar starts, and the top of its band (clear zone in)."""
+        return self.address[0], self.sender_zone[3]
 
     def return_address(self, business: str, address: str) -> str:
         """The business's name and address as one return line ("" without an address:
@@ -63,7 +85,8 @@ class Envelope:
         else:
             town = f"{code} {city} {region}".strip()
         country = address.get("country", "").upper()
-        return [line for line in (name, *street, town.strip(), country) if line]
+        resident = RESIDENT if self.current_resident else ""
+        return [line for line in (name, resident, *street, town.strip(), country) if line]
 
 
 ENVELOPES = {
@@ -75,9 +98,10 @@ ENVELOPES = {
         (8.5 * INCH, 11 * INCH),
         (11 / 3 * INCH, 22 / 3 * INCH),
         (0.375 * INCH, (11 / 3 - 1.625) * INCH, 4.875 * INCH, (11 / 3 - 0.5) * INCH),
-        (1.0 * INCH, 2.125 * INCH + 7.4, 4.5 * INCH, 3.0625 * INCH),  # 5 lines at 8 pt
-        (1.0 * INCH, 2.125 * INCH, 4.5 * INCH, 2.125 * INCH + 6.6),
-        2,
+        # USPS's clear zone: 1/8 in between the window's edges and anything printed.
+        (1.0 * INCH, (2 + 1 / 6) * INCH + SENDER_LINE + 0.8, 4.5 * INCH, (3 + 1 / 24) * INCH),
+        (1.0 * INCH, (2 + 1 / 6) * INCH, 4.5 * INCH, (2 + 1 / 6) * INCH + SENDER_LINE),
+        1,
         (5.0 * INCH, 0.5 * INCH, 8.0 * INCH, 3.4 * INCH),
         "us",
     ),
@@ -100,6 +124,7 @@ ENVELOPES = {
     ),
 }
 DEFAULT_ENVELOPE = "us10"
+RESIDENT = "Or Current Resident"  # USPS's alternative addressee line, under the name
 ADDRESSEES = ("recipient", "giver")
 FOLD_MARK = 6.0  # mm, drawn in from the paper's left and right edges
 ADDRESS_FONT = "Noto Sans"  # a shared font, so every design has it, with its fallbacks

@@ -36,7 +36,7 @@ from reportlab.pdfbase.pdfdoc import (
 from reportlab.pdfbase.ttfonts import TTEncoding, TTFError, TTFont, TTFontFace
 from reportlab.pdfgen.canvas import Canvas
 
-from certgen import __version__, art, cache, qr, slimfont, typeset, units
+from certgen import __version__, art, cache, imb, qr, slimfont, typeset, units
 from certgen.design import (
     CodeElement,
     Design,
@@ -107,6 +107,7 @@ class MailerText:
     address: Fitted
     sender: Fitted | None = None
     letter: Fitted | None = None
+    barcode: str | None = None  # the IMb's 65 bars (F, A, D, T), above the address
 
 
 class GlyphFont(TTFont):  # type: ignore[misc]
@@ -756,6 +757,8 @@ class Writer:
             _draw_lines(surface, sender_box(envelope), panel.sender, 1.15)
         if panel.letter:
             _draw_lines(surface, letter_box(envelope), panel.letter, 1.3)
+        if panel.barcode:
+            _draw_imb(surface, envelope, panel.barcode)
 
     def _finish_page(self) -> None:
         """The spots left for this page, then its marks over everything; then the next."""
@@ -787,6 +790,25 @@ class Writer:
         while self.page < self.layout.pages(self.count):
             self._finish_page()
         self.surface.canvas.save()
+
+
+def _draw_imb(s: Surface, envelope: Envelope, bars: str) -> None:
+    """The Intelligent Mail barcode to USPS-B-3200's dimensions: each bar from the tracker's
+    middle up (A, F) and down (D, F), in black ink alone."""
+    mm = units.mm_to_pt
+    left, band = envelope.barcode_at
+    middle = s.page.y(band + imb.CLEAR_Y + imb.FULL / 2)
+    half_tracker, half_full = mm(imb.TRACKER / 2), mm(imb.FULL / 2)
+    s.fill("#000000")
+    rects = []
+    for i, bar in enumerate(bars):
+        top = half_full if bar in "AF" else half_tracker
+        bottom = half_full if bar in "DF" else half_tracker
+        x = mm(left + i * imb.PITCH)
+        rects.append(
+            f"{_num(x)} {_num(middle - bottom)} {_num(mm(imb.BAR_WIDTH))} {_num(top + bottom)} re"
+        )
+    s.canvas.addLiteral("\n".join(rects) + "\nf")
 
 
 def _mirror_edges(c: Canvas, picture: art.Art, width: float, height: float, bleed: float) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import secrets
@@ -186,10 +187,12 @@ class Run:
         part: range,
         placed: Iterable[tuple[Path | str, int]],
         emails: Mapping[str, str] | None = None,
+        pieces: Sequence[str | None] | None = None,
     ) -> None:
         """Record ``part`` of the rows, none recorded before, each where ``placed`` says
         (file and page), in one transaction with their events; with ``emails`` (code ->
-        address), a pending delivery each. The first part recorded records the batch."""
+        address), a pending delivery each; with ``pieces``, each one's IMb digits. The
+        first part recorded records the batch."""
         if not part:
             return
         records = certificate_records(
@@ -199,6 +202,7 @@ class Run:
             placed,
             self.batch,
             self.issued_at,
+            pieces,
         )
         self.beat()
         first = not self.known
@@ -223,8 +227,10 @@ def certificate_records(
     placed: Iterable[tuple[Path | str, int]],
     batch: BatchRecord,
     issued_at: str,
+    pieces: Iterable[str | None] | None = None,
 ) -> Iterator[CertificateRecord]:
-    for row, code, (file, page) in zip(rows, row_codes, placed, strict=True):
+    every = zip(rows, row_codes, placed, pieces or itertools.repeat(None), strict=False)
+    for row, code, (file, page), piece in every:
         expires = row.values.get("expires")
         yield CertificateRecord(
             code=code,
@@ -239,6 +245,7 @@ def certificate_records(
             data={name: str(value) for name, value in row.values.items()},
             issued_at=issued_at,
             expires_on=expires.isoformat() if isinstance(expires, dt.date) else None,
+            mail_piece=piece,
         )
 
 

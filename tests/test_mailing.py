@@ -398,7 +398,7 @@ def test_a_mailing_without_the_business_address_says_it_has_no_return_address(
         "--new-run",
     )
     assert refused.returncode == 3 and "the return address" in refused.stderr
-    assert "does not fit the us10 window's 2 lines even at 8 pt" in refused.stderr
+    assert "does not fit the us10 window's 1 line even at 8 pt" in refused.stderr
 
 
 def test_the_envelope_choices_of_issue_are_the_envelopes() -> None:

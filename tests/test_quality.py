@@ -29,6 +29,7 @@ LAYERS = {
     "sandbox": 0,
     "views": 0,
     "stock": 0,
+    "imb": 0,
     "palette": 1,
     "text": 1,
     "design": 1,
@@ -73,7 +74,7 @@ LAYERS = {
 }
 # Third-party libraries that only one module may touch.
 OWNERS = {
-    "reportlab": {"render", "art", "calibration"},
+    "reportlab": {"render", "art", "calibration", "imb"},
     "pikepdf": {"preflight"},
     "svglib": {"art"},
     "pdfrw": {"art"},

@@ -110,6 +110,23 @@ ENVELOPE_NAMES = ("dl", "us10")
 )
 @address_to_option("--mailing addresses")
 @click.option(
+    "--current-resident",
+    is_flag=True,
+    help='Add an "Or Current Resident" line under each --mailing addressee\'s name.',
+)
+@click.option(
+    "--imb-mailer-id",
+    metavar="MID",
+    help="Print a USPS Intelligent Mail barcode on each us10 mailer, with your 6- or 9-digit "
+    "mailer ID and a serial the ledger gives each piece.",
+)
+@click.option(
+    "--imb-service-type",
+    metavar="STID",
+    help="The barcode's 3-digit Service Type ID from USPS's table (e.g. 270); with "
+    "--imb-mailer-id.",
+)
+@click.option(
     "--sort-by",
     metavar="FIELD",
     help="Issue in the order of a field, e.g. postal_code for presorted mail.",
@@ -166,6 +183,9 @@ def issue(
     mailing_: bool,
     envelope: str | None,
     address_to: str | None,
+    current_resident: bool,
+    imb_mailer_id: str | None,
+    imb_service_type: str | None,
     sort_by: str | None,
     split: int | None,
     jobs: int,
@@ -212,8 +232,17 @@ def issue(
         )
     if output.suffix.lower() != ".pdf":
         raise click.UsageError(f"-o {output}: certgen writes PDF files; name the output .pdf")
-    if (envelope or address_to) and not mailing_:
-        raise click.UsageError(f"{'--envelope' if envelope else '--address-to'} is for --mailing")
+    mailer_only = {
+        "--envelope": envelope,
+        "--address-to": address_to,
+        "--current-resident": current_resident,
+        "--imb-mailer-id": imb_mailer_id,
+    }
+    for flag, value in mailer_only.items():
+        if value and not mailing_:
+            raise click.UsageError(f"{flag} is for --mailing")
+    if bool(imb_mailer_id) != bool(imb_service_type):
+        raise click.UsageError("--imb-mailer-id and --imb-service-type go together")
     if duplex and not design.has_back:
         raise DesignError(
             f"design {design.name} has no back side for --duplex",
@@ -227,7 +256,16 @@ def issue(
         window = dataclasses.replace(mailing.ENVELOPES[name], addressee=to)
         business = row_input.business(config, design)
         sender = window.return_address(business["business"], business["address"])
-        window = dataclasses.replace(window, sender=sender)
+        window = dataclasses.replace(window, sender=sender, current_resident=current_resident)
+        if imb_mailer_id:
+            if window.style != "us":
+                raise click.UsageError(
+                    f"--imb-mailer-id: the Intelligent Mail barcode is for US mail; the "
+                    f"{window.name} envelope is not (use --envelope us10)"
+                )
+            from certgen import imb
+
+            window = window.with_imb(imb.plan(imb_mailer_id, imb_service_type or ""))
         if not sender and not quiet:
             click.echo(
                 "Note: the mailers carry no return address, since nothing sets the business's "

@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from certgen import codes as codes_mod
 from certgen.errors import LedgerError
+from certgen.ledger.pieces import MailPieceStore
 from certgen.ledger.schema import (
     MIGRATIONS,
     ROLES,
@@ -139,6 +140,7 @@ class CertificateRecord:
     conversion_value: str | None = None
     redeemed_location: str | None = None  # where the staff member who redeemed it works
     viewed_at: str | None = None  # when a person first opened its page
+    mail_piece: str | None = None  # its Intelligent Mail barcode's digits, on a mailing run
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ def _wal(cursor: Any, wait: float) -> None:
             time.sleep(0.02)
 
 
-class Ledger(WebhookStore):
+class Ledger(WebhookStore, MailPieceStore):
     """An open ledger. Use ``open_ledger``; close it (or use it as a context manager)."""
 
     def __init__(self, engine: Engine, url: str, read_only: bool = False):

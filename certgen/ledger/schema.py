@@ -479,6 +479,34 @@ def _m018_reminders(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _mail_pieces(md: sa.MetaData) -> None:
+    """The tables m019 creates: each mailer ID's serial counter (never reset: a serial is the
+    counter modulo the serials its length allows) and the block of serials each run took."""
+    sa.Table(
+        "imb_serials",
+        md,
+        sa.Column("mailer_id", sa.String(9), primary_key=True),
+        sa.Column("next", sa.BigInteger, nullable=False),
+    )
+    sa.Table(
+        "imb_blocks",
+        md,
+        sa.Column("batch_id", sa.String(64), primary_key=True),
+        sa.Column("mailer_id", sa.String(9), nullable=False),
+        sa.Column("first", sa.BigInteger, nullable=False),
+        sa.Column("pieces", sa.Integer, nullable=False),
+        sa.Column("reserved_at", sa.String(32), nullable=False),
+        sa.Index("imb_blocks_recent", "mailer_id", "reserved_at"),
+    )
+
+
+def _m019_mail_pieces(conn: Connection) -> None:
+    md = sa.MetaData()
+    _mail_pieces(md)
+    md.create_all(conn)
+    conn.execute(sa.text("ALTER TABLE certificates ADD COLUMN mail_piece TEXT"))
+
+
 # Named, ordered; each runs with its record in one transaction. Never edit a shipped one:
 # each builds its own tables, so a later change to the current schema cannot alter it.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -500,6 +528,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m016_owners_and_locations", _m016_owners_and_locations),
     ("m017_webhooks", _m017_webhooks),
     ("m018_reminders", _m018_reminders),
+    ("m019_mail_pieces", _m019_mail_pieces),
 ]
 
 # The current schema, for queries: the initial one plus each later migration's changes.
@@ -517,6 +546,7 @@ certificates.append_column(sa.Column("search_key", sa.Text))
 certificates.append_column(sa.Column("redeemed_location", sa.Text))
 certificates.append_column(sa.Column("variant", sa.Text))
 certificates.append_column(sa.Column("viewed_at", sa.String(32)))
+certificates.append_column(sa.Column("mail_piece", sa.Text))  # its IMb's 20 + routing digits
 _staff_and_notifications(metadata)
 staff = metadata.tables["staff"]
 staff.append_column(sa.Column("role", sa.String(20), nullable=False, server_default="staff"))
@@ -538,6 +568,9 @@ _api_tokens(metadata)
 api_tokens = metadata.tables["api_tokens"]
 _reminders(metadata)
 reminders = metadata.tables["reminders"]
+_mail_pieces(metadata)
+imb_serials = metadata.tables["imb_serials"]
+imb_blocks = metadata.tables["imb_blocks"]
 _webhooks(metadata)
 webhooks = metadata.tables["webhooks"]
 webhook_outbox = metadata.tables["webhook_outbox"]
