@@ -238,6 +238,19 @@ def in_printer_margin(
     return near
 
 
+def margin_note(where: str, near: dict[str, float]) -> str:
+    """The note for what ``in_printer_margin`` found, ``where`` (on letter-3up sheets...)."""
+    shown = ", ".join(f"{name} ({mm:.1f} mm)" for name, mm in sorted(near.items())[:8])
+    more = f" and {len(near) - 8} more" if len(near) > 8 else ""
+    verb = "comes" if len(near) == 1 else "come"
+    return (
+        f"Note: {where}, {shown}{more} {verb} within {DESKTOP_MARGIN:g} mm of the paper's edge, "
+        "where a desktop printer prints nothing: they will be cut off there. Keep them inside "
+        "that margin, print on a sheet with room around the design, or at a print shop with "
+        "--bleed 3."
+    )
+
+
 ORDERS = ("rows", "cut-stack")
 
 

@@ -412,3 +412,18 @@ def test_a_run_says_what_a_desktop_printer_would_cut_off_on_its_sheet(env: Path)
         {"inside": (6.0, 6.0, 20.0, 20.0), "edge": (0.0, 40.0, 10.0, 50.0)},
     )
     assert near == {"edge": 0.0}, "measured from each slot's place on the paper"
+
+
+def test_designs_check_says_what_a_desktop_printer_would_cut_off(env: Path) -> None:
+    status, out, err = invoke("designs", "check", "compact", "--sheet", "letter-3up")
+    assert status == 0 and "no problems" in out, err
+    note = next(line for line in err.splitlines() if line.startswith("Note: on letter-3up"))
+    assert "background (0.0 mm)" in note and "code (3.0 mm)" in note and "come within 5 mm" in note
+    status, _, err = invoke("designs", "check", "classic")
+    assert status == 0 and "Note: printed one a page, background (0.0 mm) comes within" in err
+    compact = load("compact")
+    roomy = Path("roomy.toml")
+    width, height = compact.width_mm + 30, 3 * compact.height_mm + 40
+    roomy.write_text(f"width_mm = {width}\nheight_mm = {height}\ncolumns = 1\nrows = 3\n")
+    status, out, err = invoke("designs", "check", "compact", "--sheet", str(roomy))
+    assert status == 0 and "Nothing comes within 5 mm" in out and "Note" not in err

@@ -50,15 +50,28 @@ def designs_new(name: str, source: str, designs_dir: Path | None) -> None:
 
 @designs.command("check")
 @click.argument("name")
+@click.option(
+    "--sheet",
+    metavar="NAME|FILE",
+    help="Also say what comes within a desktop printer's unprinted margin on this sheet "
+    "(default: the design printed one a page).",
+)
 @designs_dir_option
-def designs_check(name: str, designs_dir: Path | None) -> None:
+def designs_check(name: str, sheet: str | None, designs_dir: Path | None) -> None:
     """Every problem design NAME (or a design folder) has, each with its file, element and
-    a fix; exit code 4 if there are any."""
+    a fix; exit code 4 if there are any. Then, as a note, the elements a desktop printer
+    would cut off at the paper's edge.
+
+    \b
+    certgen designs check my-design
+    certgen designs check compact --sheet letter-3up
+    """
     config = config_mod.load(designs_dir=designs_dir)
     folder = design_mod.locate(name, config.designs_dirs)
     problems = checks.check(folder, config.base_url)
     if not problems:
         click.echo(f"{folder}: no problems")
+        _note_printer_margin(design_mod.load(folder), sheet)
         return
     click.secho(
         f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {folder}:",
@@ -68,6 +81,23 @@ def designs_check(name: str, designs_dir: Path | None) -> None:
     for problem in problems:
         click.echo(f"  {problem}", err=True)
     raise SystemExit(4)
+
+
+def _note_printer_margin(design: design_mod.Design, sheet: str | None) -> None:
+    """What a desktop printer, which prints nothing within about 5 mm of the paper's edge,
+    would cut off: on ``sheet``, or on the design's own page."""
+    from certgen import sheets
+
+    trim = (design.width_mm, design.height_mm)
+    imposed = sheets.load(sheet, trim) if sheet else None
+    near = sheets.in_printer_margin(imposed, trim, design.printed_boxes())
+    where = f"on {imposed.name} sheets" if imposed else "printed one a page"
+    if not near:
+        click.echo(
+            f"Nothing comes within {sheets.DESKTOP_MARGIN:g} mm of the paper's edge {where}."
+        )
+        return
+    click.echo(sheets.margin_note(where, near), err=True)
 
 
 @designs.command("schema")

@@ -84,14 +84,7 @@ class SheetOptions:
         if self.sheet and imposed and design and not quiet:  # a desktop printer's sheet
             near = sheets.in_printer_margin(imposed, trim, design.printed_boxes())
             if near:
-                shown = ", ".join(f"{name} ({mm:.1f} mm)" for name, mm in sorted(near.items())[:6])
-                click.echo(
-                    f"Note: on {imposed.name} sheets, {shown} come within "
-                    f"{sheets.DESKTOP_MARGIN:g} mm of the paper's edge, where a desktop "
-                    "printer prints nothing: they will be cut off there. Print on a sheet "
-                    "with room around them, or at a print shop with --bleed 3.",
-                    err=True,
-                )
+                click.echo(sheets.margin_note(f"on {imposed.name} sheets", near), err=True)
         return placement.Layout(
             trim, imposed, duplex=duplex, skip=self.start_at - 1, printer=printer
         )
