@@ -31,7 +31,6 @@ from typing import Any, BinaryIO
 
 from certgen import codes, pdfjoin, qr, render, runs, stopping, workers
 from certgen import imb as imb_mod
-from certgen import sheets as sheets_mod
 from certgen.design import EMAIL_NAMES, Design, QrElement, TextElement
 from certgen.errors import InputError, OutputError, Problem, RunMismatchError
 from certgen.inks import Pdfx
@@ -436,7 +435,7 @@ def issue(
     run would, and stops there. With ``limit``, only the first that many are drawn and
     recorded: the run stays unfinished, and running it again (``--resume``) does the rest.
     ``order`` ``cut-stack`` places the rows on the sheets so that each file's stack, cut and
-    piled, is in the rows' order (``sheets.after_cutting``); its manifest says where each
+    piled, is in the rows' order (``Layout.cut_stack``); its manifest says where each
     certificate is on the sheets and in the cut stack. ``pdfx`` writes PDF/X for a print
     shop, every colour in its press's CMYK."""
     output = output.resolve()
@@ -444,7 +443,7 @@ def issue(
     if layout.skip and (split or order == "cut-stack"):
         raise ValueError("a partly used first sheet is for one file drawn in the rows' order")
     if order == "cut-stack":
-        rows = reordered(rows, _cut_stack(len(rows), layout.per_sheet, split))
+        rows = reordered(rows, layout.cut_stack(len(rows), split))
     if not output.parent.is_dir():
         raise OutputError(f"cannot write {output}: the folder {output.parent} does not exist")
     settings = {
@@ -728,16 +727,6 @@ def _check_same_places(
 MANIFEST_COLUMNS = ("code", "row", "recipient", "giver", "file", "page", "sheet", "slot", "stack")
 
 
-def _cut_stack(count: int, per_sheet: int, split: int | None) -> list[int]:
-    """The rows' positions in the order to draw them for cut-and-stack, each file its own
-    stack."""
-    drawn: list[int] = []
-    for start in range(0, count, split or max(count, 1)):
-        size = min(split or count, count - start)
-        drawn += [start + place for place in sheets_mod.after_cutting(size, per_sheet)]
-    return drawn
-
-
 def _manifest(
     output: Path,
     rows: Sequence[Row],
@@ -756,7 +745,7 @@ def _manifest(
     with csv_written(path, encoding="utf-8") as writer:
         writer.writerow([*MANIFEST_COLUMNS, *(["imb"] if barcoded else [])])
         for file, part in outputs.items():
-            stacked = sheets_mod.after_cutting(len(part), layout.per_sheet)
+            stacked = layout.stacked(len(part))
             pieces = drawing.pieces(part) if barcoded else []
             for i in part:
                 row = rows[i]

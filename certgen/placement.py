@@ -3,9 +3,10 @@
 A ``Layout`` maps the n-th certificate drawn into a PDF to its spots (its front, its back
 with duplex, a mailer's address panel) on numbered pages, and says what each page is: its
 paper, the marks to draw on it (crop or fold marks), where to cut it (TrimBox), and the
-printer's correction. Own pages, sheet slots, a partly used first sheet (``skip``),
-mailers and calibration are all placements here; the PDF writer only draws what it is
-given. Everything is millimetres from the paper's top-left corner, as in ``sheets``.
+printer's correction. Own pages, sheet slots, a partly used first sheet (``skip``), the
+cut-and-stack order, mailers and calibration are all placements here; the PDF writer only
+draws what it is given. Everything is millimetres from the paper's top-left corner, as in
+``sheets``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Literal
 
 from certgen import units
 from certgen.mailing import FOLD_MARK, Envelope
-from certgen.sheets import Sheet
+from certgen.sheets import Sheet, after_cutting
 
 Side = Literal["front", "back", "panel"]
 Line = tuple[float, float, float, float]  # x1, y1, x2, y2
@@ -120,6 +121,20 @@ class Layout:
         again = copy.copy(self)
         again.skip = skip
         return again
+
+    def cut_stack(self, count: int, split: int | None = None) -> list[int]:
+        """Cut-and-stack imposition: the positions of ``count`` rows in the order to draw
+        them, so that each file's stack (``split`` rows a file), cut and piled, is in the
+        rows' order (``sheets.after_cutting``)."""
+        drawn: list[int] = []
+        for start in range(0, count, split or max(count, 1)):
+            size = min(split or count, count - start)
+            drawn += [start + place for place in after_cutting(size, self.per_sheet)]
+        return drawn
+
+    def stacked(self, count: int) -> list[int]:
+        """For each of a file's ``count`` certificates, its place in the cut stack."""
+        return after_cutting(count, self.per_sheet)
 
     def where(self, index: int) -> tuple[int, int]:
         """The sheet (from 0) and slot (from 0) certificate ``index`` is drawn in."""
