@@ -239,8 +239,6 @@ def test_pdfx_options_are_checked_before_anything_runs(env: Path, tmp_path: Path
             *base, "--pdfx", "x4", "--icc", rgb_profile, "-o", "b.pdf"],
         "cannot read the ICC profile": [*base, "--pdfx", "x4", "--icc", "certgen.toml",
                                         "-o", "c.pdf"],
-        "--pdfx is for a print shop's files": [
-            *base, "--pdfx", "x4", "--mailing", "-o", "d.pdf"],
     }  # fmt: skip
     Path("certgen.toml").write_text("")
     for says, command in cases.items():
@@ -248,3 +246,18 @@ def test_pdfx_options_are_checked_before_anything_runs(env: Path, tmp_path: Path
         assert done.returncode in (2, 3) and "Traceback" not in done.stderr, done.stderr
         assert says in done.stderr, (says, done.stderr)
     assert not list(Path().glob("*.pdf"))
+
+
+def test_mailers_go_to_the_print_shop_as_pdfx_too(env: Path) -> None:
+    Path("mail.csv").write_text("to,from,street,city,region,zip\nAna,Bo,1 A St,Town,IL,62704\n")
+    done = certgen(
+        "issue", "mail.csv", "-d", "compact", "--mailing", "--set", "business=S",
+        "--set", "address=1 Shop Rd, Town, IL 62701", "--imb-mailer-id", "123456",
+        "--imb-service-type", "270", "--pdfx", "x4", "-o", "m.pdf",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert rgb_in(Path("m.pdf")) == []
+    assert tool("gs", "-q", "-dNOPAUSE", "-dBATCH", "-sDEVICE=nullpage", "m.pdf") == ""
+    check = certgen("preflight", "m.pdf")
+    failed = [line for line in check.stdout.splitlines() if "FAIL" in line]
+    assert len(failed) == 1 and "Bleed" in failed[0]  # a mailer sheet is not cut

@@ -276,8 +276,6 @@ def issue(
     layout = sheets_given.layout(design, config, duplex=duplex, envelope=window, quiet=quiet)
     if icc and not pdfx:
         raise click.UsageError("--icc is the press profile for --pdfx; give --pdfx x4 too")
-    if pdfx and mailing_:
-        raise click.UsageError("--pdfx is for a print shop's files; mailers print at the desk")
     print_shop = None
     if pdfx:
         from certgen import inks
