@@ -13,12 +13,13 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
-from PIL import Image, ImageCms
+from typing import TYPE_CHECKING, Literal
 
 from certgen.errors import InputError, Problem
 from certgen.units import parse_color
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageCms
 
 # Debian's libgs-common (installed with Ghostscript): Artifex's CMYK profile for SWOP
 # coated stock, under the AGPL-3.0 like the rest of Ghostscript; read where it is, not copied.
@@ -33,7 +34,8 @@ Cmyk = tuple[float, float, float, float]
 
 @dataclass(frozen=True)
 class Press:
-    """A CMYK output condition: the ICC profile a print shop prints to."""
+    """A CMYK output condition: the ICC profile a print shop prints to. Pillow's littleCMS
+    is imported when a colour is first converted: a plain run never pays for it."""
 
     path: Path
     data: bytes
@@ -70,6 +72,8 @@ class Pdfx:
 def press(path: Path | None) -> Press:
     """The press of the ICC profile at ``path``, or of the free default; refused clearly if
     it is not a CMYK output profile."""
+    from PIL import ImageCms
+
     if path is None:
         found = next((p for p in DEFAULT_PROFILES if p.is_file()), None)
         if found is None:
@@ -113,6 +117,8 @@ def press(path: Path | None) -> Press:
 
 @functools.cache
 def _transform(press: Press) -> ImageCms.ImageCmsTransform:
+    from PIL import ImageCms
+
     source = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
     target = ImageCms.ImageCmsProfile(str(press.path))
     return ImageCms.buildTransform(
@@ -130,6 +136,8 @@ def _cmyk(press: Press, colour: str) -> Cmyk:
     r, g, b = parse_color(colour)
     if r == g == b:  # grey: black ink only
         return (0.0, 0.0, 0.0, round(1 - r, 4))
+    from PIL import Image, ImageCms
+
     pixel = Image.new("RGB", (1, 1), tuple(round(v * 255) for v in (r, g, b)))
     c, m, y, k = ImageCms.applyTransform(pixel, _transform(press)).getpixel((0, 0))  # type: ignore[union-attr, misc]
     return (round(c / 255, 4), round(m / 255, 4), round(y / 255, 4), round(k / 255, 4))
