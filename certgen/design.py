@@ -543,6 +543,7 @@ def inspect(folder: Path, *, emails: bool = True) -> tuple[Design | None, list[D
             problems.append(exc)
             return None
 
+    problems += _duplicate_ids(manifest, where)
     size = attempt(_page_size, manifest.design, where)
     assets = _assets(folder, manifest, where, attempt)
     fonts = _fonts(folder, manifest, where, attempt)
@@ -662,6 +663,27 @@ _SECTION_MODELS: dict[str, type[_Model]] = {
     "fields": FieldSpec,
     "fonts": FontFamily,
 }
+
+
+def _duplicate_ids(manifest: Manifest, where: str) -> list[DesignError]:
+    """Each element id used twice, with both places: every later check and fit error is
+    named by id, so one id must name one element."""
+    first: dict[str, int] = {}
+    found = []
+    for number, element in enumerate(manifest.elements, start=1):
+        if element.id in first:
+            found.append(
+                DesignError(
+                    f"the id '{element.id}' is given to [[elements]] {first[element.id]} and "
+                    f"[[elements]] {number} (counted from the top of the file)",
+                    path=where,
+                    element=element.id,
+                    hint="give each element an id of its own",
+                )
+            )
+        else:
+            first[element.id] = number
+    return found
 
 
 def _located(error: ErrorDetails, data: dict[str, object], path: str) -> DesignError:

@@ -27,7 +27,8 @@ def sample_values(design: Design) -> dict[str, str]:
 def sample_row(
     design: Design, csv_file: Path | None, row: int, defaults: Mapping[str, str], today: dt.date
 ) -> inputs.Row:
-    """Row ``row`` (1 = the first data row) of ``csv_file``, else the design's samples."""
+    """Row ``row`` of ``csv_file``, numbered as every message numbers rows (the file's
+    line, the header being row 1, as in a spreadsheet), else the design's samples."""
     if csv_file is None:
         found, problems = inputs.resolve(design, sample_values(design), defaults, today)
         if problems:
@@ -38,9 +39,13 @@ def sample_row(
     rows, problems = inputs.read_csv(csv_file, design, defaults, today, options)
     if problems:
         raise InputError(problems)
-    if not 1 <= row <= len(rows):
-        raise InputError([Problem(f"has {len(rows)} rows; there is no row {row}", str(csv_file))])
-    return rows[row - 1]
+    found_row = next((r for r in rows if r.number == row), None)
+    if found_row is None:
+        numbers = [r.number for r in rows if r.number is not None]
+        have = f"its rows are {min(numbers)} to {max(numbers)}" if numbers else "it has no rows"
+        message = f"there is no row {row}: {have} (the header is row 1, as in a spreadsheet)"
+        raise InputError([Problem(message, str(csv_file))])
+    return found_row
 
 
 def render_png(design: Design, row: inputs.Row, base_url: str, dpi: int, today: dt.date) -> bytes:

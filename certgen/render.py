@@ -658,9 +658,7 @@ class Writer:
                 _refuse_transparency(design, pictures)
         self.surface = Surface(c, Page(design.height_mm), design, pictures, press=press)
         sides = ("front", "back") if layout.duplex else ("front",)
-        elements = {s: [e for e in design.manifest.elements if e.side == s] for s in sides}
-        self.static = {s: [e for e in elements[s] if design.is_static(e)] for s in sides}
-        self.dynamic = {s: [e for e in elements[s] if not design.is_static(e)] for s in sides}
+        self.layers = {side: _layers(design, side) for side in sides}
         self.count = 0  # certificates added
         self.page = 0  # the page being drawn, from 0
         self.begun = False  # whether anything is drawn on it yet
@@ -672,25 +670,31 @@ class Writer:
             DRAWERS[type(element)](self.surface, element, cert)
 
     def _draw_static(self) -> None:
-        """The art every certificate shares, into one form XObject per side."""
+        """The art every certificate shares, into form XObjects: one per run of elements
+        without variables (the first with the background), so that elements are drawn in
+        the order the design lists them, the later on top."""
         c, design = self.surface.canvas, self.surface.design
         width, height = self.trim
         b = self.bleed
-        for side, static in self.static.items():
-            texts = {e.id: _static_text(design, e) for e in static if isinstance(e, TextElement)}
-            name = STATIC_FORM if side == "front" else BACK_FORM
-            c.beginForm(name, -b, -b, width + b, height + b)
-            page = design.manifest.design
-            if page.background_color and side == "front":
-                self.surface.fill(page.background_color)
-                c.rect(-b, -b, width + 2 * b, height + 2 * b, stroke=0, fill=1)
-            if page.background and side == "front":
-                art = self.surface.art[page.background, page.background_page]
-                art.draw(c, 0, 0, width, height)
-                if b:
-                    _mirror_edges(c, art, width, height, b)
-            self._draw(static, Certificate("", texts, "", {}))
-            c.endForm()
+        for side, layers in self.layers.items():
+            for number, (name, elements) in enumerate(layers):
+                if name is None:
+                    continue
+                texts = {
+                    e.id: _static_text(design, e) for e in elements if isinstance(e, TextElement)
+                }
+                c.beginForm(name, -b, -b, width + b, height + b)
+                page = design.manifest.design
+                if number == 0 and side == "front" and page.background_color:
+                    self.surface.fill(page.background_color)
+                    c.rect(-b, -b, width + 2 * b, height + 2 * b, stroke=0, fill=1)
+                if number == 0 and side == "front" and page.background:
+                    art = self.surface.art[page.background, page.background_page]
+                    art.draw(c, 0, 0, width, height)
+                    if b:
+                        _mirror_edges(c, art, width, height, b)
+                self._draw(elements, Certificate("", texts, "", {}))
+                c.endForm()
 
     def add(self, cert: Certificate) -> int:
         """Draw one certificate; returns the number (from 1) of the page its front is on."""
@@ -738,8 +742,11 @@ class Writer:
         if moved:
             bottom = units.mm_to_pt(paper.height - spot.top - trim_h)
             self._enter_trim(units.mm_to_pt(spot.left), bottom)
-        c.doForm(STATIC_FORM if spot.side == "front" else BACK_FORM)
-        self._draw(self.dynamic[spot.side], cert)
+        for form, elements in self.layers[spot.side]:
+            if form:
+                c.doForm(form)
+            else:
+                self._draw(elements, cert)
         if moved:
             c.restoreState()
 
@@ -809,6 +816,23 @@ def _draw_imb(s: Surface, envelope: Envelope, bars: str) -> None:
             f"{_num(x)} {_num(middle - bottom)} {_num(mm(imb.BAR_WIDTH))} {_num(top + bottom)} re"
         )
     s.canvas.addLiteral("\n".join(rects) + "\nf")
+
+
+def _layers(design: Design, side: str) -> list[tuple[str | None, list[Any]]]:
+    """A side's elements in the design's order, in runs: each run of elements without
+    variables a form (its name; the first, with the background, always there), each run
+    with variables drawn for every certificate (None)."""
+    base = STATIC_FORM if side == "front" else BACK_FORM
+    layers: list[tuple[str | None, list[Any]]] = [(base, [])]
+    for element in (e for e in design.manifest.elements if e.side == side):
+        static = design.is_static(element)
+        name, run = layers[-1]
+        if static == (name is not None):
+            run.append(element)
+        else:
+            form = f"{base}-{len(layers) // 2}" if static else None
+            layers.append((form, [element]))
+    return layers
 
 
 def _mirror_edges(c: Canvas, picture: art.Art, width: float, height: float, bleed: float) -> None:

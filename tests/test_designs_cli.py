@@ -70,15 +70,26 @@ def test_preview_renders_samples_to_png_and_issues_nothing(env: Path) -> None:
 
 def test_preview_a_csv_row_and_a_missing_row(tmp_path: Path) -> None:
     Path("people.csv").write_text("to,from,business\nAnn,Bo,Acme\nCy,Di,Acme\n")
+    # Rows are numbered as messages number them: the header is row 1.
+    assert invoke("preview", "compact", "--csv", "people.csv", "-o", "first.png")[0] == 0
     assert (
         invoke("preview", "compact", "--csv", "people.csv", "--row", "2", "-o", "two.png")[0] == 0
     )
     assert (
-        invoke("preview", "compact", "--csv", "people.csv", "--row", "1", "-o", "one.png")[0] == 0
+        invoke("preview", "compact", "--csv", "people.csv", "--row", "3", "-o", "three.png")[0] == 0
     )
-    assert Path("one.png").read_bytes() != Path("two.png").read_bytes()
-    exit_code, _, err = invoke("preview", "compact", "--csv", "people.csv", "--row", "3")
-    assert exit_code == 3 and "has 2 rows; there is no row 3" in err
+    assert Path("first.png").read_bytes() == Path("two.png").read_bytes()
+    assert Path("three.png").read_bytes() != Path("two.png").read_bytes()
+    exit_code, _, err = invoke("preview", "compact", "--csv", "people.csv", "--row", "4")
+    assert exit_code == 3 and "there is no row 4: its rows are 2 to 3" in err
+    # The row a message names is the row preview shows.
+    Path("bad.csv").write_text("to,from,expires\nAnn,Bo,2027-01-31\nCy,Di,31 Febtember\n")
+    status, _, err = invoke(
+        "issue", "bad.csv", "-d", "compact", "--set", "business=A", "-o", "x.pdf"
+    )
+    assert status == 3 and "row 3" in err
+    status, _, err = invoke("preview", "compact", "--csv", "bad.csv", "--row", "3")
+    assert status == 3 and "row 3" in err
 
 
 def test_generate_never_returns_the_sample_code() -> None:

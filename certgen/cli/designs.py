@@ -114,7 +114,14 @@ def designs_schema() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Preview a row of this CSV instead of the design's sample values.",
 )
-@click.option("--row", default=1, show_default=True, type=int, help="Which data row of --csv.")
+@click.option(
+    "--row",
+    default=2,
+    show_default=True,
+    type=int,
+    help="Which row of --csv, numbered as messages and spreadsheets number them (the header "
+    "is row 1).",
+)
 @click.option(
     "-o",
     "--output",
