@@ -29,7 +29,10 @@ BUILTINS = ("code", "code_display", "issued_on", "redeem_url", "giver_first", "r
 
 
 def money(value: Decimal | int | str, currency: str = "$") -> str:
-    amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except ArithmeticError:  # decimal's InvalidOperation: not a number, or not finite
+        raise ValueError(f"the money filter needs an amount, not '{str(value)[:40]}'") from None
     text = f"{amount:,.2f}".removesuffix(".00")
     return f"{currency}{text}"
 

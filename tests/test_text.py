@@ -133,3 +133,16 @@ def test_static_and_builtin_names() -> None:
     assert compile_("Gift Certificate").is_static
     template = compile_("{{ code_display }}")
     assert not template.is_static and template.variables == {"code_display"}
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("{{ name|money }}", "the money filter needs an amount, not 'Bob Ng'"),
+        ("{{ name|date }}", "the date filter needs a date, not 'Bob Ng'"),
+    ],
+)
+def test_a_filter_given_the_wrong_kind_of_value_says_so_in_words(source: str, says: str) -> None:
+    with pytest.raises(text.RenderError) as caught:
+        compile_(source).render({"name": "Bob Ng"})
+    assert says in str(caught.value) and "InvalidOperation" not in str(caught.value)
