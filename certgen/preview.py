@@ -25,12 +25,19 @@ def sample_values(design: Design) -> dict[str, str]:
 
 
 def sample_row(
-    design: Design, csv_file: Path | None, row: int, defaults: Mapping[str, str], today: dt.date
+    design: Design,
+    csv_file: Path | None,
+    row: int,
+    defaults: Mapping[str, str],
+    today: dt.date,
+    overrides: Mapping[str, str] | None = None,
 ) -> inputs.Row:
     """Row ``row`` of ``csv_file``, numbered as every message numbers rows (the file's
-    line, the header being row 1, as in a spreadsheet), else the design's samples."""
+    line, the header being row 1, as in a spreadsheet), else the design's samples with
+    ``overrides`` in their place."""
     if csv_file is None:
-        found, problems = inputs.resolve(design, sample_values(design), defaults, today)
+        values = {**sample_values(design), **(overrides or {})}
+        found, problems = inputs.resolve(design, values, defaults, today)
         if problems:
             raise InputError(problems)
         return found
@@ -55,6 +62,57 @@ def render_png(design: Design, row: inputs.Row, base_url: str, dpi: int, today: 
     pdf = io.BytesIO()
     render.write_pdf(design, [issue.with_qr(design, certs[0], base_url)], pdf, title="preview")
     return page_png(pdf.getvalue(), dpi)
+
+
+SAFE_MARGIN = 3.0  # mm inside the trim: where a cut that wanders may reach
+
+
+def with_bounds(png: bytes, design: Design, dpi: float) -> bytes:
+    """The picture with every element's box and id drawn over it, and the safe area (the
+    trim less SAFE_MARGIN) dashed: what a designer lines things up by."""
+    from PIL import ImageDraw
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    scale = dpi / 25.4
+
+    def px(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        left, top, right, bottom = (v * scale for v in box)
+        return left, top, max(right, left + 1), max(bottom, top + 1)
+
+    front = {e.id for e in design.manifest.elements if e.side == "front"}  # what it shows
+    for name, box in design.printed_boxes().items():
+        if name not in front:
+            continue
+        left, top, right, bottom = px(box)
+        draw.rectangle((left, top, right, bottom), outline=(230, 0, 170), width=1)
+        draw.text((left + 2, top + 1), name, fill=(230, 0, 170))
+    inset = SAFE_MARGIN
+    left, top, right, bottom = px((inset, inset, design.width_mm - inset, design.height_mm - inset))
+    dash = max(2, round(scale))
+    for x in range(round(left), round(right), 2 * dash):  # dashed: told apart from a box
+        draw.line((x, top, min(x + dash, right), top), fill=(0, 150, 255))
+        draw.line((x, bottom, min(x + dash, right), bottom), fill=(0, 150, 255))
+    for y in range(round(top), round(bottom), 2 * dash):
+        draw.line((left, y, left, min(y + dash, bottom)), fill=(0, 150, 255))
+        draw.line((right, y, right, min(y + dash, bottom)), fill=(0, 150, 255))
+    out = io.BytesIO()
+    image.save(out, format="PNG", dpi=(dpi, dpi))
+    return out.getvalue()
+
+
+def fingerprint(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
+    """What ``--watch`` compares: every file under ``paths`` with its size and time."""
+    found = []
+    for root in paths:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for file in files:
+            try:
+                stat = file.stat()
+            except OSError:
+                continue  # removed as we looked: the next look sees it gone
+            found.append((str(file), stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
 
 
 def page_png(pdf: bytes, dpi: float, colours: int | None = None) -> bytes:

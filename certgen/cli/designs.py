@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -11,7 +12,7 @@ from certgen import checks
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import preview as preview_mod
-from certgen.cli.base import cli, designs_dir_option
+from certgen.cli.base import cli, designs_dir_option, parse_pairs
 
 
 def _search(designs_dir: Path | None) -> list[Path]:
@@ -123,6 +124,13 @@ def designs_schema() -> None:
     "is row 1).",
 )
 @click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="A field's value instead of its sample (with --csv: for rows that leave it empty).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -130,14 +138,81 @@ def designs_schema() -> None:
     show_default=True,
 )
 @click.option("--dpi", default=150, show_default=True, type=click.IntRange(20, 600))
+@click.option(
+    "--bounds", is_flag=True, help="Draw every element's box and id, and the safe area dashed."
+)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Render again whenever a file of the design (or --csv) changes; Ctrl-C stops.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="certgen.toml to read (the business's details, logo, base URL).",
+)
 @designs_dir_option
 def preview(
-    name: str, csv_file: Path | None, row: int, output: Path, dpi: int, designs_dir: Path | None
+    name: str,
+    csv_file: Path | None,
+    row: int,
+    sets: tuple[str, ...],
+    output: Path,
+    dpi: int,
+    bounds: bool,
+    watch: bool,
+    config_file: Path | None,
+    designs_dir: Path | None,
 ) -> None:
-    """Render design NAME (or a design folder) with sample data to a PNG; nothing is issued."""
-    config = config_mod.load(designs_dir=designs_dir)
-    design = design_mod.load(design_mod.locate(name, config.designs_dirs)).with_logo(config.logo)
-    today = config.today()
-    sample = preview_mod.sample_row(design, csv_file, row, config.defaults, today)
-    output.write_bytes(preview_mod.render_png(design, sample, config.base_url, dpi, today))
-    click.echo(f"Wrote {output} ({design.name}, {dpi} dpi)")
+    """Render design NAME (or a design folder) with sample data to a PNG; nothing is issued.
+
+    \b
+    certgen preview compact -o compact.png
+    certgen preview ./my-design --bounds --watch -o my.png
+    certgen preview classic --csv customers.csv --row 3 --set "offer=A free wash"
+    """
+    config = config_mod.load(config_file=config_file, designs_dir=designs_dir)
+    folder = design_mod.locate(name, config.designs_dirs)
+    given = parse_pairs(sets, "--set")
+
+    def render_once() -> None:
+        design = design_mod.load(folder).with_logo(config.logo)
+        today = config.today()
+        defaults = {**config.defaults, **given}
+        sample = preview_mod.sample_row(design, csv_file, row, defaults, today, overrides=given)
+        png = preview_mod.render_png(design, sample, config.base_url, dpi, today)
+        if bounds:
+            png = preview_mod.with_bounds(png, design, dpi)
+        temp = output.with_name(f".{output.name}.part")
+        temp.write_bytes(png)
+        temp.replace(output)  # a viewer watching the file never sees half of it
+        click.echo(f"Wrote {output} ({design.name}, {dpi} dpi)")
+
+    if not watch:
+        render_once()
+        return
+    _watch(render_once, [folder, *([csv_file] if csv_file else [])])
+
+
+def _watch(render_once: Callable[[], None], paths: list[Path]) -> None:
+    """Render, then again on every change, until Ctrl-C; a broken design is reported and
+    the next change is waited for, as a designer saves half-done edits."""
+    import time
+
+    from certgen.errors import CertgenError
+
+    seen = None
+    click.echo(f"Watching {', '.join(map(str, paths))}; Ctrl-C stops.", err=True)
+    try:
+        while True:
+            now = preview_mod.fingerprint(paths)
+            if now != seen:
+                seen = now
+                try:
+                    render_once()
+                except CertgenError as exc:
+                    click.echo(f"Not rendered: {exc}", err=True)
+            time.sleep(0.3)
+    except KeyboardInterrupt:
+        click.echo("Stopped watching.", err=True)
