@@ -13,6 +13,7 @@ import functools
 import hashlib
 import io
 import pickle
+import re
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -252,20 +253,31 @@ def missing_glyphs(design: Design, element: TextElement, text: str) -> list[str]
     return typeset.uncovered(text, _chain(design, element))
 
 
+# Where a line may break inside a word: after a hyphen, and beside a Chinese, Japanese or
+# Korean character, which are written without spaces (UAX #14's ideographic classes).
+_BREAK_INSIDE = re.compile(
+    r"(?<=[-\u2010])(?=\w)|(?<=[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af])"
+    r"|(?=[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af])"
+)
+
+
 def _wrap(text: str, width: float, measure: Callable[[str], float]) -> list[str] | None:
-    """Greedy word wrap; None if a single word is wider than the box."""
+    """Greedy wrap at spaces, after hyphens and between CJK characters; None if a piece
+    that cannot break is wider than the box."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
         for word in paragraph.split():
-            if measure(word) > width:
-                return None
-            candidate = f"{line} {word}" if line else word
-            if measure(candidate) <= width:
-                line = candidate
-            else:
-                lines.append(line)
-                line = word
+            for n, piece in enumerate(p for p in _BREAK_INSIDE.split(word) if p):
+                if measure(piece) > width:
+                    return None
+                joined = " " if n == 0 and line else ""
+                candidate = f"{line}{joined}{piece}"
+                if measure(candidate) <= width:
+                    line = candidate
+                else:
+                    lines.append(line)
+                    line = piece
         lines.append(line)
     return lines
 
@@ -819,20 +831,33 @@ def _draw_imb(s: Surface, envelope: Envelope, bars: str) -> None:
 
 
 def _layers(design: Design, side: str) -> list[tuple[str | None, list[Any]]]:
-    """A side's elements in the design's order, in runs: each run of elements without
-    variables a form (its name; the first, with the background, always there), each run
-    with variables drawn for every certificate (None)."""
+    """A side's elements in layers drawn in turn: forms of elements without variables
+    (the first, with the background, always there) and runs drawn for each certificate
+    (None). Each element is drawn after every element listed before it that it overlaps,
+    as the design's order says; elements apart share the first layer they can, so a
+    design whose overlaps follow the fixed-then-variable order needs a single form."""
     base = STATIC_FORM if side == "front" else BACK_FORM
+    boxes = design.printed_boxes()
     layers: list[tuple[str | None, list[Any]]] = [(base, [])]
+    placed: list[tuple[str, int]] = []  # each element's id and the index of its layer
     for element in (e for e in design.manifest.elements if e.side == side):
         static = design.is_static(element)
-        name, run = layers[-1]
-        if static == (name is not None):
-            run.append(element)
-        else:
-            form = f"{base}-{len(layers) // 2}" if static else None
-            layers.append((form, [element]))
+        box = boxes[element.id]
+        # The last layer holding an element listed before this one that it overlaps: this
+        # one goes in that layer (after what it holds) if of its kind, else in a later one.
+        after = max((i for name, i in placed if _overlap(boxes[name], box)), default=0)
+        kinds = range(after, len(layers))
+        target = next((i for i in kinds if (layers[i][0] is not None) == static), None)
+        if target is None:
+            layers.append((f"{base}-{len(layers)}" if static else None, []))
+            target = len(layers) - 1
+        layers[target][1].append(element)
+        placed.append((element.id, target))
     return layers
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _mirror_edges(c: Canvas, picture: art.Art, width: float, height: float, bleed: float) -> None:
