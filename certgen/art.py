@@ -25,7 +25,7 @@ from reportlab import Version as REPORTLAB_VERSION
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-from certgen import cache
+from certgen import cache, tint
 from certgen.errors import DesignError
 from certgen.inks import Press
 from certgen.units import parse_color
@@ -96,10 +96,12 @@ class PdfPage(Art):
     it draws a page into on the page's objects, so a PdfPage serves one document and
     ``fresh`` reads another from the same bytes."""
 
-    def __init__(self, data: bytes, page: int, fonts: bool = True):
-        self.data, self.page, self.fonts = data, page, fonts
+    def __init__(self, data: bytes, page: int, fonts: bool = True, paint: tint.Paint | None = None):
+        self.data, self.page, self.fonts, self.paint = data, page, fonts, paint
         source = PdfReader(fdata=data).pages[page - 1]
         _walk(source, measure=False)
+        if paint is not None:
+            _tinted_page(source, paint)
         if not fonts and source.Resources:  # reportlab's page default, never used by pixels
             source.Resources.Font = None
         self.xobject = pagexobj(source)
@@ -116,7 +118,7 @@ class PdfPage(Art):
         c.restoreState()
 
     def fresh(self) -> PdfPage:
-        return PdfPage(self.data, self.page, self.fonts)
+        return PdfPage(self.data, self.page, self.fonts, self.paint)
 
 
 def open_art(
@@ -128,26 +130,52 @@ def open_art(
     screen: bool = False,
     press: Press | None = None,
     matte: str | None = None,
+    tinted: str | None = None,
 ) -> Art:
     """The art at ``path``; ``boxes`` are the sizes in pt it is drawn at, so a raster image
     keeps only the pixels ``dpi`` needs for the largest of them. For a ``screen``, raster
     art without transparency is stored as the smaller of JPEG and lossless. For a ``press``
-    (PDF/X), every piece of art is pixels in its CMYK, vector art rendered at ``dpi`` first;
-    ``matte`` (a colour) is what transparent pixels are flattened onto, if anything."""
+    (PDF/X), every piece of art is pixels in its CMYK, vector art rendered at ``dpi`` first
+    (tinted PDF art stays vector, in the press's CMYK); ``matte`` (a colour) is what
+    transparent pixels are flattened onto, if anything. ``tinted`` (a colour): the art in
+    shades of it (``tint``)."""
     suffix = path.suffix.lower()
-    if press is not None:
-        return _pressed(path, page, list(boxes), dpi, press, matte)
+    if press is not None and not (tinted and suffix == ".pdf"):
+        return _pressed(path, page, list(boxes), dpi, press, matte, tinted)
     if suffix == ".svg":
-        return _svg(path)
+        return _svg(path, tinted)
     if suffix == ".pdf":
-        return _pdf_page(path, page)
-    return _raster(path, list(boxes), dpi, screen)
+        return _pdf_page(path, page, _paint(tinted, press) if tinted else None)
+    return _raster(path, list(boxes), dpi, screen, tinted)
 
 
-def _raster(path: Path, boxes: list[tuple[float, float]], dpi: int, screen: bool) -> PdfPage:
+def _paint(colour: str, press: Press | None) -> tint.Paint:
+    """How tinted vector art sets a colour: its shade of ``colour``, in RGB or in the
+    press's CMYK."""
+    base = parse_color(colour)
+
+    def paint(rgb: tint.RGB, stroking: bool) -> bytes:
+        r, g, b = tint.shade(base, rgb)
+        if press is None:
+            return f"{r:.4f} {g:.4f} {b:.4f} {'RG' if stroking else 'rg'}".encode()
+        hexed = "#" + "".join(f"{round(v * 255):02X}" for v in (r, g, b))
+        c, m, y, k = press.cmyk(hexed)
+        return f"{c:.4f} {m:.4f} {y:.4f} {k:.4f} {'K' if stroking else 'k'}".encode()
+
+    return paint
+
+
+def _raster(
+    path: Path, boxes: list[tuple[float, float]], dpi: int, screen: bool, tinted: str | None
+) -> PdfPage:
     """The image fitted and encoded once into the cache (decoding, checking, resampling
     and compressing are a tenth of a second of a one-certificate run)."""
-    made = _cached(path, "raster", (boxes, dpi, screen), lambda: _fitted(path, boxes, dpi, screen))
+    made = _cached(
+        path,
+        "raster",
+        (boxes, dpi, screen, tinted),
+        lambda: _fitted(path, boxes, dpi, screen, tinted),
+    )
     return PdfPage(made, 1)
 
 
@@ -173,12 +201,15 @@ def _code_digest() -> str:
     return cache.file_digest(Path(__file__).read_bytes()).hex()
 
 
-def _fitted(path: Path, boxes: list[tuple[float, float]], dpi: int, screen: bool) -> PdfPage:
+def _fitted(
+    path: Path, boxes: list[tuple[float, float]], dpi: int, screen: bool, tinted: str | None
+) -> PdfPage:
     try:
-        with Image.open(path, formats=["PNG", "JPEG"]) as image:
-            _check_pixels(image, path.name, path)
-            image.verify()  # decodes the data once, so a corrupt file fails here
-        with Image.open(path, formats=["PNG", "JPEG"]) as image:
+        with Image.open(path, formats=["PNG", "JPEG"]) as checked:
+            _check_pixels(checked, path.name, path)
+            checked.verify()  # decodes the data once, so a corrupt file fails here
+        with Image.open(path, formats=["PNG", "JPEG"]) as opened:
+            image: Image.Image = tint.image(opened, tinted) if tinted else opened
             size = image.size
             # A transparent PNG (a logo) keeps its alpha as a soft mask, not black.
             alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
@@ -186,6 +217,8 @@ def _fitted(path: Path, boxes: list[tuple[float, float]], dpi: int, screen: bool
             needed = max((max(w / size[0], h / size[1]) * dpi / 72 for w, h in boxes), default=1)
             if screen and not alpha:
                 return _for_screen(image, min(needed, 1.0))
+            if needed >= 1 and tinted:
+                return _encoded(ImageReader(image), size, alpha)
             if needed >= 1:
                 # From the path, reportlab embeds a JPEG's bytes as they are.
                 return _encoded(ImageReader(str(path)), size, alpha)
@@ -262,12 +295,15 @@ def _pressed(
     dpi: int,
     press: Press,
     matte: str | None,
+    tinted: str | None,
 ) -> PdfPage:
     """The art as CMYK pixels for ``press``, encoded once into the cache like raster art;
     transparent pixels flattened onto ``matte`` where it is given, else a soft mask."""
 
     def make() -> bytes:
         picture = _pixels(path, page, boxes, dpi)
+        if tinted:
+            picture = tint.image(picture, tinted)
         alpha = picture.getchannel("A") if "A" in picture.getbands() else None
         if alpha is not None and alpha.getextrema()[0] == 255:
             alpha = None  # opaque after all
@@ -279,7 +315,7 @@ def _pressed(
         reader = _CmykReader(press.image(picture), alpha)
         return _encoded(reader, picture.size, alpha is not None, fontless=True).data
 
-    made = _cached(path, "press", (press.digest, page, boxes, dpi, matte), make)
+    made = _cached(path, "press", (press.digest, page, boxes, dpi, matte, tinted), make)
     return PdfPage(made, 1, fonts=False)
 
 
@@ -343,7 +379,7 @@ def _check_pixels(image: Image.Image, name: str, path: Path) -> None:
         )
 
 
-def _svg(path: Path) -> Svg:
+def _svg(path: Path, tinted: str | None = None) -> Svg:
     """SVG art must be self-contained: an image or file it refers to outside itself could
     read any file the process can (a hostile design folder), so references are refused."""
     # lxml, svglib and reportlab's graphics: 70 ms of start-up only SVG art needs.
@@ -387,7 +423,100 @@ def _svg(path: Path) -> Svg:
             path=str(path),
             hint="give the <svg> element a width and height or a viewBox",
         )
+    if tinted:
+        _tinted_drawing(drawing, parse_color(tinted), path)
     return Svg(drawing)
+
+
+def _tinted_drawing(node: Any, colour: tint.RGB, path: Path) -> None:
+    """Every shape's fill and stroke in shades of ``colour``."""
+    from reportlab.graphics.shapes import Image as Picture
+    from reportlab.lib.colors import Color
+
+    if isinstance(node, Picture):
+        raise _untintable(path, tint.Untintable("it has an image"))
+    for key in ("fillColor", "strokeColor"):
+        value = getattr(node, key, None)
+        if isinstance(value, Color):
+            shaded = tint.shade(colour, (value.red, value.green, value.blue))
+            setattr(node, key, Color(*shaded, alpha=value.alpha))
+    for child in getattr(node, "contents", ()):
+        _tinted_drawing(child, colour, path)
+
+
+def _untintable(path: Path, exc: tint.Untintable) -> DesignError:
+    return DesignError(
+        f"{path.name} cannot be tinted: {exc}",
+        path=str(path),
+        hint="tint a PNG, a JPEG or vector art of paths alone, or leave tint out",
+    )
+
+
+def _tinted_page(page: PdfDict, paint: tint.Paint) -> None:
+    """The page's content and its forms' content with every colour through ``paint``;
+    the page starts in the tint's own colour (a form draws in the colour it is called in).
+    Art that shows no text loses the fonts it names by habit (reportlab's Helvetica, which
+    PDF/X would refuse as not embedded)."""
+    contents = page.Contents
+    streams = list(contents) if isinstance(contents, PdfArray) else [contents]
+    start = paint((0.0, 0.0, 0.0), False) + b" " + paint((0.0, 0.0, 0.0), True) + b"\n"
+    painted = list(streams)
+    text = _repainted(streams, paint, start)
+    resources, seen, resources_seen = [page.Resources], set(), []
+    while resources:
+        held = resources.pop()
+        if not isinstance(held, PdfDict) or id(held) in seen:
+            continue
+        seen.add(id(held))
+        resources_seen.append(held)
+        if held.Shading or held.Pattern:
+            raise tint.Untintable("it has a gradient or a pattern")
+        for xobject in (held.XObject or {}).values():
+            if xobject.Subtype == "/Image":
+                raise tint.Untintable("it has an image")
+            text = _repainted([xobject], paint, b"") or text
+            painted.append(xobject)
+            resources.append(xobject.Resources)
+    if not text:
+        for held in resources_seen:
+            held.Font = None
+        for stream in painted:  # and the empty text objects that name them
+            stream.stream = _TEXT_OBJECT.sub("", stream.stream)
+
+
+_SHOWS_TEXT = re.compile(rb"(?<![A-Za-z])(?:Tj|TJ)(?![A-Za-z])")
+_TEXT_OBJECT = re.compile(r"(?<![A-Za-z])BT(?![A-Za-z]).*?(?<![A-Za-z])ET(?![A-Za-z])", re.DOTALL)
+
+
+def _repainted(streams: list[PdfDict], paint: tint.Paint, start: bytes) -> bool:
+    """The streams repainted; whether any shows text."""
+    text = False
+    for number, stream in enumerate(streams):
+        data = (start if number == 0 else b"") + _decoded(stream)
+        stream.Filter, stream.DecodeParms = None, None
+        stream.stream = tint.content(data, paint).decode("latin-1")
+        text = text or bool(_SHOWS_TEXT.search(data))
+    return text
+
+
+def _decoded(stream: PdfDict) -> bytes:
+    """A content stream's bytes through its filters (Flate and ASCII85, as drawing
+    programs and reportlab write them; the inflated size was measured on reading)."""
+    filters = stream.Filter
+    names = list(filters) if isinstance(filters, PdfArray) else [filters] if filters else []
+    data = stream.stream.encode("latin-1")
+    for name in names:
+        flate = name in ("/FlateDecode", "/Fl") and not stream.DecodeParms
+        if not flate and name not in ("/ASCII85Decode", "/A85"):
+            raise tint.Untintable(f"its content is encoded with {name}, which certgen cannot read")
+        try:
+            if flate:
+                data = zlib.decompress(data)
+            else:
+                data = base64.a85decode(data.strip().removeprefix(b"<~").removesuffix(b"~>"))
+        except (zlib.error, ValueError) as exc:
+            raise tint.Untintable(f"its content is damaged ({exc})") from None
+    return bytes(data)
 
 
 def _check_drawable(root: Any, path: Path) -> None:
@@ -437,13 +566,15 @@ def _check_drawable(root: Any, path: Path) -> None:
     weight(root, frozenset())
 
 
-def _pdf_page(path: Path, page: int) -> PdfPage:
+def _pdf_page(path: Path, page: int, paint: tint.Paint | None = None) -> PdfPage:
     try:
         data = path.read_bytes()
         pages = PdfReader(fdata=data).pages
         if 1 <= page <= len(pages):
             _walk(pages[page - 1], measure=True)
-            art = PdfPage(data, page)
+            art = PdfPage(data, page, paint=paint)
+    except tint.Untintable as exc:
+        raise _untintable(path, exc) from None
     except DesignError as exc:
         raise DesignError(
             f"PDF {path.name}: {exc.message}", path=str(path), hint=exc.hint

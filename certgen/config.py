@@ -16,7 +16,9 @@ from typing import Any
 
 import click
 
+from certgen import brand as brand_mod
 from certgen import tomlfile
+from certgen.brand import Brand
 from certgen.errors import ConfigError
 
 DEFAULT_BASE_URL = "http://localhost:8000"
@@ -35,6 +37,7 @@ _KEYS = {
     "timezone",
     "locale",
     "logo",
+    "brand",
     "variants",
     "printers",
 }
@@ -157,6 +160,7 @@ class Config:
     timezone: str | None = None  # the shop's IANA time zone; None: this machine's
     locale: str = "en"  # the shop's language and region (CLDR), for its web pages' dates
     logo: Path | None = None  # the business's logo, which a design's "@logo" image shows
+    brand: Brand = field(default_factory=Brand)  # [brand]: its colours and fonts on designs
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where it came from
 
     def web(self) -> Web:
@@ -184,6 +188,7 @@ class Config:
                 f"not {color!r}"
             )
         values |= {"timezone": self.timezone, "base_url": self.base_url, "logo": self.logo}
+        values.setdefault("color", self.brand.primary or "")  # the brand's, unless [web] says
         values["business"] = self.defaults.get("business", "")
         values["locale"] = _locale(self.locale, self.sources.get("locale", "default"))
         return Web(secret_key=str(secret), **values)
@@ -356,6 +361,9 @@ def load(
 ) -> Config:
     path = _config_file(config_file)
     data, defaults = _read(path)
+    kit = _table(data, "brand", set(brand_mod.KEYS), path)
+    if "logo" in kit:  # [brand] logo; a top-level logo is what older files have
+        data = {**data, "logo": kit["logo"]}
     relative_to = path.parent if path else Path.cwd()
     setting = _Settled(data, path)
     url = setting("ledger", ledger, "CERTGEN_LEDGER") or default_ledger()
@@ -368,6 +376,10 @@ def load(
     user_dir = setting("designs_dir", flag, "CERTGEN_DESIGNS")
     dirs = [relative_to / user_dir] if user_dir else []
     notify = _table(data, "notify", _NOTIFY_KEYS, path)
+    try:
+        brand = brand_mod.parse(kit, relative_to, str(path))
+    except brand_mod.BrandError as exc:
+        raise ConfigError(str(exc)) from None
     return Config(
         url,
         base.rstrip("/"),
@@ -386,6 +398,7 @@ def load(
         timezone=_timezone(setting("timezone", None, "CERTGEN_TIMEZONE")),
         locale=setting("locale", None, "CERTGEN_LOCALE") or "en",
         logo=_logo(setting("logo", None, "CERTGEN_LOGO"), relative_to, setting.sources),
+        brand=brand,
         sources=setting.sources,
     )
 
@@ -463,9 +476,16 @@ def explain(config: Config) -> list[tuple[str, str, str]]:
             config.sources.get("timezone", "default"),
         ),
         ("locale", config.locale, config.sources.get("locale", "default")),
-        ("logo", str(config.logo or "(none)"), config.sources.get("logo", "default")),
+        ("brand.logo", str(config.logo or "(none)"), config.sources.get("logo", "default")),
     ]
+    kit = config.brand
     file = str(config.source) if config.source else "default"
+    for key in (*brand_mod.COLOURS, *brand_mod.FONTS):
+        value = getattr(kit, key)
+        shown = getattr(value, "family", value) if value else "(the design's)"
+        if value is not None and getattr(value, "files", None):
+            shown = str(value.files["regular"])
+        lines.append((f"brand.{key}", str(shown), file if value else "default"))
     lines += [(f"defaults.{k}", v, file) for k, v in sorted(config.defaults.items())]
     if config.smtp:
         smtp = vars(config.smtp)

@@ -21,9 +21,11 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import ErrorDetails
 
+from certgen import styles as styles_mod
 from certgen import text as text_mod
 from certgen import tomlfile, units
-from certgen.errors import DesignError
+from certgen.brand import Brand
+from certgen.errors import ConfigError, DesignError
 
 T = TypeVar("T")
 FORMAT_VERSION = 1
@@ -129,7 +131,10 @@ class Page(_Model):
         default=None, description="PNG, JPEG, SVG or PDF art, stretched to the page"
     )
     background_page: int = Field(default=1, ge=1, description="for a PDF background: its page")
-    background_color: str | None = None
+    background_color: str | None = Field(default=None, description="#RRGGBB or a colour's name")
+    background_tint: str | None = Field(
+        default=None, description="draw the background art in shades of this colour (as tint)"
+    )
     envelope: Literal["us10", "dl"] | None = Field(
         default=None,
         description="window envelope for issue --mailing: us10 (US Letter) or dl (A4, DIN 5008)",
@@ -230,6 +235,11 @@ class ImageElement(_Box):
     )
     page: int = Field(default=1, ge=1, description="for PDF art: which page")
     fit: Literal["contain", "cover", "stretch"] = "contain"
+    tint: str | None = Field(
+        default=None,
+        description='#RRGGBB or a colour\'s name ("primary"): the art drawn in shades of it, '
+        "black the colour itself, white staying white (art that follows the brand's colours)",
+    )
 
 
 class RectElement(_Box):
@@ -304,6 +314,14 @@ class LetterSpec(_Model):
 class Manifest(_Model):
     format: int
     design: Page
+    brand: styles_mod.Kit = Field(
+        default_factory=lambda: styles_mod.Kit(),
+        description="the design's own brand kit; certgen.toml's [brand] takes its place",
+    )
+    colors: dict[str, str] = Field(default={}, description="more colours by name: #RRGGBB")
+    styles: dict[str, styles_mod.Style] = Field(
+        default={}, description='named text styles: an element with style = "NAME" takes them'
+    )
     fields: dict[str, FieldSpec] = {}
     fonts: list[FontFamily] = []
     elements: list[Element]
@@ -346,6 +364,7 @@ class Design:
     # The messages to the "recipient" and to the "giver"; None until ``emails`` asks.
     messages: dict[str, EmailTemplates] | None = None
     screen: bool = False  # art for a screen (``for_screen``), not for print
+    source: dict[str, Any] = dataclasses.field(default_factory=dict)  # design.toml as read
 
     @property
     def emails(self) -> dict[str, EmailTemplates]:
@@ -391,6 +410,37 @@ class Design:
     @cached_property
     def _chains(self) -> dict[tuple[str, str], tuple[Path, ...]]:
         return {}
+
+    def branded(self, brand: Brand | None, logo: Path | None = None) -> Design:
+        """The design as the business prints it: its brand kit's colours and fonts in place
+        of the design's own (except what the design keeps fixed), and its logo."""
+        design = self
+        if brand and styles_mod.uses_kit(self.source):
+            design = self._with_brand(brand)
+        return design.with_logo(logo)
+
+    def _with_brand(self, brand: Brand) -> Design:
+        where = str(self.path / MANIFEST)
+        look = styles_mod.Look.model_validate(self.source)  # it did when the design loaded
+        data, problems = styles_mod.resolve(self.source, look, brand, where)
+        if problems:
+            raise problems[0]
+        fonts = dict(self.fonts)
+        for font in (brand.heading_font, brand.body_font):
+            if font and font.files:
+                fonts[font.family] = {
+                    face: _checked_font(p, where) for face, p in font.files.items()
+                }
+            elif font and font.family not in fonts:
+                close = difflib.get_close_matches(font.family, list(fonts), n=1)
+                raise ConfigError(
+                    f"[brand] font '{font.family}' is not a font certgen has"
+                    + (f"; did you mean '{close[0]}'?" if close else "")
+                    + f" (it has {', '.join(sorted(fonts))}; or give a .ttf file)"
+                )
+        manifest = _nearest_faces(Manifest.model_validate(data), fonts)
+        digest = hashlib.sha256(f"{self.hash}\0".encode() + brand.token()).hexdigest()[:16]
+        return dataclasses.replace(self, manifest=manifest, fonts=fonts, hash=digest)
 
     def with_logo(self, logo: Path | None) -> Design:
         """The design as a run prints it: its ``@logo`` images show the business's logo,
@@ -502,8 +552,20 @@ def copy(source: Path, target: Path) -> Path:
 
 
 def schema() -> dict[str, object]:
-    """The JSON Schema of design.toml, for editors (taplo and others read it)."""
-    return Manifest.model_json_schema()
+    """The JSON Schema of design.toml, for editors (taplo and others read it): as written,
+    so a text's ``style`` may name a style of ``[styles]`` as well as a face, and its font
+    and size may come from that style."""
+    found = Manifest.model_json_schema()
+    definitions: dict[str, Any] = found["$defs"]
+    for name in ("TextElement", "CodeElement"):
+        required = definitions[name]["required"]
+        definitions[name]["required"] = [k for k in required if k not in styles_mod.STYLE_KEYS]
+        face = definitions[name]["properties"]["style"]
+        definitions[name]["properties"]["style"] = {
+            "anyOf": [face, {"type": "string", "description": "a style of [styles]"}],
+            "default": face.get("default"),
+        }
+    return found
 
 
 def _names(folder: Path) -> Iterator[str]:
@@ -528,13 +590,18 @@ def inspect(folder: Path, *, emails: bool = True) -> tuple[Design | None, list[D
     manifest_path = folder / MANIFEST
     where = str(manifest_path)
     try:
-        data = _read(manifest_path)
-        manifest = Manifest.model_validate(data)
+        source = _read(manifest_path)
+        look = styles_mod.Look.model_validate(source)
     except DesignError as exc:
         return None, [exc]
     except pydantic.ValidationError as exc:
-        return None, [_located(error, data, where) for error in exc.errors()]
-    problems: list[DesignError] = []
+        return None, [_located(error, source, where) for error in exc.errors()]
+    # A name that resolves to nothing is a problem, and a stand-in so the checks go on.
+    data, problems = styles_mod.resolve(source, look, None, where)
+    try:
+        manifest = Manifest.model_validate(data)
+    except pydantic.ValidationError as exc:
+        return None, problems + [_located(error, data, where) for error in exc.errors()]
 
     def attempt(action: Callable[..., T], *args: object) -> T | None:
         try:
@@ -544,6 +611,8 @@ def inspect(folder: Path, *, emails: bool = True) -> tuple[Design | None, list[D
             return None
 
     problems += _duplicate_ids(manifest, where)
+    for key in styles_mod.PAGE_COLOUR_KEYS:
+        attempt(_check_color, getattr(manifest.design, key), where, None, f"design.{key}")
     size = attempt(_page_size, manifest.design, where)
     assets = _assets(folder, manifest, where, attempt)
     fonts = _fonts(folder, manifest, where, attempt)
@@ -575,9 +644,32 @@ def inspect(folder: Path, *, emails: bool = True) -> tuple[Design | None, list[D
     cover_letters = {k: v for k, v in letters.items() if v is not None}
     ready = messages if emails else None
     design = Design(
-        folder, manifest, *size, fonts, fallback, assets, templates, digest, cover_letters, ready
+        folder,
+        manifest,
+        *size,
+        fonts,
+        fallback,
+        assets,
+        templates,
+        digest,
+        cover_letters,
+        ready,
+        source=source,
     )
     return design, []
+
+
+def _nearest_faces(manifest: Manifest, fonts: dict[str, dict[str, Path]]) -> Manifest:
+    """Each text in a face its font has: a brand font without a bold draws bold text in
+    its regular face rather than refuse the run."""
+    elements: list[Any] = []
+    for element in manifest.elements:
+        if isinstance(element, TextElement | CodeElement) and element.font in fonts:
+            face = styles_mod.nearest_face(fonts[element.font], element.style)
+            if face and face != element.style:
+                element = element.model_copy(update={"style": face})
+        elements.append(element)
+    return manifest.model_copy(update={"elements": elements})
 
 
 def _compile(element: TextElement, known: set[str], where: str) -> text_mod.TextTemplate:
@@ -658,10 +750,12 @@ _ELEMENT_MODELS: dict[str, type[_Model]] = {
     "rect": RectElement,
     "line": LineElement,
 }
-_SECTION_MODELS: dict[str, type[_Model]] = {
+_SECTION_MODELS: dict[str, type[BaseModel]] = {
     "design": Page,
     "fields": FieldSpec,
     "fonts": FontFamily,
+    "brand": styles_mod.Kit,
+    "styles": styles_mod.Style,
 }
 
 
@@ -690,7 +784,7 @@ def _located(error: ErrorDetails, data: dict[str, object], path: str) -> DesignE
     """One validation error, named by element id and key, with a did-you-mean."""
     loc = error["loc"]
     element = None
-    model: type[_Model] = _SECTION_MODELS.get(str(loc[0]), Manifest)
+    model: type[BaseModel] = _SECTION_MODELS.get(str(loc[0]), Manifest)
     if len(loc) >= 2 and loc[0] == "elements" and isinstance(loc[1], int):
         raw = data.get("elements")
         if isinstance(raw, list) and loc[1] < len(raw) and isinstance(raw[loc[1]], dict):
@@ -872,14 +966,17 @@ def _bounds(element: Element) -> tuple[float, float, float, float]:
 
 
 def _check_colors(element: Element, where: str) -> None:
-    for key in ("color", "fill", "stroke"):
-        value = getattr(element, key, None)
-        if value is None:
-            continue
-        try:
-            units.parse_color(value)
-        except ValueError as exc:
-            raise DesignError(str(exc), path=where, element=element.id, field=key) from exc
+    for key in styles_mod.COLOUR_KEYS:
+        _check_color(getattr(element, key, None), where, element.id, key)
+
+
+def _check_color(value: str | None, where: str, element: str | None, key: str) -> None:
+    if value is None:
+        return
+    try:
+        units.parse_color(value)
+    except ValueError as exc:
+        raise DesignError(str(exc), path=where, element=element, field=key) from exc
 
 
 def _digest(paths: tuple[Path, ...]) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from certgen import codes, inputs, issue, profiles, qr
 from certgen import design as design_mod
+from certgen.brand import Brand
 from certgen.errors import InputError
 from certgen.ledger import CertificateRecord, Ledger
 from certgen.report import REPEAT_PREFIX as BATCH_PREFIX
@@ -40,6 +41,7 @@ class GiftMaker:
     defaults: Mapping[str, str]
     folder: Path  # where each gift's PDF is kept
     logo: Path | None = None
+    brand: Brand | None = None  # the business's kit, as its runs print
 
     def make(self, ledger: Ledger, used: CertificateRecord, today: dt.date) -> Gift:
         """The gift for the referrer of ``used``: issued and recorded now, or the one
@@ -61,7 +63,7 @@ class GiftMaker:
         self, ledger: Ledger, used: CertificateRecord, batch_id: str, today: dt.date
     ) -> None:
         found = design_mod.locate(used.design, self.designs_dirs)
-        design = design_mod.load(found, emails=False).with_logo(self.logo)
+        design = design_mod.load(found, emails=False).branded(self.brand, self.logo)
         given = {name: value for name, value in used.data.items() if name not in FRESH}
         given["recipient"] = ""  # left blank: the referrer writes in the next friend
         if used.expires_on and "expires" in design.fields:  # as long to use it as before

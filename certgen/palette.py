@@ -31,13 +31,14 @@ def text_on(color: str) -> str:
     return WHITE if contrast(WHITE, color) >= contrast(DARK, color) else DARK
 
 
-def ink(color: str, background: str = PAGE) -> str:
-    """``color``, darkened only as far as needed to read as text on ``background``."""
+def ink(color: str, background: str = PAGE, minimum: float = AA) -> str:
+    """``color``, darkened only as far as needed to read as text on ``background`` (at
+    ``minimum`` contrast: 3 is WCAG's for large text, as a certificate's headings are)."""
     r, g, b = parse_color(color)
     for step in range(101):
         keep = 1 - step / 100
         shade = "#{:02x}{:02x}{:02x}".format(*(round(c * keep * 255) for c in (r, g, b)))
-        if contrast(shade, background) >= AA:
+        if contrast(shade, background) >= minimum:
             return shade
     return DARK  # unreachable: black on the page passes
 

@@ -326,7 +326,10 @@ def _sizes(largest: float, smallest: float) -> list[float]:
     return [largest - i * SHRINK_STEP for i in range(steps)] + [smallest]
 
 
-def load_art(design: Design, press: Press | None = None) -> dict[tuple[str, int], art.Art]:
+ArtKey = tuple[str, int, str | None]  # a file, its page, the colour it is tinted in
+
+
+def load_art(design: Design, press: Press | None = None) -> dict[ArtKey, art.Art]:
     """Every piece of art the design draws, by file and page, for one document: opened,
     checked and encoded once a process (every chunk and every emailed certificate draws
     it), raster art downsampled to the largest size it is drawn at; for a ``press``, all
@@ -339,32 +342,41 @@ def load_art(design: Design, press: Press | None = None) -> dict[tuple[str, int]
     return {name: opened.fresh() for name, opened in _ART[key].items()}
 
 
-_ART: dict[tuple[Path, str, int, bool, str], dict[tuple[str, int], art.Art]] = {}
+_ART: dict[tuple[Path, str, int, bool, str], dict[ArtKey, art.Art]] = {}
 
 
-def _open_art(design: Design, press: Press | None) -> dict[tuple[str, int], art.Art]:
+def _open_art(design: Design, press: Press | None) -> dict[ArtKey, art.Art]:
     page = design.manifest.design
-    boxes: dict[tuple[str, int], list[tuple[float, float]]] = {}
-    if page.background:
+    boxes: dict[ArtKey, list[tuple[float, float]]] = {}
+    background = _background_key(design)
+    if background:
         size = (units.mm_to_pt(design.width_mm), units.mm_to_pt(design.height_mm))
-        boxes.setdefault((page.background, page.background_page), []).append(size)
+        boxes.setdefault(background, []).append(size)
     for e in design.manifest.elements:
         if isinstance(e, ImageElement) and e.file in design.assets:  # no logo: left out
             size = (units.mm_to_pt(e.width), units.mm_to_pt(e.height))
-            boxes.setdefault((e.file, e.page), []).append(size)
+            boxes.setdefault((e.file, e.page, e.tint), []).append(size)
     under = page.background_color or "#FFFFFF"
     return {
-        (name, number): art.open_art(
-            design.assets[name],
-            page=number,
+        key: art.open_art(
+            design.assets[key[0]],
+            page=key[1],
             boxes=sizes,
             dpi=page.art_dpi,
             screen=design.screen,
             press=press,
-            matte=under if (name, number) == (page.background, page.background_page) else None,
+            matte=under if key == background else None,
+            tinted=key[2],
         )
-        for (name, number), sizes in boxes.items()
+        for key, sizes in boxes.items()
     }
+
+
+def _background_key(design: Design) -> ArtKey | None:
+    page = design.manifest.design
+    return (
+        (page.background, page.background_page, page.background_tint) if page.background else None
+    )
 
 
 @functools.cache  # asked for every certificate of a mailing run, when fitted and drawn
@@ -425,6 +437,11 @@ class Page:
     def y(self, mm: float) -> float:
         return self.height - units.mm_to_pt(mm)
 
+    def box(self, element: RectElement | ImageElement) -> tuple[float, float, float, float]:
+        """The element's box in pt: left, bottom, right, top."""
+        left, top = self.x(element.x), self.y(element.y)
+        return left, top - units.mm_to_pt(element.height), left + units.mm_to_pt(element.width), top
+
 
 @dataclass(frozen=True)
 class Surface:
@@ -433,7 +450,7 @@ class Surface:
     canvas: Canvas
     page: Page
     design: Design
-    art: Mapping[tuple[str, int], art.Art]
+    art: Mapping[ArtKey, art.Art]
     # (text, fonts, size) -> its text-showing operators: names and dates repeat in a run.
     shown: dict[tuple[str, tuple[Path, ...], float], str] = field(default_factory=dict)
     press: Press | None = None  # PDF/X: every colour in this press's CMYK
@@ -467,7 +484,7 @@ def _draw_image(s: Surface, element: ImageElement, cert: Certificate) -> None:
     c, page = s.canvas, s.page
     if element.file not in s.design.assets:  # the business's logo, where it has none
         return
-    picture = s.art[element.file, element.page]
+    picture = s.art[element.file, element.page, element.tint]
     left, top = page.x(element.x), page.y(element.y)
     width, height = units.mm_to_pt(element.width), units.mm_to_pt(element.height)
     if element.fit == "stretch":
@@ -700,12 +717,23 @@ class Writer:
                 if number == 0 and side == "front" and page.background_color:
                     self.surface.fill(page.background_color)
                     c.rect(-b, -b, width + 2 * b, height + 2 * b, stroke=0, fill=1)
-                if number == 0 and side == "front" and page.background:
-                    art = self.surface.art[page.background, page.background_page]
+                background = _background_key(design)
+                if number == 0 and side == "front" and background:
+                    art = self.surface.art[background]
                     art.draw(c, 0, 0, width, height)
                     if b:
-                        _mirror_edges(c, art, width, height, b)
-                self._draw(elements, Certificate("", texts, "", {}))
+                        whole = (0.0, 0.0, width, height)
+                        _mirror_edges(
+                            c, functools.partial(art.draw, c, 0, 0, width, height), whole, b
+                        )
+                blank = Certificate("", texts, "", {})
+                self._draw(elements, blank)
+                for element in elements if b else ():  # art and fills at an edge bleed too
+                    if isinstance(element, RectElement | ImageElement):
+                        box = self.surface.page.box(element)
+                        _mirror_edges(
+                            c, functools.partial(self._draw, [element], blank), box, b, self.trim
+                        )
                 c.endForm()
 
     def add(self, cert: Certificate) -> int:
@@ -860,22 +888,33 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _mirror_edges(c: Canvas, picture: art.Art, width: float, height: float, bleed: float) -> None:
-    """The art's edges mirrored into the bleed around the trim: colour runs on past the cut
-    without the art being stretched, so it stays where the text expects it."""
+def _mirror_edges(
+    c: Canvas,
+    draw: Callable[[], None],
+    box: tuple[float, float, float, float],
+    bleed: float,
+    trim: tuple[float, float] | None = None,
+) -> None:
+    """What ``draw`` draws in ``box`` (left, bottom, right, top in pt), mirrored into the
+    bleed past each edge of the trim it touches: colour runs on past the cut without the
+    art being stretched, so it stays where the text expects it."""
+    left, bottom, right, top = box
+    width, height = trim or (right, top)
+    reach = {-1: left <= 0.01, 1: right >= width - 0.01}
+    rise = {-1: bottom <= 0.01, 1: top >= height - 0.01}
     for fx in (-1, 0, 1):
         for fy in (-1, 0, 1):
-            if fx == fy == 0:
+            if fx == fy == 0 or (fx and not reach[fx]) or (fy and not rise[fy]):
                 continue
             c.saveState()
             strip = c.beginPath()
-            x, w = {-1: (-bleed, bleed), 0: (0.0, width), 1: (width, bleed)}[fx]
-            y, h = {-1: (-bleed, bleed), 0: (0.0, height), 1: (height, bleed)}[fy]
+            x, w = {-1: (-bleed, bleed), 0: (left, right - left), 1: (width, bleed)}[fx]
+            y, h = {-1: (-bleed, bleed), 0: (bottom, top - bottom), 1: (height, bleed)}[fy]
             strip.rect(x, y, w, h)
             c.clipPath(strip, stroke=0, fill=0)
             c.translate(2 * width if fx == 1 else 0, 2 * height if fy == 1 else 0)
             c.scale(-1 if fx else 1, -1 if fy else 1)
-            picture.draw(c, 0, 0, width, height)
+            draw()
             c.restoreState()
 
 
@@ -987,10 +1026,10 @@ XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <?xpacket end="r"?>"""
 
 
-def _refuse_transparency(design: Design, pictures: Mapping[tuple[str, int], art.Art]) -> None:
+def _refuse_transparency(design: Design, pictures: Mapping[ArtKey, art.Art]) -> None:
     """PDF/X-1a has no transparency: art with transparent pixels (other than a background,
     flattened onto its colour) cannot go in."""
-    for (name, _), picture in pictures.items():
+    for (name, _, _), picture in pictures.items():
         if art.transparent(picture):
             users = [e.id for e in design.manifest.elements if getattr(e, "file", None) == name]
             raise DesignError(

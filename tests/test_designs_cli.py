@@ -33,9 +33,7 @@ def test_new_makes_a_working_copy_that_lists_as_yours(env: Path) -> None:
     copy = env / "designs" / "spring-promo"
     manifest = tomllib.loads((copy / "design.toml").read_text())
     assert manifest["design"]["name"] == "spring-promo"
-    assert (copy / "background.png").read_bytes() == (
-        SHIPPED / "modern" / "background.png"
-    ).read_bytes()
+    assert (copy / "panel.png").read_bytes() == (SHIPPED / "modern" / "panel.png").read_bytes()
     assert (
         "spring-promo\tModern gift certificate\t297.0 x 210.0 mm\tyours\t"
         in invoke("designs", "list")[1]

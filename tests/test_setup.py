@@ -252,11 +252,11 @@ def test_the_logo_from_init_prints_in_each_designs_logo_place(
     assert _red_share(Path("plain.pdf"), box) == 0
     done = certgen("init", "--no-input", "--logo", str(logo))
     assert done.returncode == 0, done.stderr
-    assert tomllib.loads((env / "certgen.toml").read_text())["logo"] == "logo.png"
+    assert tomllib.loads((env / "certgen.toml").read_text())["brand"]["logo"] == "logo.png"
     assert (env / "logo.png").read_bytes() == logo.read_bytes()  # kept in the app folder
     logo.unlink()  # the download can go
     config_rows = {line.split()[0]: line for line in invoke("config")[1].splitlines()}
-    assert str(env / "logo.png") in config_rows["logo"]
+    assert str(env / "logo.png") in config_rows["brand.logo"]
     first = certgen("issue", "--to", "Bob", "--from", "Jane", "-o", "logo.pdf")
     assert first.returncode == 0, first.stderr
     share = _red_share(Path("logo.pdf"), box)

@@ -420,7 +420,7 @@ def test_designs_check_says_what_a_desktop_printer_would_cut_off(env: Path) -> N
     note = next(line for line in err.splitlines() if line.startswith("Note: on letter-3up"))
     assert "background (0.0 mm)" in note and "code (3.0 mm)" in note and "come within 5 mm" in note
     status, _, err = invoke("designs", "check", "classic")
-    assert status == 0 and "Note: printed one a page, background (0.0 mm) comes within" in err
+    assert status == 0 and "Note: printed one a page, background (0.0 mm), guilloche" in err
     compact = load("compact")
     roomy = Path("roomy.toml")
     width, height = compact.width_mm + 30, 3 * compact.height_mm + 40

@@ -2,6 +2,9 @@
 
 Art is drawn at twice the target resolution and downsampled, which antialiases the fine
 guilloche lines. Crisp rules and boxes are vector elements in each design.toml instead.
+No art holds a brand colour: what follows the brand is drawn in greys and tinted by the
+design (an image's ``tint = "primary"``: black becomes the colour, white stays white),
+or is a vector element filled with the colour's name.
 """
 
 from __future__ import annotations
@@ -74,12 +77,38 @@ def classic() -> None:
     from reportlab.pdfgen.canvas import Canvas
 
     w, h = 279.4, 215.9
-    out = TEMPLATES / "classic" / "background.pdf"
-    c = Canvas(str(out), pagesize=(w * mm, h * mm), invariant=1, pageCompression=1)
-    c.setCreator("certgen tools/make_art.py")
-    c.scale(mm, mm)
+
+    def page(name: str) -> Canvas:
+        c = Canvas(str(TEMPLATES / "classic" / name), pagesize=(w * mm, h * mm), invariant=1)
+        c.setPageCompression(1)
+        c.setCreator("certgen tools/make_art.py")
+        c.scale(mm, mm)
+        return c
+
+    c = page("background.pdf")  # the paper and the watermark: the same for every brand
     c.setFillColor(HexColor("#FBF7EC"))
     c.rect(0, 0, w, h, stroke=0, fill=1)
+    c.beginForm("rosette", -1.1, -1.1, 1.1, 1.1)  # 36 circles round a point, a unit radius
+    for k in range(36):
+        angle = k * math.pi / 18
+        c.circle(0.5 * math.cos(angle), 0.5 * math.sin(angle), 0.5, stroke=1, fill=0)
+    c.endForm()
+
+    def rosette(c: Canvas, cx: float, cy: float, radius: float, colour: str, width: float) -> None:
+        c.saveState()
+        c.setStrokeColor(HexColor(colour))
+        c.translate(cx, h - cy)
+        c.scale(radius, radius)
+        c.setLineWidth(width / radius)
+        c.doForm("rosette")
+        c.restoreState()
+
+    rosette(c, w / 2, h / 2 + 8, 60, "#F1EAD6", 0.3)  # the watermark, under the text
+    c.showPage()
+    c.save()
+    # The guilloche, tinted by the brand's primary colour: a grey of 0.57 is the light
+    # shade of it the band has always been drawn in (#9DB8A8 for the design's own green).
+    c = page("guilloche.pdf")
     band, period, inset = 9.0, 6.0, 12.0
     sides = {"long": w - 2 * inset, "short": h - 2 * inset}
     for name, length in sides.items():  # one phase of the wave along a side, a period over
@@ -97,7 +126,7 @@ def classic() -> None:
             t, sign = t + half, -sign
         c.drawPath(path, stroke=1, fill=0)
         c.endForm()
-    c.setStrokeColor(HexColor("#9DB8A8"))
+    c.setStrokeGray(0.57)
     c.setLineWidth(0.12)
     c.setLineJoin(1)
     # Each side runs clockwise from a corner (y up in PDF), its band outside the inset.
@@ -116,58 +145,39 @@ def classic() -> None:
             c.doForm(f"wave-{name}")
             c.restoreState()
         c.restoreState()
-    c.beginForm("rosette", -1.1, -1.1, 1.1, 1.1)  # 36 circles round a point, a unit radius
+    c.showPage()
+    c.save()
+    c = page("rosettes.pdf")  # the corners' rosettes, tinted by the accent colour
+    c.beginForm("rosette", -1.1, -1.1, 1.1, 1.1)
     for k in range(36):
         angle = k * math.pi / 18
         c.circle(0.5 * math.cos(angle), 0.5 * math.sin(angle), 0.5, stroke=1, fill=0)
     c.endForm()
-
-    def rosette(cx: float, cy: float, radius: float, colour: str, width: float) -> None:
-        c.saveState()
-        c.setStrokeColor(HexColor(colour))
-        c.translate(cx, h - cy)
-        c.scale(radius, radius)
-        c.setLineWidth(width / radius)
-        c.doForm("rosette")
-        c.restoreState()
-
-    rosette(w / 2, h / 2 + 8, 60, "#F1EAD6", 0.3)  # the watermark, under the text
     for cx, cy in ((16, 16), (w - 16, 16), (16, h - 16), (w - 16, h - 16)):
-        rosette(cx, cy, 9, "#B08D3C", 0.12)
+        rosette(c, cx, cy, 9, "#000000", 0.12)
     c.showPage()
     c.save()
 
 
 def modern() -> None:
-    w, h = 297.0, 210.0
-    image = canvas(w, h, "#FFFFFF")
-    panel = Image.new("RGB", (px(100), px(h)))
+    h = 210.0  # the page is white; its dashed rule is a line element
+    # The panel, tinted by the primary colour: a little lighter at the top, the colour
+    # itself at the bottom, with soft light spots.
+    panel = Image.new("L", (px(100), px(h)))
     pdraw = ImageDraw.Draw(panel)
-    top, bottom = (20, 110, 120), (44, 42, 110)
     for y in range(panel.height):
-        t = y / panel.height
-        pdraw.line(
-            [(0, y), (panel.width, y)],
-            fill=tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
-        )
+        pdraw.line([(0, y), (panel.width, y)], fill=round(24 * (1 - y / panel.height)))
     glow = Image.new("L", panel.size, 0)
     gdraw = ImageDraw.Draw(glow)
     for cx, cy, r in ((85, 30, 45), (10, 150, 60), (70, 200, 35)):
         gdraw.ellipse((px(cx - r), px(cy - r), px(cx + r), px(cy + r)), fill=38)
-    panel.paste((255, 255, 255), mask=glow.filter(ImageFilter.GaussianBlur(px(4))))
-    image.paste(panel, (0, 0))
-    draw = ImageDraw.Draw(image)
-    for i in range(12):
-        x = px(112 + i * 15)
-        draw.line([(x, px(h - 8)), (x + px(6), px(h - 8))], fill="#D5DDE8", width=SS * 2)
-    finish(image, TEMPLATES / "modern" / "background.png", optimize=True)
+    panel.paste(255, mask=glow.filter(ImageFilter.GaussianBlur(px(4))))
+    finish(panel, TEMPLATES / "modern" / "panel.png", optimize=True)
 
 
 def compact() -> None:
     w, h = 215.9, 279.4 / 3
     image = canvas(w, h, "#FFFDF8")
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, px(4), px(h)), fill="#C8553D")
     stub = Image.new("RGB", (px(w - 158), px(h)), "#F6EEE3")
     sdraw = ImageDraw.Draw(stub)
     for i in range(-25, 20):

@@ -124,7 +124,7 @@ def mailer_for(config: config_mod.Config, outbox: Path | None) -> mail.Mailer | 
 
         folder = config_mod.home() / "gifts"
         gifts = GiftMaker(
-            config.designs_dirs, config.base_url, config.defaults, folder, config.logo
+            config.designs_dirs, config.base_url, config.defaults, folder, config.logo, config.brand
         )
     return mail.Mailer(
         config.smtp,
@@ -187,7 +187,7 @@ def load_run_settings(
     # A print run's design compiles no email templates (a tenth of its start-up).
     found = design_mod.locate(config.design, config.designs_dirs)
     design = design_mod.load(found, emails=emails)
-    return config, design.with_logo(config.logo)
+    return config, design.branded(config.brand, config.logo)
 
 
 def jobs_option(help: str) -> Callable[[F], F]:

@@ -177,7 +177,7 @@ def preview(
     given = parse_pairs(sets, "--set")
 
     def render_once() -> None:
-        design = design_mod.load(folder).with_logo(config.logo)
+        design = design_mod.load(folder).branded(config.brand, config.logo)
         today = config.today()
         defaults = {**config.defaults, **given}
         sample = preview_mod.sample_row(design, csv_file, row, defaults, today, overrides=given)

@@ -11,6 +11,7 @@ from typing import Any
 import click
 import tomli_w
 
+from certgen import brand as brand_mod
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import tomlfile
@@ -39,6 +40,19 @@ SECURITY = ("starttls", "ssl", "none")
     "place show it.",
 )
 @click.option(
+    "--primary",
+    metavar="#RRGGBB",
+    help="The brand's main colour: designs draw their colour art, headings and bands in it.",
+)
+@click.option("--accent", metavar="#RRGGBB", help="The brand's second colour, for highlights.")
+@click.option(
+    "--heading-font",
+    metavar="FAMILY|FILE",
+    help='Headings\' font: a family certgen has ("Lato", "EB Garamond") or a .ttf file (its '
+    "bold and italic files beside it are found by name and copied too).",
+)
+@click.option("--body-font", metavar="FAMILY|FILE", help="The font of the other text, as above.")
+@click.option(
     "--timezone",
     metavar="ZONE",
     help="Where the shop is, e.g. America/Chicago: the day a certificate expires is its day.",
@@ -58,9 +72,9 @@ SECURITY = ("starttls", "ssl", "none")
     help="The certgen.toml to write (default: the app folder's).",
 )
 def init(no_input: bool, config_file: Path | None, **given: Any) -> None:
-    """Set up certgen for your business: its name, contact details and logo (printed on every
-    certificate), its time zone, the redemption site, the design to use and, for email, the
-    mail server.
+    """Set up certgen for your business: its name, contact details and brand kit (logo,
+    colours and fonts, which every shipped design takes), its time zone, the redemption
+    site, the design to use and, for email, the mail server.
 
     \b
     certgen init                          (asks, showing what is set now)
@@ -80,13 +94,36 @@ def init(no_input: bool, config_file: Path | None, **given: Any) -> None:
         else:
             defaults.pop(key, None)
     data["defaults"] = defaults
+    kit = dict(data.get("brand", {}))
     logo = _value(
-        given["logo"], data.get("logo"), "Logo file (PNG, JPEG, SVG or PDF; blank: none)", ask
+        given["logo"],
+        kit.get("logo") or data.get("logo"),
+        "Logo file (PNG, JPEG, SVG or PDF; blank: none)",
+        ask,
     )
+    data.pop("logo", None)  # kept in [brand] now
     if logo:
-        data["logo"] = _kept_logo(Path(logo).expanduser(), path.parent)
+        kit["logo"] = _kept_logo(Path(logo).expanduser(), path.parent)
     else:
-        data.pop("logo", None)
+        kit.pop("logo", None)
+    for key in (*brand_mod.COLOURS, *brand_mod.FONTS):
+        value = given[key]
+        if value is None:
+            continue
+        if key in brand_mod.FONTS and value.lower().endswith(".ttf"):
+            value = _kept_font(Path(value).expanduser(), path.parent)
+        if value:
+            kit[key] = value
+        else:
+            kit.pop(key, None)  # --primary "": the design's own again
+    try:
+        brand_mod.parse(kit, path.parent, str(path))  # refused before anything is written
+    except brand_mod.BrandError as exc:
+        raise ConfigError(str(exc).replace(f"{path}: [brand] ", "--").replace("_", "-")) from None
+    if kit:
+        data["brand"] = kit
+    else:
+        data.pop("brand", None)
     zone = _value(
         given["timezone"],
         data.get("timezone"),
@@ -143,6 +180,27 @@ def _kept_logo(logo: Path, folder: Path) -> str:
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, kept)
     return kept.name
+
+
+def _kept_font(font: Path, folder: Path) -> str:
+    """A brand font's faces checked and copied into ``fonts/`` beside certgen.toml; the
+    name to write."""
+    from certgen import fontcheck  # fontTools: only when a font file is given
+
+    if not font.is_file():
+        raise ConfigError(f"font {font} is not a file: give a TrueType (.ttf) file")
+    found = brand_mod.faces(font.resolve())
+    for source in found.values():
+        try:
+            fontcheck.check(source)
+        except fontcheck.BadFont as exc:
+            raise ConfigError(f"font {source} cannot be used: {exc}") from None
+    kept = folder / "fonts"
+    kept.mkdir(parents=True, exist_ok=True)
+    for source in found.values():
+        if source.resolve() != (kept / source.name).resolve():
+            shutil.copyfile(source, kept / source.name)
+    return f"fonts/{found['regular'].name}"
 
 
 def _machine_zone() -> str:
