@@ -1,6 +1,7 @@
 """Rendering benchmark: certificates per second, bytes per certificate and peak memory.
 
     python bench/render.py [--sizes 100,1000,10000] [--design classic]
+    python bench/render.py --design all [--sizes 1000]   every shipped design beside compact
 
 Each size runs twice in this process: the naive baseline (every page drawn from scratch,
 the QR code a raster image with the standard's mask search) and certgen's own path
@@ -143,7 +144,7 @@ ROW = "{:>7} {:>8} {:>8} {:>11} {:>9} {:>9}"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--sizes", help="rows a run (default 100,1000,10000; 1000 for all)")
     parser.add_argument("--design", default="classic")
     parser.add_argument(
         "--baseline-max", type=int, default=1000, help="largest size the slow baseline runs at"
@@ -155,6 +156,10 @@ def main() -> None:
         measure(variant, design_name, int(count))
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return
+    if args.design == "all":
+        every_design(int((args.sizes or "1000").split(",")[-1]))
+        return
+    args.sizes = args.sizes or "100,1000,10000"
     measure("certgen", args.design, 10)  # warm-up: imports, font parsing
     print(f"design {args.design}; end to end, one process, this machine")
     print(ROW.format("rows", "variant", "cert/s", "bytes/cert", "peak MiB", "speed-up"))
@@ -169,6 +174,21 @@ def main() -> None:
             ratio = f"{rates[variant] / rates['naive']:.1f}x" if "naive" in rates else "-"
             rate, per_cert = f"{count / seconds:.0f}", f"{size / count:.0f}"
             print(ROW.format(count, variant, rate, per_cert, f"{peak:.0f}", ratio))
+
+
+def every_design(count: int) -> None:
+    """Each shipped design's rate at ``count`` rows, beside compact's in the same process
+    (the issue's bar: none more than 2x slower)."""
+    names = [a.name for a in design_mod.available([])]
+    for name in names:
+        measure("certgen", name, 10)  # warm-up: its fonts and art
+    baseline, _ = measure("certgen", "compact", count)
+    print(f"{count} rows a design, end to end, one process, this machine")
+    print("{:<16} {:>8} {:>11} {:>14}".format("design", "cert/s", "bytes/cert", "vs compact"))
+    for name in names:
+        seconds, size = measure("certgen", name, count)
+        slower = seconds / baseline
+        print(f"{name:<16} {count / seconds:>8.0f} {size / count:>11.0f} {slower:>13.2f}x")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,16 @@ STOCK = (
         _avery("c32011"),
     ),
     Stock(
+        "business-cards-a4-85x55",
+        "Business cards, 85 x 55 mm, 10 to an A4 sheet (a centred grid: check it against your "
+        "sheet's template with certgen calibrate)",
+        A4,
+        (85.0, 55.0),
+        (2, 5),
+        (20.0, 11.0),
+        (85.0, 55.0),
+    ),
+    Stock(
         "postcards-letter-2up",
         "Postcards, 6 x 4 in, 2 to a Letter sheet",
         LETTER,

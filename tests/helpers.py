@@ -21,6 +21,7 @@ from certgen.units import PT_PER_MM
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = design_mod.shipped_designs_dir()
+SHIPPED_NAMES = sorted(p.name for p in SHIPPED.iterdir() if (p / "design.toml").is_file())
 TEST_DESIGNS = Path(__file__).resolve().parent / "designs"
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 DEFAULTS = {"business": "Riverside Auto Care", "phone": "(555) 010-2030"}

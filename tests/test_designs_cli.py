@@ -22,7 +22,8 @@ def test_list_shows_shipped_designs_with_size_fields_and_origin() -> None:
     exit_code, out, _ = invoke("designs", "list")
     assert exit_code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("classic\tClassic gift certificate\t279.4 x 215.9 mm\tshipped\t")
+    assert lines[0].startswith("a4-portrait\tA4 certificate, portrait\t210.0 x 297.0 mm\tshipped")
+    assert "classic\tClassic gift certificate\t279.4 x 215.9 mm\tshipped\t" in out
     assert "compact\tCompact gift certificate\t215.9 x 93.1 mm\tshipped" in out
     assert "\tfields: recipient, giver, giver_email, locale, pain, offer" in out
 

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from certgen import inputs
-from tests.helpers import NOW, SHIPPED, issue_rows, load, rows
+from tests.helpers import NOW, SHIPPED, SHIPPED_NAMES, issue_rows, load, rows
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 DPI = 50
@@ -100,7 +100,7 @@ def mismatch(actual: Image.Image, expected: Image.Image, report_to: Path) -> str
     )
 
 
-@pytest.mark.parametrize("design_name", ["classic", "modern", "compact"])
+@pytest.mark.parametrize("design_name", SHIPPED_NAMES)
 def test_shipped_design_looks_like_its_reference(
     tmp_path: Path, design_name: str, regen_golden: bool
 ) -> None:

@@ -11,7 +11,7 @@ import pdfplumber
 import pytest
 
 from certgen import design as design_mod
-from tests.helpers import qr_codes
+from tests.helpers import SHIPPED_NAMES, qr_codes
 from tests.test_cli import certgen
 
 NAMES = {
@@ -28,7 +28,7 @@ NAMES = {
 }
 
 
-@pytest.mark.parametrize("name", ["classic", "compact", "modern"])
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
 def test_sixty_character_names_in_every_script_print(env: Path, name: str) -> None:
     with open("long.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
