@@ -38,6 +38,7 @@ LAYERS = {
     "design": 1,
     "tables": 1,
     "profiles": 1,
+    "presets": 1,
     "mapping": 1,
     "inputs": 1,
     "config": 1,

@@ -436,6 +436,7 @@ class RowInput:
     rejects: Path | None
     allow_expired: bool
     decimal: str | None
+    preset: str | None
 
     def with_value(self, name: str, value: str) -> RowInput:
         return dataclasses.replace(self, sets=(*self.sets, f"{name}={value}"))
@@ -475,6 +476,7 @@ class RowInput:
         given = parse_pairs(self.sets, "--set")
         named = {"pain": self.pain, "offer": self.offer, "expires": self.expires}
         given.update({k: v for k, v in named.items() if v is not None})
+        given = {**preset_values(self.preset, design), **given}
         if not quiet:
             note_missing_contact(design, {**config.defaults, **given})
         if csv_file is None:
@@ -648,6 +650,22 @@ def report_left_out(
     )
 
 
+PRESET_HELP = (
+    "A trade's campaign copy to start from: dental, auto-repair, salon, fitness, "
+    "home-services, real-estate, or yours (certgen presets list); --pain, --offer and --set win."
+)
+
+
+def preset_values(name: str | None, design: Design) -> dict[str, str]:
+    """The preset's pain, offer and terms, for the fields the design has."""
+    if not name:
+        return {}
+    from certgen import presets
+
+    found = presets.find(name, config_mod.home())
+    return {k: v for k, v in found.values.items() if k in design.fields}
+
+
 _ROW_OPTIONS = [
     click.option("--to", "recipient", metavar="NAME", help="Recipient (one certificate)."),
     click.option("--from", "giver", metavar="NAME", help="Who gives it, the referring customer."),
@@ -732,6 +750,7 @@ _ROW_OPTIONS = [
         is_flag=True,
         help="Print certificates whose expiry date has passed (default: refused, a row each).",
     ),
+    click.option("--preset", metavar="NAME", help=PRESET_HELP),
 ]
 
 

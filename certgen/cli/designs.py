@@ -12,7 +12,7 @@ from certgen import checks
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import preview as preview_mod
-from certgen.cli.base import cli, designs_dir_option, parse_pairs
+from certgen.cli.base import PRESET_HELP, cli, designs_dir_option, parse_pairs, preset_values
 
 
 def _search(designs_dir: Path | None) -> list[Path]:
@@ -150,8 +150,9 @@ def designs_schema() -> None:
     "--config",
     "config_file",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="certgen.toml to read (the business's details, logo, base URL).",
+    help="certgen.toml to read (the business's details, brand kit, base URL).",
 )
+@click.option("--preset", metavar="NAME", help=PRESET_HELP)
 @designs_dir_option
 def preview(
     name: str,
@@ -163,6 +164,7 @@ def preview(
     bounds: bool,
     watch: bool,
     config_file: Path | None,
+    preset: str | None,
     designs_dir: Path | None,
 ) -> None:
     """Render design NAME (or a design folder) with sample data to a PNG; nothing is issued.
@@ -171,6 +173,7 @@ def preview(
     certgen preview compact -o compact.png
     certgen preview ./my-design --bounds --watch -o my.png
     certgen preview classic --csv customers.csv --row 3 --set "offer=A free wash"
+    certgen preview wallet --preset salon --config shop/certgen.toml
     """
     config = config_mod.load(config_file=config_file, designs_dir=designs_dir)
     folder = design_mod.locate(name, config.designs_dirs)
@@ -179,8 +182,9 @@ def preview(
     def render_once() -> None:
         design = design_mod.load(folder).branded(config.brand, config.logo)
         today = config.today()
-        defaults = {**config.defaults, **given}
-        sample = preview_mod.sample_row(design, csv_file, row, defaults, today, overrides=given)
+        chosen = {**preset_values(preset, design), **given}
+        defaults = {**config.defaults, **chosen}
+        sample = preview_mod.sample_row(design, csv_file, row, defaults, today, overrides=chosen)
         png = preview_mod.render_png(design, sample, config.base_url, dpi, today)
         if bounds:
             png = preview_mod.with_bounds(png, design, dpi)

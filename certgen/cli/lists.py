@@ -1,10 +1,12 @@
-"""certgen profiles: the mapping profiles customer lists are read with."""
+"""certgen profiles and presets: the mapping profiles customer lists are read with, and
+the campaign copy runs can start from."""
 
 from __future__ import annotations
 
 import click
 
 from certgen import config as config_mod
+from certgen import presets as presets_mod
 from certgen import profiles as profiles_mod
 from certgen.cli.base import cli
 
@@ -50,3 +52,32 @@ def profiles_show(name: str) -> None:
         click.echo(f"dates: {profile.date_format}")
     if profile.headers:
         click.echo(f"header row: {', '.join(profile.headers)}")
+
+
+@cli.group()
+def presets() -> None:
+    """Campaign presets: a trade's pain, offer and terms to start from.
+
+    \b
+    certgen issue customers.csv -d wallet --preset dental
+    certgen preview postcard --preset home-services
+    Your own: $CERTGEN_HOME/presets/NAME.toml (title, pain, offer, terms).
+    """
+
+
+@presets.command("list")
+def presets_list() -> None:
+    """Name, title, origin and file of every preset, shipped and yours."""
+    for found in presets_mod.available(config_mod.home()):
+        origin = "shipped" if found.shipped else "yours"
+        click.echo(f"{found.name}\t{found.title}\t{origin}\t{found.path}")
+
+
+@presets.command("show")
+@click.argument("name")
+def presets_show(name: str) -> None:
+    """The pain, offer and terms preset NAME gives a run."""
+    found = presets_mod.find(name, config_mod.home())
+    click.echo(f"{found.name}: {found.title} ({found.path})")
+    for key, value in found.values.items():
+        click.echo(f"  {key.ljust(5)} = {value}")

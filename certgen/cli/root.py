@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify": ("admin", "Referrers' thank-you emails: list them or send them again."),
     "preview": ("designs", "Render a design with its sample data as a PNG."),
     "preflight": ("printshop", "Check a PDF as a print shop's preflight does."),
+    "presets": ("lists", "Campaign copy by trade to start from (--preset)."),
     "profiles": ("lists", "Mapping profiles for exports (Shopify, Mailchimp, ...)."),
     "redeem": ("records", "Redeem CODE once."),
     "remind": ("sending", "Email each friend whose gift expires soon, once."),
