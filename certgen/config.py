@@ -428,6 +428,11 @@ def _timezone(name: str | None) -> str | None:
     return name
 
 
+def checked_locale(name: str, source: str) -> str:
+    """A locale name as given (``--locale es_MX``), refused unless Babel knows it."""
+    return _locale(name, source)
+
+
 def _locale(name: str, source: str) -> str:
     """A CLDR locale name ("en", "es_MX", "de-AT"), checked; Babel is read only here, by
     the web pages, never by a command that does not show one."""

@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,9 +21,9 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import ErrorDetails
 
+from certgen import lang, tomlfile, units
 from certgen import styles as styles_mod
 from certgen import text as text_mod
-from certgen import tomlfile, units
 from certgen.brand import Brand
 from certgen.errors import ConfigError, DesignError
 
@@ -146,6 +146,11 @@ class Page(_Model):
     )
     art_dpi: int = Field(
         default=300, ge=72, le=1200, description="raster art is downsampled to this at print size"
+    )
+    mirror_rtl: bool = Field(
+        default=True,
+        description="for a right-to-left language (Arabic, Hebrew), mirror the layout: each "
+        "element's place and alignment, and the background art",
     )
     fallback_fonts: tuple[str, ...] | None = Field(
         default=None,
@@ -365,6 +370,9 @@ class Design:
     messages: dict[str, EmailTemplates] | None = None
     screen: bool = False  # art for a screen (``for_screen``), not for print
     source: dict[str, Any] = dataclasses.field(default_factory=dict)  # design.toml as read
+    locale: str = "en"  # the run's language (``for_locale``): the fixed words' and dates'
+    mixed_locales: bool = False  # rows in other languages too: their words drawn per row
+    mirrored: bool = False  # laid out right to left
 
     @property
     def emails(self) -> dict[str, EmailTemplates]:
@@ -475,10 +483,41 @@ class Design:
         return boxes
 
     def is_static(self, element: object) -> bool:
-        """Whether an element looks the same on every certificate (drawn once per PDF)."""
+        """Whether an element looks the same on every certificate (drawn once per PDF): a
+        text in the design's words is, unless the run's rows are in several languages."""
         if isinstance(element, TextElement):
-            return self.templates[element.id].is_static
+            template = self.templates[element.id]
+            worded = bool(template.variables & text_mod.LOCALE_NAMES)
+            return template.is_static and not (worded and self.mixed_locales)
         return isinstance(element, ImageElement | RectElement | LineElement)
+
+    def static_context(self) -> dict[str, str]:
+        """What a text drawn once for the whole run reads."""
+        return {"lang": self.locale}
+
+    def for_locale(self, locale: str | None) -> Design:
+        """The design as a run in ``locale`` prints it: its fixed words and dates in that
+        language, and for a right-to-left one the layout mirrored where the design allows."""
+        name = (locale or "en").strip().replace("-", "_") or "en"
+        if name == self.locale:
+            return self
+        mirror = lang.right_to_left(name) and self.manifest.design.mirror_rtl
+        manifest = _mirrored(self.manifest, self.width_mm) if mirror != self.mirrored else None
+        digest = hashlib.sha256(f"{self.hash}\0{name}".encode()).hexdigest()[:16]
+        return dataclasses.replace(
+            self,
+            manifest=manifest or self.manifest,
+            locale=name,
+            mirrored=mirror,
+            hash=digest,
+        )
+
+    def for_rows(self, locales: Iterable[str]) -> Design:
+        """The design for a run whose rows name these locales (their ``locale`` cells): a
+        row in another language than the run's has its fixed words drawn for it."""
+        run = lang.language(self.locale)
+        mixed = any(name and lang.language(name) != run for name in locales)
+        return dataclasses.replace(self, mixed_locales=mixed) if mixed else self
 
 
 def data_dir(name: str) -> Path:
@@ -657,6 +696,23 @@ def inspect(folder: Path, *, emails: bool = True) -> tuple[Design | None, list[D
         source=source,
     )
     return design, []
+
+
+def _mirrored(manifest: Manifest, width: float) -> Manifest:
+    """Each element at its mirror place across the page's middle, text aligned from the
+    other side: a right-to-left reader's layout."""
+    flip = {"left": "right", "right": "left"}
+    elements: list[Any] = []
+    for element in manifest.elements:
+        moved: dict[str, Any]
+        if isinstance(element, LineElement):
+            moved = {"x1": width - element.x1, "x2": width - element.x2}
+        else:
+            moved = {"x": width - element.x - element.width}
+        if isinstance(element, TextElement | CodeElement):
+            moved["align"] = flip.get(element.align, element.align)
+        elements.append(element.model_copy(update=moved))
+    return manifest.model_copy(update={"elements": elements})
 
 
 def _nearest_faces(manifest: Manifest, fonts: dict[str, dict[str, Path]]) -> Manifest:

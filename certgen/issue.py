@@ -71,7 +71,21 @@ def context(
     )
     for person in ("giver", "recipient"):  # a design's own field of that name wins
         values.setdefault(f"{person}_first", first_name(row.text(person)))
+    values["lang"] = row_locale(design, row) or design.locale
     return values
+
+
+def row_locale(design: Design, row: Row) -> str:
+    """The row's own language, where the design has a ``locale`` field and it is filled."""
+    return row.text("locale") if "locale" in design.fields else ""
+
+
+def for_rows(design: Design, rows: Sequence[Row]) -> Design:
+    """The design for these rows: their fixed words drawn per row if some are in another
+    language than the run's."""
+    if "locale" not in design.fields:
+        return design
+    return design.for_rows(row_locale(design, row) for row in rows)
 
 
 def first_name(name: str) -> str:
@@ -155,7 +169,8 @@ def static_problems(
     render.register_fonts(design)
     where = (str(design.path / "design.toml"), None)
     printed = [e for e in design.text_elements if duplex or e.side == "front"]
-    laid = [_layout(design, e, {}, where) for e in printed if design.is_static(e)]
+    fixed = design.static_context()
+    laid = [_layout(design, e, fixed, where) for e in printed if design.is_static(e)]
     problems = [problem for _, problem in laid if problem]
     if envelope and envelope.sender:
         box = render.sender_box(envelope)
@@ -439,6 +454,7 @@ def issue(
     certificate is on the sheets and in the cut stack. ``pdfx`` writes PDF/X for a print
     shop, every colour in its press's CMYK."""
     output = output.resolve()
+    design = for_rows(design, rows)
     layout = layout or Layout((design.width_mm, design.height_mm))
     if layout.skip and (split or order == "cut-stack"):
         raise ValueError("a partly used first sheet is for one file drawn in the rows' order")

@@ -719,13 +719,13 @@ class Writer:
                     c.rect(-b, -b, width + 2 * b, height + 2 * b, stroke=0, fill=1)
                 background = _background_key(design)
                 if number == 0 and side == "front" and background:
-                    art = self.surface.art[background]
-                    art.draw(c, 0, 0, width, height)
+                    picture = self.surface.art[background]
+                    draw = functools.partial(
+                        _draw_background, c, picture, width, height, design.mirrored
+                    )
+                    draw()
                     if b:
-                        whole = (0.0, 0.0, width, height)
-                        _mirror_edges(
-                            c, functools.partial(art.draw, c, 0, 0, width, height), whole, b
-                        )
+                        _mirror_edges(c, draw, (0.0, 0.0, width, height), b)
                 blank = Certificate("", texts, "", {})
                 self._draw(elements, blank)
                 for element in elements if b else ():  # art and fills at an edge bleed too
@@ -888,6 +888,19 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def _draw_background(
+    c: Canvas, picture: art.Art, width: float, height: float, mirrored: bool
+) -> None:
+    """The background art over the trim; turned over left to right for a mirrored
+    (right-to-left) layout, so its parts stay under the elements they frame."""
+    c.saveState()
+    if mirrored:
+        c.translate(width, 0)
+        c.scale(-1, 1)
+    picture.draw(c, 0, 0, width, height)
+    c.restoreState()
+
+
 def _mirror_edges(
     c: Canvas,
     draw: Callable[[], None],
@@ -919,7 +932,7 @@ def _mirror_edges(
 
 
 def _static_text(design: Design, element: TextElement) -> Fitted:
-    text = design.templates[element.id].render({})
+    text = design.templates[element.id].render(design.static_context())
     fitted = fit(design, element, text)
     if fitted is None:
         raise DesignError(

@@ -340,6 +340,7 @@ def send(
     may have taken without saying so (its answer lost) is sent again only with
     ``resend_unknown``. With ``jobs`` > 1, that many processes compose the emails ahead
     of this one, which claims, sends and records each in turn as before."""
+    design = issue_mod.for_rows(design, rows)
     settings = {
         "base_url": outgoing.base_url,
         "address_to": outgoing.to,

@@ -20,25 +20,33 @@ from typing import Any
 import jinja2
 from jinja2 import meta, nodes
 
-from certgen import cache, sandbox
+from certgen import cache, lang, sandbox
 from certgen.errors import DesignError
 
 # Names every template may use besides the design's declared fields (``giver_first`` and
 # ``recipient_first``: the name's first word, for "Dear Jane,").
-BUILTINS = ("code", "code_display", "issued_on", "redeem_url", "giver_first", "recipient_first")
+# ``lang``: the certificate's language (``certgen.lang``), which ``_`` and the filters read.
+BUILTINS = (
+    "code", "code_display", "issued_on", "redeem_url", "giver_first", "recipient_first",
+    "lang", "_",
+)  # fmt: skip
+LOCALE_NAMES = frozenset({"lang", "_"})  # what a fixed text in the design's words reads
+LOCALE_FILTERS = frozenset({"date", "money"})  # filters that write in the locale's way
 
 
-def money(value: Decimal | int | str, currency: str = "$") -> str:
+def money(value: Decimal | int | str, currency: str = "$", locale: str | None = None) -> str:
+    """$1,200.50 in English; another locale's marks (1.200,50 $), or an ISO code through
+    CLDR (1.200,50 €)."""
     try:
         amount = Decimal(str(value)).quantize(Decimal("0.01"))
     except ArithmeticError:  # decimal's InvalidOperation: not a number, or not finite
         raise ValueError(f"the money filter needs an amount, not '{str(value)[:40]}'") from None
-    text = f"{amount:,.2f}".removesuffix(".00")
-    return f"{currency}{text}"
+    return lang.money(amount, currency, locale)
 
 
-def date(value: dt.date | str, style: str = "long") -> str:
-    """``long``: 31 December 2026; ``short``: 2026-12-31."""
+def date(value: dt.date | str, style: str = "long", locale: str | None = None) -> str:
+    """``long``: 31 December 2026 (in another locale, its own long form); ``short``:
+    2026-12-31."""
     if not isinstance(value, dt.date | str):
         raise ValueError(f"the date filter needs a date, not {type(value).__name__}")
     if isinstance(value, dt.date):
@@ -48,7 +56,25 @@ def date(value: dt.date | str, style: str = "long") -> str:
             day = dt.date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"the date filter needs a date, not '{value[:40]}'") from None
-    return day.isoformat() if style == "short" else f"{day.day} {day:%B %Y}"
+    return day.isoformat() if style == "short" else lang.long_date(day, locale)
+
+
+# The filters and ``_`` as templates call them: in the certificate's language.
+@jinja2.pass_context
+def _money_filter(context: Any, value: Decimal | int | str, currency: str = "$") -> str:
+    return money(value, currency, context.get("lang"))
+
+
+@jinja2.pass_context
+def _date_filter(context: Any, value: dt.date | str, style: str = "long") -> str:
+    return date(value, style, context.get("lang"))
+
+
+@jinja2.pass_context
+def _translated(context: Any, message: str, **values: Any) -> str:
+    if not isinstance(message, str):
+        raise ValueError("_() takes the words to print, in quotes")
+    return lang.translate(context.get("lang"), message, values)
 
 
 def link(website: str) -> str:
@@ -69,7 +95,8 @@ def _make_environment(html: bool = False) -> sandbox.BoundedEnvironment:
         autoescape=html,
         keep_trailing_newline=False,
     )
-    env.bound_filters({"money": money, "date": date, "link": link, "tel": tel})
+    env.bound_filters({"money": _money_filter, "date": _date_filter, "link": link, "tel": tel})
+    env.globals["_"] = _translated
     return env
 
 
@@ -96,7 +123,8 @@ class TextTemplate:
 
     @property
     def is_static(self) -> bool:
-        return not self.variables
+        """The same on every certificate of a run in one language."""
+        return not self.variables - LOCALE_NAMES
 
     def render(self, context: Mapping[str, Any]) -> str:
         """The text over ``context``, bounded (``sandbox``); any failure is a RenderError."""
@@ -166,16 +194,27 @@ def compile_text(
                 hint="write the text in place; a macro can repeat a part",
             )
         variables = set(meta.find_undeclared_variables(ast))
-        # jinja binds ``self`` to the template itself; meta does not report it.
-        if any(node.name == "self" for node in ast.find_all(nodes.Name)):
-            variables |= {"self"}
-        return marshal.dumps((env.compile(ast), sorted(variables)))
+        # jinja binds ``self`` to the template itself, and finds ``_`` among the globals;
+        # meta reports neither.
+        named = {node.name for node in ast.find_all(nodes.Name)}
+        variables |= named & {"self", *LOCALE_NAMES}
+        # What prints in the certificate's language reads ``lang`` (a text is laid out once
+        # for each set of the values it reads).
+        filters = {node.name for node in ast.find_all(nodes.Filter)}
+        implied = set()
+        if "_" in variables or filters & LOCALE_FILTERS:
+            implied = {"lang"} - variables
+            variables |= {"lang"}
+        # ``_`` is a global and an implied ``lang`` is read by it and the filters, never
+        # by the text: neither has to be a name the template's reader declares.
+        unchecked = sorted(implied | {"_"})
+        return marshal.dumps((env.compile(ast), sorted(variables), unchecked))
 
     parts = ("jinja2", jinja2.__version__, "html" if html else "text", _code_digest(), source)
     try:
         # A template's code, as a .pyc holds a module's: written by certgen, digest-checked,
         # in the app folder (docs/security.md).
-        code, names = marshal.loads(cache.fetch("templates", parts, build))  # noqa: S302
+        code, names, unchecked = marshal.loads(cache.fetch("templates", parts, build))  # noqa: S302
     except jinja2.TemplateSyntaxError as exc:
         raise DesignError(
             exc.message or "template syntax error",
@@ -185,7 +224,7 @@ def compile_text(
             line=exc.lineno,
         ) from exc
     variables = frozenset(names)
-    for name in sorted(variables - known):
+    for name in sorted(variables - known - set(unchecked)):
         close = difflib.get_close_matches(name, sorted(known), n=1)
         hint = f"did you mean '{close[0]}'?" if close else "declare it under [fields]"
         raise DesignError(

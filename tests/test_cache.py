@@ -135,7 +135,9 @@ def test_a_changed_design_file_is_picked_up_on_the_next_run(env: Path, tmp_path:
     assert entries("templates") and entries("fonts")
     manifest = design / "design.toml"
     text = manifest.read_text().replace('font = "House"', 'font = "Noto Serif"')
-    manifest.write_text(text.replace('"GIFT CERTIFICATE"', '"A PRESENT {{ recipient }}"'))
+    title = "\"{{ _('Gift Certificate') | upper }}\""
+    assert title in text
+    manifest.write_text(text.replace(title, '"A PRESENT {{ recipient }}"'))
     assert _issue(design, tmp_path / "two.pdf").returncode == 0
     assert "NotoSerif-Regular" in _fonts_in(tmp_path / "two.pdf")
     assert "NotoSans-Regular" not in _fonts_in(tmp_path / "two.pdf")

@@ -31,6 +31,7 @@ LAYERS = {
     "stock": 0,
     "imb": 0,
     "brand": 0,
+    "lang": 0,
     "tint": 0,
     "palette": 1,
     "text": 1,
@@ -92,7 +93,7 @@ OWNERS = {
     "uharfbuzz": {"typeset"},
     "fontTools": {"fontcheck"},
     "bidi": {"typeset"},
-    "babel": {"clock", "config", "catalog", "inputs"},
+    "babel": {"clock", "config", "catalog", "inputs", "lang"},
 }
 
 

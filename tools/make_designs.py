@@ -153,7 +153,7 @@ max_length = 254
 
 [fields.locale]
 type = "locale"
-label = "Language of the friend's web page (es, fr, de ...; blank: the shop's locale; not printed)"
+label = "The friend's language: the certificate's words and dates, the web page (es, ar ...)"
 max_length = 35
 
 [fields.pain]
@@ -197,11 +197,25 @@ max_length = 200
 """
 
 CONTACT = "{{ [phone, website, address] | select | join('  ·  ') }}"
-EXPIRES = "{% if expires %}Valid until {{ expires | date }}{% endif %}"
-STEPS = """1. Book with {{ business }}{% if phone %} at {{ phone }}{% endif %}\
-{% if website %} or on {{ website }}{% endif %}.
-2. Bring this card, or quote its code.
-3. Enjoy: {{ offer }}."""
+# The fixed words go through _(): certgen/wording/LANG.po has them in each language.
+EXPIRES = "{% if expires %}{{ _('Valid until %(date)s', date=expires | date) }}{% endif %}"
+EXPIRES_2 = "{% if expires %}{{ _('Valid until\\n%(date)s', date=expires | date) }}{% endif %}"
+
+
+def _steps(thing: str) -> str:
+    """How to use the gift, in three lines: booking (with the contact where there is one),
+    bringing the ``thing``, enjoying the offer."""
+    return (
+        "{% set contact = [phone, website] | select | join(' · ') %}{% if contact %}"
+        "{{ _('1. Book with %(business)s: %(contact)s.', business=business, contact=contact) }}"
+        "{% else %}{{ _('1. Book with %(business)s.', business=business) }}{% endif %}\n"
+        f"{{{{ _('2. Bring this {thing}, or quote its code.') }}}}\n"
+        "{{ _('3. Enjoy: %(offer)s.', offer=offer) }}"
+    )
+
+
+def _words(words: str, upper: bool = False) -> str:
+    return "{{ _('" + words + "')" + (" | upper" if upper else "") + " }}"
 
 
 def _pt(size: float) -> float:
@@ -231,10 +245,10 @@ def card(design: Design) -> None:
         "title",
         style="highlight",
         x=7,
-        y=3.5,
+        y=3.2,
         width=text_w,
-        height=3.5,
-        text="A GIFT FOR YOU",
+        height=4.3,
+        text=_words("A gift for you", upper=True),
         size=6.5,
         min_size=5,
     )
@@ -277,9 +291,11 @@ def card(design: Design) -> None:
         y=names_y,
         width=9,
         height=8.5,
-        text="For",
+        text=_words("For"),
         size=6.5,
         min_size=5,
+        max_lines=2,
+        line_height=1.0,
     )
     design.add(
         "text",
@@ -306,9 +322,11 @@ def card(design: Design) -> None:
         y=names_y + 9,
         width=9,
         height=8.5,
-        text="From",
+        text=_words("From"),
         size=6.5,
         min_size=5,
+        max_lines=2,
+        line_height=1.0,
     )
     design.add(
         "text",
@@ -357,8 +375,8 @@ def card(design: Design) -> None:
         x=right - 1,
         y=qr + 10.5,
         width=qr + 2,
-        height=3.5,
-        text="Scan or quote to redeem",
+        height=4.3,
+        text=_words("Scan or quote to redeem"),
         size=5,
         align="center",
     )
@@ -397,7 +415,7 @@ def _card_back(design: Design) -> None:
         y=6,
         width=w - 10,
         height=5,
-        text="How to use your gift",
+        text=_words("How to use your gift"),
         size=8.5,
         min_size=6,
     )
@@ -410,7 +428,7 @@ def _card_back(design: Design) -> None:
         y=12,
         width=w - 10,
         height=h * 0.42,
-        text=STEPS,
+        text=_steps("card"),
         size=6.5,
         min_size=5,
         max_lines=6,
@@ -477,7 +495,7 @@ def landscape(design: Design) -> None:
         y=inset,
         width=w * 0.6,
         height=band - 2 * inset,
-        text="GIFT CERTIFICATE",
+        text=_words("Gift Certificate", upper=True),
         size=max(10.0, 15 * k),
         min_size=7,
     )
@@ -526,7 +544,7 @@ def landscape(design: Design) -> None:
             y=y,
             width=label,
             height=9 * k,
-            text=words,
+            text=_words(words),
             size=_pt(9 * k) if k >= 0.9 else 7,
             min_size=5,
             max_lines=2,
@@ -621,8 +639,8 @@ def landscape(design: Design) -> None:
         x=column - 4,
         y=top + qr + 4 + 6 * k,
         width=qr + 12,
-        height=4 * k,
-        text="Scan or quote this code to redeem",
+        height=max(4 * k, 4.3),
+        text=_words("Scan or quote this code to redeem"),
         size=_pt(6.5 * k),
         min_size=5,
         align="center",
@@ -634,10 +652,10 @@ def landscape(design: Design) -> None:
         x=column - 4,
         y=top + qr + 5 + 11 * k,
         width=qr + 12,
-        height=9 * k,
-        text=EXPIRES.replace("until ", "until\n"),
+        height=max(9 * k, 8.5),
+        text=EXPIRES_2,
         size=_pt(9 * k),
-        min_size=6,
+        min_size=5,
         max_lines=2,
         align="center",
     )
@@ -678,7 +696,7 @@ def portrait(design: Design) -> None:
         y=16,
         width=inner,
         height=16,
-        text="Gift Certificate",
+        text=_words("Gift Certificate"),
         size=34,
         min_size=18,
         align="center",
@@ -691,7 +709,7 @@ def portrait(design: Design) -> None:
         y=34,
         width=inner,
         height=8,
-        text="A gift for you, from someone who knows us",
+        text=_words("A gift for you, from someone who knows us"),
         size=12,
         min_size=8,
         align="center",
@@ -759,7 +777,7 @@ def portrait(design: Design) -> None:
             y=y,
             width=inner,
             height=6,
-            text=words,
+            text=_words(words),
             size=10,
             min_size=7,
             align="center",
@@ -814,9 +832,10 @@ def portrait(design: Design) -> None:
         x=margin,
         y=top + qr + 10,
         width=inner,
-        height=5,
-        text="Scan or quote this code to redeem",
+        height=5.5,
+        text=_words("Scan or quote this code to redeem"),
         size=8,
+        min_size=5,
         align="center",
     )
     design.add(
@@ -826,10 +845,10 @@ def portrait(design: Design) -> None:
         x=margin,
         y=top + qr + 16,
         width=inner,
-        height=6,
+        height=7,
         text=EXPIRES,
         size=10,
-        min_size=7,
+        min_size=5,
         align="center",
     )
     design.add(
@@ -892,7 +911,7 @@ def postcard(design: Design) -> None:
         y=7,
         width=half - 12,
         height=6,
-        text="How to use your gift",
+        text=_words("How to use your gift"),
         size=10,
         min_size=7,
     )
@@ -905,7 +924,7 @@ def postcard(design: Design) -> None:
         y=15,
         width=half - 12,
         height=h * 0.4,
-        text=STEPS.replace("this card", "this postcard"),
+        text=_steps("postcard"),
         size=8,
         min_size=6,
         max_lines=7,
@@ -932,7 +951,8 @@ def postcard(design: Design) -> None:
         y=h - 22,
         width=half - 12,
         height=16,
-        text="{{ terms }}" + "{% if expires %} Valid until {{ expires | date }}.{% endif %}",
+        text="{{ terms }}{% if expires %} "
+        "{{ _('Valid until %(date)s', date=expires | date) }}.{% endif %}",
         size=6.5,
         min_size=5,
         max_lines=4,
@@ -969,7 +989,7 @@ def postcard(design: Design) -> None:
         y=12,
         width=18,
         height=12,
-        text="Place\nstamp\nhere",
+        text=_words("Place stamp here"),
         size=6.5,
         min_size=5,
         max_lines=3,

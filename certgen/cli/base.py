@@ -437,6 +437,15 @@ class RowInput:
     allow_expired: bool
     decimal: str | None
     preset: str | None
+    locale: str | None
+
+    def localized(self, design: Design, config: config_mod.Config) -> Design:
+        """The run's design in its language: --locale, else the shop's (``locale`` in
+        certgen.toml); a row's own ``locale`` cell is its certificate's."""
+        wanted = self.locale or config.locale
+        if self.locale:
+            config_mod.checked_locale(self.locale, "--locale")
+        return design.for_locale(wanted)
 
     def with_value(self, name: str, value: str) -> RowInput:
         return dataclasses.replace(self, sets=(*self.sets, f"{name}={value}"))
@@ -656,6 +665,13 @@ PRESET_HELP = (
 )
 
 
+LOCALE_HELP = (
+    "The certificates' language and date and money formats: es, fr, de, pt, ar, he, ja, zh, "
+    "ko, es_MX, ... (default: locale in certgen.toml, else en); a row's locale column wins "
+    "for its certificate; right-to-left languages mirror the layout."
+)
+
+
 def preset_values(name: str | None, design: Design) -> dict[str, str]:
     """The preset's pain, offer and terms, for the fields the design has."""
     if not name:
@@ -751,6 +767,7 @@ _ROW_OPTIONS = [
         help="Print certificates whose expiry date has passed (default: refused, a row each).",
     ),
     click.option("--preset", metavar="NAME", help=PRESET_HELP),
+    click.option("--locale", metavar="LOCALE", help=LOCALE_HELP),
 ]
 
 

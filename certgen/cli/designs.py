@@ -12,7 +12,14 @@ from certgen import checks
 from certgen import config as config_mod
 from certgen import design as design_mod
 from certgen import preview as preview_mod
-from certgen.cli.base import PRESET_HELP, cli, designs_dir_option, parse_pairs, preset_values
+from certgen.cli.base import (
+    LOCALE_HELP,
+    PRESET_HELP,
+    cli,
+    designs_dir_option,
+    parse_pairs,
+    preset_values,
+)
 
 
 def _search(designs_dir: Path | None) -> list[Path]:
@@ -153,6 +160,7 @@ def designs_schema() -> None:
     help="certgen.toml to read (the business's details, brand kit, base URL).",
 )
 @click.option("--preset", metavar="NAME", help=PRESET_HELP)
+@click.option("--locale", metavar="LOCALE", help=LOCALE_HELP)
 @designs_dir_option
 def preview(
     name: str,
@@ -165,6 +173,7 @@ def preview(
     watch: bool,
     config_file: Path | None,
     preset: str | None,
+    locale: str | None,
     designs_dir: Path | None,
 ) -> None:
     """Render design NAME (or a design folder) with sample data to a PNG; nothing is issued.
@@ -174,10 +183,14 @@ def preview(
     certgen preview ./my-design --bounds --watch -o my.png
     certgen preview classic --csv customers.csv --row 3 --set "offer=A free wash"
     certgen preview wallet --preset salon --config shop/certgen.toml
+    certgen preview postcard --locale ar -o ar.png
     """
     config = config_mod.load(config_file=config_file, designs_dir=designs_dir)
     folder = design_mod.locate(name, config.designs_dirs)
     given = parse_pairs(sets, "--set")
+    if locale:
+        config_mod.checked_locale(locale, "--locale")
+    from certgen import issue  # the ledger's modules: only a preview needs them
 
     def render_once() -> None:
         design = design_mod.load(folder).branded(config.brand, config.logo)
@@ -185,6 +198,7 @@ def preview(
         chosen = {**preset_values(preset, design), **given}
         defaults = {**config.defaults, **chosen}
         sample = preview_mod.sample_row(design, csv_file, row, defaults, today, overrides=chosen)
+        design = issue.for_rows(design.for_locale(locale or config.locale), [sample])
         png = preview_mod.render_png(design, sample, config.base_url, dpi, today)
         if bounds:
             png = preview_mod.with_bounds(png, design, dpi)

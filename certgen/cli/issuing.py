@@ -222,6 +222,7 @@ def issue(
         config_file, ledger, base_url, designs_dir, design_name, emails=False
     )
     row_input.check(csv_file)
+    design = row_input.localized(design, config)
     if copies is not None and csv_file is not None:
         raise click.UsageError("--count is for certificates from the options; a list has its rows")
     sheets_given.check(mailing=mailing_)

@@ -140,6 +140,7 @@ def send(
 
     config, design = load_run_settings(config_file, ledger, base_url, designs_dir, design_name)
     row_input.check(csv_file)
+    design = row_input.localized(design, config)
     to = addressee(address_to, row_input, config, design, csv_file)
     field = next(iter(send_mod.FIELDS[to]))
     if email is not None:
