@@ -52,26 +52,31 @@ THANKS_NAMES = (
     "giver", "giver_first", "friend", "business", "offer", "pain", "phone", "website",
     "address", "redeemed", "new_gift", "gift_code", "gift_url", "gift_expires",
 )  # fmt: skip
-# The cover letters every design has unless it writes its own ([letter] in design.toml).
-DEFAULT_LETTER_TO_GIVER = """Dear {{ giver_first or "customer" }},
+# The cover letters every design has unless it writes its own ([letter] in design.toml),
+# in the certificate's language (their words are in certgen/wording, as the designs' are).
+DEFAULT_LETTER_TO_GIVER = """{{ _('Dear %(name)s,', name=giver_first or _('customer')) }}
 
-Thank you for choosing {{ business or "us" }}. Here is a gift for you to pass on to a \
-friend who could use it{% if offer %}: {{ offer }}{% endif %}.
+{% if offer %}{{ _('Thank you for choosing %(business)s. Here is a gift for you to pass on to \
+a friend who could use it: %(offer)s.', business=business or _('us'), offer=offer) }}\
+{% else %}{{ _('Thank you for choosing %(business)s. Here is a gift for you to pass on to a \
+friend who could use it.', business=business or _('us')) }}{% endif %}
 
-Write their name on the certificate and hand it on. When your friend uses it, we will \
-let you know.
+{{ _('Write their name on the certificate and hand it on. When your friend uses it, we will \
+let you know.') }}
 
-With thanks,
+{{ _('With thanks,') }}
 {{ business }}"""
-DEFAULT_LETTER_TO_RECIPIENT = """Dear {{ recipient_first or "friend" }},
+DEFAULT_LETTER_TO_RECIPIENT = """{{ _('Dear %(name)s,', name=recipient_first or _('friend')) }}
 
-{{ giver or "A customer of ours" }} thought of you and asked us to send you this gift\
-{% if offer %}: {{ offer }}{% endif %}.
+{% set from = giver or _('A customer of ours') %}{% if offer %}{{ _('%(giver)s thought of \
+you and asked us to send you this gift: %(offer)s.', giver=from, offer=offer) }}{% else %}\
+{{ _('%(giver)s thought of you and asked us to send you this gift.', giver=from) }}{% endif %}
 
-{% if expires %}It is yours until {{ expires | date }}. {% endif %}Bring the \
-certificate when you come in{% if phone %}, or call {{ phone }}{% endif %}.
+{% if expires %}{{ _('It is yours until %(date)s.', date=expires | date) }} {% endif %}\
+{% if phone %}{{ _('Bring the certificate when you come in, or call %(phone)s.', phone=phone) }}\
+{% else %}{{ _('Bring the certificate when you come in.') }}{% endif %}
 
-Warm regards,
+{{ _('Warm regards,') }}
 {{ business }}"""
 # Fields that describe the business by default: the same on every certificate, never from
 # a row (a customer's own phone column must not print as the shop's).

@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 from PIL import Image
 
 from certgen import inputs, issue, lang, text
-from certgen.design import TextElement
+from certgen.design import DEFAULT_LETTER_TO_GIVER, DEFAULT_LETTER_TO_RECIPIENT, TextElement
 from tests.helpers import NOW, SHIPPED, SHIPPED_NAMES, load, words
 from tests.test_cli import invoke
 from tests.test_golden import GOLDEN, SAMPLES, mismatch, render_page
@@ -26,18 +26,17 @@ WORDED = re.compile(r"""_\(\s*'((?:[^'\\]|\\.)*)'""")
 
 
 def _messages() -> set[str]:
-    """Every message the shipped designs' texts pass through _()."""
-    found = set()
+    """Every message the shipped designs' texts and certgen's cover letters pass through _()."""
+    sources = [DEFAULT_LETTER_TO_GIVER, DEFAULT_LETTER_TO_RECIPIENT]
     for name in SHIPPED_NAMES:
-        for element in load(name).manifest.elements:
-            if isinstance(element, TextElement):
-                found |= {m.encode().decode("unicode_escape") for m in WORDED.findall(element.text)}
-    return found
+        sources += [e.text for e in load(name).manifest.elements if isinstance(e, TextElement)]
+    return {m.encode().decode("unicode_escape") for s in sources for m in WORDED.findall(s)}
 
 
 def test_every_fixed_word_is_in_every_catalogue() -> None:
     messages = _messages()
-    assert len(messages) >= 15 and "For" in messages and "Valid until %(date)s" in messages
+    assert len(messages) >= 30 and "For" in messages and "Valid until %(date)s" in messages
+    assert "Warm regards," in messages  # the mailer's cover letter
     assert lang.languages() == ("en", *sorted(LANGUAGES[1:]))
     for code in LANGUAGES[1:]:
         with (lang.WORDING / f"{code}.po").open("rb") as handle:
@@ -141,6 +140,21 @@ def test_a_run_in_a_language_and_rows_in_their_own(env: Path) -> None:
     status, _, err = invoke("issue", "-d", "compact", "--locale", "xx-nowhere", "--to", "A",
                             "--set", "business=S", "-o", "x.pdf")  # fmt: skip
     assert status != 0 and "locale 'xx-nowhere'" in err and not Path("x.pdf").exists()
+
+
+def test_a_mailers_cover_letter_is_in_its_rows_language(env: Path) -> None:
+    Path("m.csv").write_text(
+        "to,from,street,city,state,zip,locale\n"
+        "Ana Ruiz,Bo Li,17 Oak Street,Springfield,IL,62704,es\n"
+        "Ed Ng,Bo Li,2 Elm Rd,Dayton,OH,45402,\n"
+    )
+    status, _, err = invoke("issue", "m.csv", "-d", "compact", "--mailing", "--locale", "fr",
+                            "--set", "business=Studio", "--set", "address=1 Main St, Springfield",
+                            "-o", "m.pdf")  # fmt: skip
+    assert status == 0, err
+    spanish, french = _text(Path("m.pdf"), 0), _text(Path("m.pdf"), 1)
+    assert spanish.startswith("Estimado/a Ana:") and "Un cordial saludo," in spanish
+    assert french.startswith("Cher/Chère Ed,") and "Bien cordialement," in french
 
 
 def test_right_to_left_mirrors_the_layout(env: Path) -> None:
